@@ -1,0 +1,159 @@
+/**
+ * Contracts between the parts of the sandbox: the control-plane services
+ * (Route 53, ECS, Lambda, CloudWatch), the data plane that carries real HTTP
+ * traffic, and the HTTP server that hosts them all on loopback.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/** One service (or admin surface) mounted on the sandbox's control-plane server. */
+export interface ServiceHandler {
+  /** Short name used in logs and fault targeting, e.g. "route53". */
+  readonly name: string;
+  /** True when this handler owns the request (by path or X-Amz-Target). */
+  matches(req: IncomingMessage): boolean;
+  /** Answers the request; `body` is the complete request body. */
+  handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void>;
+}
+
+/** A weighted record as the data plane's simulated resolvers see it. */
+export interface WeightedAnswer {
+  setIdentifier: string;
+  weight: number;
+  ttl: number;
+}
+
+/** Read-only view of Route 53 state the data plane resolves through. */
+export interface RecordView {
+  /** Weighted records of `recordName` (any of A/AAAA/CNAME), empty when none. */
+  weightedAnswers(recordName: string): WeightedAnswer[];
+}
+
+/** Read-only view of an ECS service the data plane serves from. */
+export interface EcsServiceView {
+  status: "ACTIVE" | "DRAINING" | "INACTIVE";
+  desiredCount: number;
+  runningCount: number;
+}
+
+export interface EcsView {
+  service(cluster: string, service: string): EcsServiceView | undefined;
+}
+
+/** Read-only view of a Lambda alias the data plane invokes. */
+export interface LambdaAliasView {
+  functionVersion: string;
+  /** Additional version and its weight (0..1), as in the alias RoutingConfig. */
+  additionalVersionWeights: Record<string, number>;
+}
+
+export interface LambdaView {
+  /** Undefined when the function or alias does not exist. */
+  alias(functionName: string, alias: string): LambdaAliasView | undefined;
+  /** Function state, "Active" when it can be invoked. */
+  functionState(functionName: string): "Pending" | "Active" | "Inactive" | "Failed" | undefined;
+}
+
+/** One metric sample as the data plane records it into the CloudWatch store. */
+export interface MetricSample {
+  namespace: string;
+  metricName: string;
+  dimensions: Record<string, string>;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  value: number;
+  unit?: string;
+}
+
+export interface MetricSink {
+  put(sample: MetricSample): void;
+}
+
+/** Behaviour of a backend, changeable at runtime through the admin API. */
+export interface BackendBehaviour {
+  /** Median latency in ms. */
+  latencyMs: number;
+  /** Extra spread: latency is drawn log-normally around the median; p95 ≈ latencyMs * (1 + jitter * 1.6). */
+  jitter: number;
+  /** Fraction of requests answered 5xx, 0..1. */
+  errorRate: number;
+  /** Lambda only: added latency of a cold start, ms. */
+  coldStartMs?: number;
+  /** Lambda only: an execution environment idle this long (ms) goes cold. */
+  idleTimeoutMs?: number;
+}
+
+/** The declared world, read from a seed file (JSON). */
+export interface SandboxSeed {
+  region?: string;
+  accountId?: string;
+  route53?: {
+    hostedZones: Array<{
+      id: string;
+      name: string;
+      records: Array<{
+        name: string;
+        type: string;
+        ttl?: number;
+        setIdentifier?: string;
+        weight?: number;
+        aliasTarget?: { hostedZoneId: string; dnsName: string; evaluateTargetHealth: boolean };
+        healthCheckId?: string;
+        values?: string[];
+      }>;
+    }>;
+    /** How long a change stays PENDING before INSYNC, ms. */
+    propagationMs?: number;
+  };
+  ecs?: {
+    clusters: Array<{
+      name: string;
+      services: Array<{
+        name: string;
+        desiredCount: number;
+        taskDefinition: { family: string; image: string; cpu?: string; memory?: string };
+      }>;
+    }>;
+    /** How long a task takes to start or stop, ms. */
+    taskTransitionMs?: number;
+  };
+  lambda?: {
+    functions: Array<{
+      name: string;
+      runtime?: string;
+      memorySize?: number;
+      aliases: Array<{ name: string; version?: string }>;
+    }>;
+    /** How long LastUpdateStatus stays InProgress, ms. */
+    updateMs?: number;
+  };
+  /** Data plane: one HTTP endpoint per public record name. */
+  dataPlane?: Array<{
+    recordName: string;
+    /** Simulated resolvers; each caches an answer for the record's TTL. */
+    resolvers?: number;
+    /** Map from weighted record SetIdentifier to the backend it points at. */
+    backends: Record<
+      string,
+      | {
+          kind: "ecs";
+          cluster: string;
+          service: string;
+          /** ALB dimensions for AWS/ApplicationELB metrics. */
+          loadBalancer: string;
+          targetGroup: string;
+          /** Requests per second one running task can serve before queueing. */
+          perTaskRps?: number;
+          behaviour?: Partial<BackendBehaviour>;
+        }
+      | {
+          kind: "lambda";
+          functionName: string;
+          alias: string;
+          /** API Gateway HTTP API dimensions for AWS/ApiGateway metrics. */
+          apiId: string;
+          stage: string;
+          behaviour?: Partial<BackendBehaviour>;
+        }
+    >;
+  }>;
+}
