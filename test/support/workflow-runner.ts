@@ -1,0 +1,532 @@
+/**
+ * Runs a real workflow file the way the runner would, for end-to-end tests:
+ * parsed with GitHub's own `@actions/workflow-parser`, expressions evaluated
+ * with `@actions/expressions`, jobs in `needs` order (matrices expanded,
+ * local reusable workflows called), `if:` with the status functions, and the
+ * `uses: ./actions/<name>` steps run from their bundled dist as processes
+ * with the runner's environment (see run-action.ts). Step and job outputs
+ * flow into later `steps.*` and `needs.*` contexts.
+ *
+ * Third-party steps are not run; their effect is set up directly:
+ * actions/checkout → the job's workspace is a fresh clone of the local bare
+ * remote; aws-actions/configure-aws-credentials → the AWS environment points
+ * at the sandbox; actions/setup-node → the Node running the tests. `run:`
+ * steps run in bash with their `env:` evaluated, as on a runner.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { data, Evaluator, Lexer, Parser } from "@actions/expressions";
+import { parse as parseYaml } from "yaml";
+import { parseOutputFile, repoRoot, runBundledAction } from "./run-action.js";
+import { loadWorkflowParser } from "./workflow-parser.js";
+
+type Token = {
+  templateTokenType: number;
+  expression?: string;
+  value?: unknown;
+  count?: number;
+  get?(index: number): unknown;
+  find?(key: string): Token | undefined;
+};
+
+/** Token types of the parser (templates/tokens/types.ts). */
+const TOKEN = {
+  String: 0,
+  Sequence: 1,
+  Mapping: 2,
+  BasicExpression: 3,
+  Boolean: 5,
+  Number: 6,
+  Null: 7,
+} as const;
+
+export type StepConclusion = "success" | "failure" | "skipped";
+
+export interface StepRecord {
+  job: string;
+  id: string;
+  uses?: string;
+  run?: string;
+  outcome: StepConclusion;
+  outputs: Record<string, string>;
+  /** Evaluated `with:` of a local action. */
+  inputs?: Record<string, string>;
+  summary?: string;
+  stdout?: string;
+  stderr?: string;
+}
+
+export interface JobRecord {
+  /** Job id; matrix legs and called workflows' jobs as "migrate (orders-api) / shift". */
+  id: string;
+  result: "success" | "failure" | "skipped" | "killed";
+  outputs: Record<string, string>;
+  environment?: string;
+  steps: StepRecord[];
+}
+
+export interface WorkflowRunOptions {
+  /** File name under the workflows directory. */
+  workflow: string;
+  /** Where workflow files are read from; the repository's .github/workflows by default. */
+  workflowsDir?: string;
+  eventName: string;
+  eventPayload: Record<string, unknown>;
+  /** A fresh workspace (clone) for each job, as actions/checkout gives a fresh runner. */
+  checkout: () => string;
+  /** Environment every action gets (sandbox AWS endpoint and credentials, GITHUB_API_URL, ...). */
+  env: Record<string, string>;
+  /** `vars` context (repository and environment variables). */
+  vars?: Record<string, string>;
+  /** The job token (`github.token`). */
+  token: string;
+  repository?: string;
+  /** Stop the whole run right after this step, as if the runner died: nothing else runs, not even `always()` steps. */
+  killAfter?: { job: string; step: string };
+  /** Per-action timeout. */
+  timeoutMs?: number;
+}
+
+export interface WorkflowRun {
+  jobs: JobRecord[];
+  killed: boolean;
+  /** Every step, in the order they ran. */
+  steps: StepRecord[];
+  job(id: string): JobRecord;
+  step(job: string, id: string): StepRecord;
+}
+
+interface Scope {
+  github: Record<string, unknown>;
+  inputs: Record<string, unknown>;
+  vars: Record<string, string>;
+  env: Record<string, string>;
+  matrix: Record<string, unknown>;
+  needs: Record<string, { result: string; outputs: Record<string, string> }>;
+  steps: Record<string, { outcome: string; conclusion: string; outputs: Record<string, string> }>;
+  strategy: Record<string, unknown>;
+  job: Record<string, unknown>;
+  runner: Record<string, unknown>;
+  secrets: Record<string, string>;
+  /** Whether any ancestor job or earlier step failed (for success()/failure()). */
+  failed: boolean;
+}
+
+const CONTEXT_NAMES = [
+  "github",
+  "inputs",
+  "vars",
+  "env",
+  "matrix",
+  "needs",
+  "steps",
+  "strategy",
+  "job",
+  "runner",
+  "secrets",
+];
+const STATUS_FUNCTIONS = ["success", "failure", "always", "cancelled"].map((name) => ({
+  name,
+  minArgs: 0,
+  maxArgs: 0,
+}));
+
+/** Evaluates one expression (without `${{ }}`) against a scope. */
+export function evaluateExpression(expression: string, scope: Scope): unknown {
+  const lexed = new Lexer(expression).lex();
+  const ast = new Parser(lexed.tokens, CONTEXT_NAMES, STATUS_FUNCTIONS).parse();
+  const contexts = JSON.parse(
+    JSON.stringify(Object.fromEntries(CONTEXT_NAMES.map((name) => [name, scope[name as keyof Scope] ?? {}]))),
+    data.reviver,
+  ) as data.Dictionary;
+  const status = (value: boolean) => ({ call: () => new data.BooleanData(value) });
+  const functions = new Map([
+    ["success", { name: "success", minArgs: 0, maxArgs: 0, ...status(!scope.failed) }],
+    ["failure", { name: "failure", minArgs: 0, maxArgs: 0, ...status(scope.failed) }],
+    ["always", { name: "always", minArgs: 0, maxArgs: 0, ...status(true) }],
+    ["cancelled", { name: "cancelled", minArgs: 0, maxArgs: 0, ...status(false) }],
+  ]);
+  const result = new Evaluator(ast, contexts, functions).evaluate();
+  return JSON.parse(JSON.stringify(result, data.replacer) ?? "null");
+}
+
+/** Whether an `if:` holds; an expression without a status function is wrapped in success() as GitHub does. */
+function condition(expression: string | undefined, scope: Scope): boolean {
+  const text = expression?.trim() || "success()";
+  const hasStatus = /\b(success|failure|always|cancelled)\s*\(/i.test(text);
+  const value = evaluateExpression(hasStatus ? text : `success() && (${text})`, scope);
+  return Boolean(value) && value !== "" && value !== 0;
+}
+
+/** Evaluates a template token into a plain value. */
+function evaluateToken(token: Token | undefined, scope: Scope): unknown {
+  if (!token) return undefined;
+  switch (token.templateTokenType) {
+    case TOKEN.String:
+    case TOKEN.Boolean:
+    case TOKEN.Number:
+      return token.value;
+    case TOKEN.Null:
+      return null;
+    case TOKEN.BasicExpression:
+      return evaluateExpression(token.expression!, scope);
+    case TOKEN.Sequence: {
+      const out: unknown[] = [];
+      for (let i = 0; i < token.count!; i++) out.push(evaluateToken(token.get!(i) as Token, scope));
+      return out;
+    }
+    case TOKEN.Mapping: {
+      const out: Record<string, unknown> = {};
+      for (let i = 0; i < token.count!; i++) {
+        const pair = token.get!(i) as { key: Token; value: Token };
+        out[String(evaluateToken(pair.key, scope))] = evaluateToken(pair.value, scope);
+      }
+      return out;
+    }
+    default:
+      throw new Error(`token type ${token.templateTokenType} is not supported by the test runner`);
+  }
+}
+
+/** A value as the runner passes it to an action input or an output: strings as they are, the rest as JSON. */
+function asInputString(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (typeof value === "boolean" || typeof value === "number") return String(value);
+  return JSON.stringify(value);
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries((value as Record<string, unknown>) ?? {}))
+    out[key] = asInputString(item);
+  return out;
+}
+
+interface ParsedWorkflow {
+  // biome-ignore lint/suspicious/noExplicitAny: the parser's model types are structural
+  template: any;
+  root: Token;
+}
+
+async function parseWorkflowFile(name: string, workflowsDir: string): Promise<ParsedWorkflow> {
+  const { parseWorkflow, convertWorkflowTemplate, NoOperationTraceWriter } = await loadWorkflowParser();
+  const content = readFileSync(join(workflowsDir, name), "utf8");
+  const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter());
+  const errors = parsed.context.errors.getErrors();
+  if (errors.length > 0 || !parsed.value)
+    throw new Error(`${name}: ${errors.map((e) => e.message).join("; ")}`);
+  const template = await convertWorkflowTemplate(parsed.context, parsed.value);
+  if (template.errors?.length)
+    throw new Error(`${name}: ${template.errors.map((e) => e.Message).join("; ")}`);
+  return { template, root: parsed.value as unknown as Token };
+}
+
+/** Default inputs of a local action, as the runner sets them from action.yml. */
+function actionDefaults(name: string): Record<string, string> {
+  const path = join(repoRoot, "actions", name, "action.yml");
+  if (!existsSync(path)) throw new Error(`uses: ./actions/${name}: no action.yml at ${path}`);
+  const yml = parseYaml(readFileSync(path, "utf8")) as { inputs?: Record<string, { default?: unknown }> };
+  const out: Record<string, string> = {};
+  for (const [input, declared] of Object.entries(yml.inputs ?? {})) {
+    if (declared.default !== undefined) out[input] = String(declared.default);
+  }
+  return out;
+}
+
+class KilledRun extends Error {}
+
+/** Runs a workflow for one event; returns every job and step with its outcome and outputs. */
+export async function runWorkflow(options: WorkflowRunOptions): Promise<WorkflowRun> {
+  const repository = options.repository ?? "example/platform";
+  const runner = new WorkflowRunner(options, repository);
+  const parsed = await parseWorkflowFile(options.workflow, runner.workflowsDir);
+  const events = parsed.template.events as Record<string, unknown>;
+  if (!(options.eventName in events)) {
+    throw new Error(
+      `${options.workflow} does not run on ${options.eventName} (it runs on ${Object.keys(events).join(", ")})`,
+    );
+  }
+  const github = {
+    event_name: options.eventName,
+    event: options.eventPayload,
+    repository,
+    token: options.token,
+    run_id: "4242",
+    run_attempt: "1",
+    ref: (options.eventPayload.ref as string | undefined) ?? "refs/heads/main",
+    sha: (options.eventPayload.after as string | undefined) ?? "",
+    actor: "octocat",
+    server_url: "https://github.com",
+  };
+  const inputs =
+    options.eventName === "workflow_dispatch"
+      ? ((options.eventPayload.inputs as Record<string, unknown>) ?? {})
+      : {};
+  try {
+    await runner.runJobs(parsed, { github, inputs, prefix: "" });
+  } catch (error) {
+    if (!(error instanceof KilledRun)) throw error;
+  }
+  return runner.result();
+}
+
+class WorkflowRunner {
+  private readonly jobs: JobRecord[] = [];
+  private readonly steps: StepRecord[] = [];
+  private killed = false;
+  readonly workflowsDir: string;
+
+  constructor(
+    private readonly options: WorkflowRunOptions,
+    private readonly repository: string,
+  ) {
+    this.workflowsDir = options.workflowsDir ?? join(repoRoot, ".github", "workflows");
+  }
+
+  result(): WorkflowRun {
+    const jobs = this.jobs;
+    const steps = this.steps;
+    return {
+      jobs,
+      steps,
+      killed: this.killed,
+      job(id) {
+        const found = jobs.find((job) => job.id === id);
+        if (!found) throw new Error(`no job "${id}" ran; jobs: ${jobs.map((job) => job.id).join(", ")}`);
+        return found;
+      },
+      step(job, id) {
+        const found = steps.find((step) => step.job === job && step.id === id);
+        if (!found) throw new Error(`no step "${id}" in job "${job}"`);
+        return found;
+      },
+    };
+  }
+
+  async runJobs(
+    parsed: ParsedWorkflow,
+    call: { github: Record<string, unknown>; inputs: Record<string, unknown>; prefix: string },
+  ): Promise<Record<string, { result: string; outputs: Record<string, string> }>> {
+    const done: Record<string, { result: string; outputs: Record<string, string>; failedChain: boolean }> =
+      {};
+    const pending = [...parsed.template.jobs];
+    const rootJobs = parsed.root.find!("jobs")!;
+    while (pending.length > 0) {
+      const index = pending.findIndex((job) =>
+        (job.needs ?? []).every((need: Token) => String(need.value) in done),
+      );
+      if (index === -1) throw new Error("jobs have a needs cycle");
+      const job = pending.splice(index, 1)[0];
+      const id = String(job.id.value);
+      const needIds: string[] = (job.needs ?? []).map((need: Token) => String(need.value));
+      const needs = Object.fromEntries(
+        needIds.map((need) => [need, { result: done[need]!.result, outputs: done[need]!.outputs }]),
+      );
+      const failedChain = needIds.some((need) => done[need]!.result === "failure" || done[need]!.failedChain);
+      const base: Scope = {
+        github: call.github,
+        inputs: call.inputs,
+        vars: this.options.vars ?? {},
+        env: {},
+        matrix: {},
+        needs,
+        steps: {},
+        strategy: {},
+        job: {},
+        runner: { os: "Linux", temp: "/tmp" },
+        secrets: {},
+        failed: failedChain,
+      };
+      const env = stringMap(evaluateToken(parsed.root.find!("env"), base));
+      base.env = env;
+      const legs = this.matrixLegs(job, base);
+      const results: JobRecord[] = [];
+      for (const matrix of legs) {
+        const scope: Scope = { ...base, matrix, steps: {} };
+        const legName = `${call.prefix}${id}${Object.keys(matrix).length > 0 ? ` (${Object.values(matrix).map(asInputString).join(", ")})` : ""}`;
+        // A skipped dependency skips this job unless its if: uses a status function that says otherwise.
+        const anySkipped = needIds.some((need) => done[need]!.result === "skipped");
+        const ifText = job.if?.expression as string | undefined;
+        const explicitStatus = /\b(always|failure|cancelled)\s*\(/i.test(ifText ?? "");
+        const runs = (!anySkipped || explicitStatus) && condition(ifText, scope);
+        if (!runs) {
+          const skipped: JobRecord = { id: legName, result: "skipped", outputs: {}, steps: [] };
+          this.jobs.push(skipped);
+          results.push(skipped);
+          continue;
+        }
+        if (job.type === "reusableWorkflowJob") {
+          results.push(await this.callWorkflow(job, scope, legName));
+        } else {
+          const rawJob = rootJobs.find!(id)!;
+          results.push(await this.runJob(job, rawJob, scope, legName));
+        }
+      }
+      const result = results.some((r) => r.result === "failure")
+        ? "failure"
+        : results.every((r) => r.result === "skipped")
+          ? "skipped"
+          : "success";
+      // Matrix legs write the same job outputs; the last leg's value wins, as on GitHub.
+      const outputs = Object.assign({}, ...results.map((r) => r.outputs)) as Record<string, string>;
+      done[id] = { result, outputs, failedChain };
+    }
+    return Object.fromEntries(
+      Object.entries(done).map(([id, entry]) => [id, { result: entry.result, outputs: entry.outputs }]),
+    );
+  }
+
+  private matrixLegs(job: { strategy?: Token }, scope: Scope): Array<Record<string, unknown>> {
+    if (!job.strategy) return [{}];
+    const strategy = evaluateToken(job.strategy, scope) as { matrix?: Record<string, unknown> };
+    const matrix = strategy.matrix ?? {};
+    const { include, exclude: _exclude, ...axes } = matrix as { include?: unknown; exclude?: unknown };
+    let legs: Array<Record<string, unknown>> = [{}];
+    for (const [axis, values] of Object.entries(axes)) {
+      if (!Array.isArray(values)) throw new Error(`matrix axis ${axis} is not a list`);
+      legs = legs.flatMap((leg) => values.map((value) => ({ ...leg, [axis]: value })));
+    }
+    if (Array.isArray(include)) {
+      legs =
+        Object.keys(axes).length === 0 ? (include as Array<Record<string, unknown>>) : [...legs, ...include];
+    }
+    return legs.filter((leg) => Object.keys(leg).length > 0 || Object.keys(axes).length === 0);
+  }
+
+  private async callWorkflow(
+    job: { ref: Token; "input-values"?: Token },
+    scope: Scope,
+    name: string,
+  ): Promise<JobRecord> {
+    const ref = String(job.ref.value);
+    if (!ref.startsWith("./.github/workflows/"))
+      throw new Error(`only local reusable workflows are supported (${ref})`);
+    const called = await parseWorkflowFile(ref.slice("./.github/workflows/".length), this.workflowsDir);
+    const given = evaluateToken(job["input-values"], scope) as Record<string, unknown> | undefined;
+    const declared = (called.template.events.workflow_call?.inputs ?? {}) as Record<
+      string,
+      { default?: unknown }
+    >;
+    const inputs: Record<string, unknown> = {};
+    for (const [input, definition] of Object.entries(declared)) {
+      inputs[input] = given?.[input] ?? definition.default ?? "";
+    }
+    const jobs = await this.runJobs(called, { github: scope.github, inputs, prefix: `${name} / ` });
+    const failed = Object.values(jobs).some((job) => job.result === "failure");
+    const record: JobRecord = { id: name, result: failed ? "failure" : "success", outputs: {}, steps: [] };
+    this.jobs.push(record);
+    return record;
+  }
+
+  private async runJob(
+    job: { steps: Array<Record<string, unknown>>; environment?: Token; outputs?: Token },
+    rawJob: Token,
+    scope: Scope,
+    name: string,
+  ): Promise<JobRecord> {
+    const record: JobRecord = { id: name, result: "success", outputs: {}, steps: [] };
+    if (job.environment) {
+      const environment = evaluateToken(job.environment, scope);
+      record.environment = asInputString(
+        typeof environment === "object" && environment !== null
+          ? (environment as { name?: unknown }).name
+          : environment,
+      );
+    }
+    this.jobs.push(record);
+    const workspace = this.options.checkout();
+    const rawSteps = rawJob.find!("steps")!;
+    let awsConfigured = false;
+    let failed = false;
+    for (let index = 0; index < job.steps.length; index++) {
+      const step = job.steps[index] as { id: string; uses?: Token; run?: Token; if?: Token; env?: Token };
+      const rawStep = rawSteps.get!(index) as Token;
+      const stepScope: Scope = { ...scope, failed: scope.failed || failed };
+      const id = step.id;
+      const uses = step.uses ? String(step.uses.value) : undefined;
+      const stepRecord: StepRecord = { job: name, id, uses, outcome: "skipped", outputs: {} };
+      if (!condition(step.if?.expression, stepScope)) {
+        scope.steps[id] = { outcome: "skipped", conclusion: "skipped", outputs: {} };
+        this.push(record, stepRecord);
+        continue;
+      }
+      const stepEnv = stringMap(evaluateToken(step.env, stepScope));
+      if (uses?.startsWith("./actions/")) {
+        const action = uses.slice("./actions/".length);
+        const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
+        const inputs = { ...actionDefaults(action), ...given };
+        const run = await runBundledAction(action, {
+          inputs,
+          workspace,
+          eventName: this.options.eventName,
+          eventPayload: this.options.eventPayload,
+          timeoutMs: this.options.timeoutMs ?? 120_000,
+          env: {
+            ...this.options.env,
+            ...(awsConfigured ? {} : { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" }),
+            ...scope.env,
+            ...stepEnv,
+            GITHUB_REPOSITORY: this.repository,
+            GITHUB_JOB: name,
+          },
+        });
+        Object.assign(stepRecord, {
+          inputs,
+          outcome: run.exitCode === 0 ? "success" : "failure",
+          outputs: run.outputs,
+          summary: run.summary,
+          stdout: run.stdout,
+          stderr: run.stderr,
+        });
+      } else if (uses?.startsWith("aws-actions/configure-aws-credentials@")) {
+        awsConfigured = true;
+        stepRecord.outcome = "success";
+      } else if (uses?.startsWith("actions/checkout@") || uses?.startsWith("actions/setup-node@")) {
+        stepRecord.outcome = "success";
+      } else if (step.run) {
+        const script = asInputString(evaluateToken(step.run, stepScope));
+        const outputFile = join(mkdtempSync(join(tmpdir(), "cutover-run-step-")), "output");
+        writeFileSync(outputFile, "");
+        const result = spawnSync("bash", ["-e", "-c", script], {
+          cwd: workspace,
+          encoding: "utf8",
+          timeout: 30_000,
+          env: { PATH: process.env.PATH ?? "", GITHUB_OUTPUT: outputFile, ...scope.env, ...stepEnv },
+        });
+        Object.assign(stepRecord, {
+          run: script,
+          outputs: parseOutputFile(readFileSync(outputFile, "utf8")),
+          outcome: result.status === 0 ? "success" : "failure",
+          stdout: result.stdout,
+          stderr: result.stderr,
+        });
+      } else {
+        throw new Error(`step ${id} of ${name} uses ${uses}, which the test runner cannot stand in for`);
+      }
+      scope.steps[id] = {
+        outcome: stepRecord.outcome,
+        conclusion: stepRecord.outcome,
+        outputs: stepRecord.outputs,
+      };
+      if (stepRecord.outcome === "failure") failed = true;
+      this.push(record, stepRecord);
+      const kill = this.options.killAfter;
+      if (kill && name.endsWith(kill.job) && id === kill.step) {
+        record.result = "killed";
+        this.killed = true;
+        throw new KilledRun();
+      }
+    }
+    record.result = failed ? "failure" : "success";
+    record.outputs = stringMap(evaluateToken(job.outputs, { ...scope, failed }));
+    return record;
+  }
+
+  private push(job: JobRecord, step: StepRecord): void {
+    job.steps.push(step);
+    this.steps.push(step);
+  }
+}
