@@ -1,8 +1,8 @@
 // Bundles every action under actions/<name>/src/index.ts into actions/<name>/dist/index.js:
 // ESM, everything bundled, runnable by the runner's node24 (and by Node 20 here).
 // `--outdir <dir>` writes <dir>/<name>/index.js instead, which check-dist uses.
-import { readdirSync, existsSync } from "node:fs";
-import { join, dirname, resolve } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -22,7 +22,9 @@ export function listActions() {
 export async function buildActions(names, outRoot) {
   const outputs = {};
   for (const name of names) {
-    const outfile = outRoot ? join(outRoot, name, "index.js") : join(root, "actions", name, "dist", "index.js");
+    const outfile = outRoot
+      ? join(outRoot, name, "index.js")
+      : join(root, "actions", name, "dist", "index.js");
     await build({
       entryPoints: [join(root, "actions", name, "src", "index.ts")],
       outfile,

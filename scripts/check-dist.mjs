@@ -1,8 +1,8 @@
 // Fails when rebuilding the actions would change a committed dist/ file, so the
 // code that runs in workflows is always the code in src/.
-import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildActions, listActions } from "./build-actions.mjs";
 

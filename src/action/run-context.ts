@@ -15,7 +15,8 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
   const server = env.GITHUB_SERVER_URL ?? "https://github.com";
   return {
     correlationId: runId ? `${runId}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : "local",
-    runUrl: runId && env.GITHUB_REPOSITORY ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${runId}` : undefined,
+    runUrl:
+      runId && env.GITHUB_REPOSITORY ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${runId}` : undefined,
     repository: env.GITHUB_REPOSITORY,
     actor: env.GITHUB_ACTOR,
     workspace: env.GITHUB_WORKSPACE ?? process.cwd(),

@@ -1,8 +1,8 @@
 import * as core from "@actions/core";
 import type { ActionContract } from "./contract.js";
-import { environmentInputs, errorMessage, type InputSource, InputReader } from "./inputs.js";
+import { environmentInputs, errorMessage, InputReader, type InputSource } from "./inputs.js";
 import { ActionLogger } from "./log.js";
-import { readRunContext, type RunContext } from "./run-context.js";
+import { type RunContext, readRunContext } from "./run-context.js";
 import { type ActionReport, writeJobSummary } from "./summary.js";
 
 /** Everything an action's body receives; nothing else reaches into the runner. */

@@ -26,7 +26,10 @@ export function renderReport(report: ActionReport, elapsedMs: number): string {
     out.push(...markdownTable(table.rows), "");
   }
   for (const block of report.markdown ?? []) out.push(block, "");
-  out.push(`Took ${elapsedMs < 1000 ? `${elapsedMs} ms` : formatDuration(Math.round(elapsedMs / 1000))}.`, "");
+  out.push(
+    `Took ${elapsedMs < 1000 ? `${elapsedMs} ms` : formatDuration(Math.round(elapsedMs / 1000))}.`,
+    "",
+  );
   section(out, "What to do next", report.next);
   return out.join("\n");
 }

@@ -20,7 +20,9 @@ export function parseDuration(text: string): number | undefined {
 export function durationSeconds(text: string): number {
   const seconds = parseDuration(text);
   if (seconds === undefined) {
-    throw new Error(`"${text}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. "90s", "48h", "1h30m"`);
+    throw new Error(
+      `"${text}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. "90s", "48h", "1h30m"`,
+    );
   }
   return seconds;
 }

@@ -43,7 +43,9 @@ describe("action contracts", () => {
         for (const [input, declared] of Object.entries(contract.inputs)) {
           const fromYaml = yml.inputs?.[input];
           expect(fromYaml?.description?.trim(), `${name} input ${input}`).toBe(declared.description.trim());
-          expect(fromYaml?.required ?? false, `${name} input ${input} required`).toBe(declared.required ?? false);
+          expect(fromYaml?.required ?? false, `${name} input ${input} required`).toBe(
+            declared.required ?? false,
+          );
           const yamlDefault = fromYaml?.default === undefined ? undefined : String(fromYaml.default);
           expect(yamlDefault, `${name} input ${input} default`).toBe(declared.default);
         }

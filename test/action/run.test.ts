@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { InputError, InputReader } from "../../src/action/inputs.js";
 import { defineContract } from "../../src/action/contract.js";
+import { InputError, InputReader } from "../../src/action/inputs.js";
 import { parseOutputFile, repoRoot } from "../support/run-action.js";
 
 function runFixture(env: Record<string, string>) {
@@ -89,8 +89,12 @@ describe("InputReader", () => {
 
   it("rejects malformed booleans, timestamps and durations with the input's name", () => {
     expect(() => reader({ flag: "yes" }).boolean("flag")).toThrow(InputError);
-    expect(() => reader({ when: "yesterday" }).timestamp("when")).toThrow(/input "when": "yesterday" is not an ISO-8601/);
-    expect(() => reader({ window: "2 days" }).duration("window")).toThrow(/input "window": "2 days" is not a duration/);
+    expect(() => reader({ when: "yesterday" }).timestamp("when")).toThrow(
+      /input "when": "yesterday" is not an ISO-8601/,
+    );
+    expect(() => reader({ window: "2 days" }).duration("window")).toThrow(
+      /input "window": "2 days" is not a duration/,
+    );
     expect(reader({ window: "1h30m" }).duration("window")).toBe(5400);
   });
 

@@ -51,7 +51,10 @@ export function parseOutputFile(text: string): Record<string, string> {
   return outputs;
 }
 
-export async function runBundledAction(name: string, options: RunBundledActionOptions): Promise<BundledActionRun> {
+export async function runBundledAction(
+  name: string,
+  options: RunBundledActionOptions,
+): Promise<BundledActionRun> {
   const scratch = mkdtempSync(join(tmpdir(), `cutover-${name}-`));
   const outputFile = join(scratch, "output");
   const summaryFile = join(scratch, "summary.md");
@@ -83,7 +86,11 @@ export async function runBundledAction(name: string, options: RunBundledActionOp
   const started = Date.now();
   const script = join(repoRoot, "actions", name, "dist", "index.js");
   return await new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [script], { cwd: workspace, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [script], {
+      cwd: workspace,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {

@@ -1,0 +1,12 @@
+/**
+ * The subcommands of `cutover`, by name. A new subcommand is one entry here
+ * and one file beside this one.
+ */
+import type { CliCommand } from "./command.js";
+import { planCommand } from "./plan-command.js";
+import { statusCommand } from "./status-command.js";
+import { validateCommand } from "./validate-command.js";
+
+export const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
+  [validateCommand, planCommand, statusCommand].map((command) => [command.name, command]),
+);
