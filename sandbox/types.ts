@@ -13,6 +13,12 @@ export interface ServiceHandler {
   matches(req: IncomingMessage): boolean;
   /** Answers the request; `body` is the complete request body. */
   handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void>;
+  /**
+   * The AWS operation a request calls, for fault targeting and request counts;
+   * undefined when the service does not serve it. Optional: without it the
+   * server takes the operation from X-Amz-Target (the JSON protocols).
+   */
+  operationOf?(req: IncomingMessage): string | undefined;
 }
 
 /** A weighted record as the data plane's simulated resolvers see it. */
@@ -131,6 +137,8 @@ export interface SandboxSeed {
     recordName: string;
     /** Simulated resolvers; each caches an answer for the record's TTL. */
     resolvers?: number;
+    /** Seed of the data plane's pseudo-random choices (resolver answers, latencies, errors); same seed, same run. */
+    randomSeed?: number;
     /** Map from weighted record SetIdentifier to the backend it points at. */
     backends: Record<
       string,
@@ -152,6 +160,8 @@ export interface SandboxSeed {
           /** API Gateway HTTP API dimensions for AWS/ApiGateway metrics. */
           apiId: string;
           stage: string;
+          /** Concurrent executions beyond this are throttled; AWS's default account limit (1000) when absent. */
+          reservedConcurrency?: number;
           behaviour?: Partial<BackendBehaviour>;
         }
     >;

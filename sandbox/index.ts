@@ -1,0 +1,152 @@
+/**
+ * The sandbox: a local AWS account on loopback for the operations cutover
+ * uses. `startSandbox` builds the services from a seed, serves them on one
+ * control-plane port that the unmodified AWS SDK clients reach through
+ * AWS_ENDPOINT_URL, and returns the environment to export.
+ */
+import { writeFile } from "node:fs/promises";
+import { createAdminHandler } from "./admin.js";
+import { createCloudWatchService } from "./cloudwatch.js";
+import { type DataPlane, startDataPlane } from "./dataplane.js";
+import { EcsService } from "./ecs.js";
+import { FaultRegistry } from "./faults.js";
+import { LambdaService } from "./lambda.js";
+import { MetricStore } from "./metric-store.js";
+import { Route53Service } from "./route53.js";
+import { validateSeed } from "./seed.js";
+import { LOOPBACK, startControlPlane } from "./server.js";
+import type { SandboxSeed, ServiceHandler } from "./types.js";
+
+export { EcsService } from "./ecs.js";
+export { FaultRegistry } from "./faults.js";
+export { LambdaService } from "./lambda.js";
+export { Route53Service } from "./route53.js";
+export { loadSeed, SeedError, validateSeed } from "./seed.js";
+
+/** Fake credentials: the sandbox does not check signatures, but the SDK must have something to sign with. */
+export const SANDBOX_CREDENTIALS = {
+  accessKeyId: "AKIASANDBOX000000000",
+  secretAccessKey: "sandbox-secret-access-key-not-a-real-secret",
+} as const;
+export const DEFAULT_REGION = "us-east-1";
+export const DEFAULT_ACCOUNT_ID = "123456789012";
+
+export interface StartSandboxOptions {
+  seed: SandboxSeed;
+  /** 0 or absent: a free port. */
+  port?: number;
+  host?: "127.0.0.1";
+  /** Writes the state as JSON to this file when the sandbox closes. */
+  saveStateTo?: string;
+  /** The clock every simulated delay is measured on; Date.now by default. Tests pass a manual clock. */
+  now?: () => number;
+}
+
+export interface Sandbox {
+  /** The control-plane endpoint, e.g. http://127.0.0.1:4566. */
+  endpoint: string;
+  /** AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for SDK clients and child processes. */
+  env: Record<string, string>;
+  region: string;
+  accountId: string;
+  route53: Route53Service;
+  ecs: EcsService;
+  lambda: LambdaService;
+  /** CloudWatch's metric storage, where the data plane's metrics land. */
+  cloudwatch: MetricStore;
+  faults: FaultRegistry;
+  /** The data plane, when the seed declares one (`seed.dataPlane`). */
+  dataPlane?: DataPlane;
+  /** Base URL of each data-plane listener by record name; empty without a data plane. */
+  dataPlaneUrls: Record<string, string>;
+  /** Every handler served on the control-plane port, in dispatch order. */
+  handlers: ServiceHandler[];
+  /** The state as GET /_sandbox/state answers it. */
+  state(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** Starts a sandbox from a seed; `extra.handlers` are served before the built-in services. */
+export async function startSandbox(
+  options: StartSandboxOptions,
+  extra: { handlers?: ServiceHandler[] } = {},
+): Promise<Sandbox> {
+  const seed = validateSeed(options.seed);
+  const region = seed.region ?? DEFAULT_REGION;
+  const accountId = seed.accountId ?? DEFAULT_ACCOUNT_ID;
+  const now = options.now ?? Date.now;
+  const route53 = new Route53Service(seed.route53, { now });
+  const ecs = new EcsService(seed.ecs, { region, accountId, now });
+  const lambda = new LambdaService(seed.lambda, { region, accountId, now });
+  const metrics = new MetricStore();
+  const faults = new FaultRegistry(now);
+  const services: ServiceHandler[] = [
+    ...(extra.handlers ?? []),
+    route53,
+    ecs,
+    lambda,
+    createCloudWatchService(metrics, { now }),
+  ];
+  let calls: Record<string, number> = {};
+  const state = (): Record<string, unknown> => ({
+    region,
+    accountId,
+    route53: route53.snapshot(),
+    ecs: ecs.snapshot(),
+    lambda: lambda.snapshot(),
+    cloudwatch: { storedSamples: metrics.sampleCount, metrics: metrics.listMetrics() },
+    faults: faults.list(),
+    calls: { ...calls },
+  });
+  const admin = createAdminHandler({ faults, state });
+  const dataPlane = seed.dataPlane?.length
+    ? await startDataPlane({ seed, records: route53, ecs, lambda, metrics })
+    : undefined;
+  // The data plane's admin (/_sandbox/backends) is asked before the general admin surface, which answers the rest of /_sandbox/.
+  const adminHandlers = dataPlane ? [dataPlane.admin, admin] : [admin];
+  let server: Awaited<ReturnType<typeof startControlPlane>>;
+  try {
+    server = await startControlPlane({
+      services,
+      admin: adminHandlers,
+      faults,
+      port: options.port ?? 0,
+      host: options.host ?? LOOPBACK,
+    });
+  } catch (error) {
+    await dataPlane?.close();
+    throw error;
+  }
+  calls = server.calls;
+  const endpoint = server.endpoint;
+  let closed: Promise<void> | undefined;
+  return {
+    endpoint,
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+    },
+    region,
+    accountId,
+    route53,
+    ecs,
+    lambda,
+    cloudwatch: metrics,
+    faults,
+    ...(dataPlane ? { dataPlane } : {}),
+    dataPlaneUrls: dataPlane ? { ...dataPlane.urls } : {},
+    handlers: [...adminHandlers, ...services],
+    state,
+    close() {
+      closed ??= (async () => {
+        await dataPlane?.close();
+        if (options.saveStateTo)
+          await writeFile(options.saveStateTo, `${JSON.stringify(state(), null, 2)}\n`);
+        await server.close();
+      })();
+      return closed;
+    },
+  };
+}
