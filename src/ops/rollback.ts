@@ -1,0 +1,302 @@
+/**
+ * rollback: brings a migration back to a checkpoint (by default the last
+ * one), or all traffic back to the old side. A side that will take traffic
+ * is first made able to serve (scaled back up, alias pointed back), then the
+ * weights move exactly as shift-traffic moves them.
+ */
+import { resolve } from "node:path";
+import type { ActionReport } from "../action/summary.js";
+import type { Migration } from "../model/spec.js";
+import type { Checkpoint, MigrationStatus, Weights } from "../model/status.js";
+import type { TargetCheckpointFields } from "../providers/compute-target.js";
+import type { RecordWeights } from "../providers/traffic-router.js";
+import { OperationJournal, OperationRefusal } from "./journal.js";
+import { loadMigrationContext, validateMigrationFiles } from "./migration-context.js";
+import { phaseShiftWeight, type TrafficActionEnvironment } from "./shift-traffic.js";
+import {
+  createTrafficProviders,
+  formatWeights,
+  moveWeights,
+  type ObservedTraffic,
+  observeTraffic,
+  SIDES,
+  type TrafficProviders,
+  type WeightMove,
+} from "./traffic.js";
+import {
+  moveHeadline,
+  moveReport,
+  nextStepAfterFailure,
+  publishMove,
+  publishSubmitted,
+  refusalOf,
+  type WeightMoveOutput,
+} from "./traffic-report.js";
+
+/** Rolls all traffic back to the old side, whatever the checkpoints say. */
+export const ALL_OLD = "all-old";
+
+/** What a rollback restores. */
+export interface RestorePoint {
+  /** Human description: "last checkpoint (phase canary-10, taken 2026-…)". */
+  label: string;
+  /** Share of traffic each side gets afterwards, in percent. */
+  weights: Weights;
+  /** Exact record weights when the checkpoint recorded both records. */
+  recordWeights?: RecordWeights;
+  /** Capacity and versions to bring the compute targets back to. */
+  recorded: TargetCheckpointFields;
+}
+
+function targetFields(checkpoint: Checkpoint | undefined): TargetCheckpointFields {
+  if (!checkpoint) return {};
+  const { lambdaVersion, ecsTaskDefinition, ecsDesiredCount } = checkpoint;
+  return {
+    ...(lambdaVersion !== undefined ? { lambdaVersion } : {}),
+    ...(ecsTaskDefinition !== undefined ? { ecsTaskDefinition } : {}),
+    ...(ecsDesiredCount !== undefined ? { ecsDesiredCount } : {}),
+  };
+}
+
+/** Record weights exactly as the checkpoint saw them, when it holds both of this migration's records. */
+function snapshotRecordWeights(migration: Migration, checkpoint: Checkpoint): RecordWeights | undefined {
+  const find = (id: string) => checkpoint.records?.find((record) => record.setIdentifier === id)?.weight;
+  const old = find(migration.router.oldSetIdentifier);
+  const fresh = find(migration.router.newSetIdentifier);
+  if (old === undefined || fresh === undefined || old + fresh === 0) return undefined;
+  return { old, new: fresh };
+}
+
+function describeCheckpoint(checkpoint: Checkpoint): string {
+  return `phase ${checkpoint.phase ?? "(none applied)"}, taken ${checkpoint.takenAt}, ${formatWeights(checkpoint.weights)}`;
+}
+
+/**
+ * Decides what to restore: the last checkpoint by default; `all-old` for
+ * 100 % old; a phase name for the last checkpoint taken in that phase, or
+ * else the weight that phase's shift steps leave in effect. Never a phase
+ * after the applied one: that is a promotion, not a rollback.
+ */
+export function resolveRestorePoint(
+  migration: Migration,
+  status: MigrationStatus,
+  targetPhase: string | undefined,
+): RestorePoint {
+  const last = status.checkpoints[status.checkpoints.length - 1];
+  const withDecommission = (fields: TargetCheckpointFields): TargetCheckpointFields =>
+    fields.ecsDesiredCount === undefined && status.decommission
+      ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore }
+      : fields;
+  if (targetPhase === undefined) {
+    if (!last) {
+      throw new OperationRefusal(
+        `${migration.id} has no checkpoint in its status to roll back to; give target-phase "${ALL_OLD}" to send all traffic to the old side`,
+      );
+    }
+    return {
+      label: `last checkpoint (${describeCheckpoint(last)})`,
+      weights: last.weights,
+      recordWeights: snapshotRecordWeights(migration, last),
+      recorded: withDecommission(targetFields(last)),
+    };
+  }
+  if (targetPhase === ALL_OLD) {
+    return {
+      label: "all traffic to the old side",
+      weights: { old: 100, new: 0 },
+      recorded: withDecommission(targetFields(last)),
+    };
+  }
+  const names = migration.phases.map((phase) => phase.name);
+  const wanted = names.indexOf(targetPhase);
+  if (wanted < 0) {
+    throw new OperationRefusal(
+      `input "target-phase": "${targetPhase}" is not a phase of ${migration.id}; give one of ${names.join(", ")} or "${ALL_OLD}"`,
+    );
+  }
+  const applied = status.phase === null ? -1 : names.indexOf(status.phase);
+  if (wanted > applied) {
+    throw new OperationRefusal(
+      `input "target-phase": "${targetPhase}" comes after the applied phase (${status.phase ?? "none applied"}); ` +
+        `a rollback only goes back. Give an earlier phase or "${ALL_OLD}"`,
+    );
+  }
+  const inPhase = status.checkpoints.filter((checkpoint) => checkpoint.phase === targetPhase).pop();
+  if (inPhase) {
+    return {
+      label: `checkpoint of phase ${targetPhase} (${describeCheckpoint(inPhase)})`,
+      weights: inPhase.weights,
+      recordWeights: snapshotRecordWeights(migration, inPhase),
+      recorded: withDecommission(targetFields(inPhase)),
+    };
+  }
+  // No checkpoint was taken in that phase: its weight is whatever the shift
+  // steps up to and including it leave in effect (0 before the first shift).
+  let percent = 0;
+  for (const name of names.slice(0, wanted + 1)) percent = phaseShiftWeight(migration, name) ?? percent;
+  return {
+    label: `phase ${targetPhase} as the spec defines it (new ${percent} %)`,
+    weights: { old: 100 - percent, new: percent },
+    recorded: withDecommission(targetFields(last)),
+  };
+}
+
+export interface RollbackRequest {
+  migration: Migration;
+  status: MigrationStatus;
+  reason: string;
+  targetPhase?: string;
+  insyncTimeoutSeconds: number;
+  stableTimeoutSeconds: number;
+  /** Desired count for an ECS side scaled to zero when nothing was recorded. */
+  fallbackDesiredCount?: number;
+  requestedBy: string;
+  now: () => Date;
+  onSubmitted?: Parameters<typeof moveWeights>[1]["onSubmitted"];
+}
+
+/** Brings each side that will serve back to what was recorded, both sides at once; true when anything was done. */
+async function restoreSides(
+  providers: TrafficProviders,
+  point: RestorePoint,
+  request: RollbackRequest,
+  journal: OperationJournal,
+): Promise<boolean> {
+  const results = await Promise.all(
+    SIDES.map((side) =>
+      journal.step(
+        `restore ${side} side`,
+        () =>
+          providers.sides[side].restore(point.recorded, {
+            willServe: point.weights[side] > 0,
+            stableTimeoutSeconds: request.stableTimeoutSeconds,
+            fallbackDesiredCount: request.fallbackDesiredCount,
+          }),
+        (steps) =>
+          steps.length === 0
+            ? `${providers.sides[side].label}: nothing to restore`
+            : steps.map((step) => `${step.step}: ${step.detail} (${step.elapsedMs} ms)`).join("; "),
+      ),
+    ),
+  );
+  const steps = results.flat();
+  for (const step of steps) journal.done.push(`${step.step}: ${step.detail} in ${step.elapsedMs} ms.`);
+  return steps.length > 0;
+}
+
+/** Rolls back: restore the sides that will serve, then move the weights in one change and wait for INSYNC. */
+export async function rollback(
+  request: RollbackRequest,
+  providers: TrafficProviders,
+  journal: OperationJournal,
+): Promise<WeightMove> {
+  const point = resolveRestorePoint(request.migration, request.status, request.targetPhase);
+  journal.found.push(`Rolling back to ${point.label}. Reason: ${request.reason}`);
+  const target = point.recordWeights ?? providers.router.recordWeightsFor(Math.round(point.weights.new));
+  let observed: ObservedTraffic = await observeTraffic(providers, request.status, journal);
+  if (await restoreSides(providers, point, request, journal)) {
+    // Time has passed and the sides changed: decide on what is true now.
+    observed = await observeTraffic(providers, request.status, journal, true);
+  }
+  return moveWeights(
+    providers,
+    {
+      migration: request.migration,
+      status: request.status,
+      observed,
+      target,
+      comment: `cutover ${request.migration.id} rollback to ${point.label.slice(0, 80)} by ${request.requestedBy}: ${request.reason}`,
+      insyncTimeoutSeconds: request.insyncTimeoutSeconds,
+      now: request.now,
+      onSubmitted: request.onSubmitted,
+    },
+    journal,
+  );
+}
+
+/** The rollback action's inputs, parsed. */
+export interface RollbackInputs {
+  migration: string;
+  reason: string;
+  targetPhase?: string;
+  spec: string;
+  insyncTimeoutSeconds: number;
+  stableTimeoutSeconds: number;
+  fallbackDesiredCount?: number;
+}
+
+export type RollbackOutput = WeightMoveOutput | "timings";
+
+/** The rollback action: load, roll back, publish outputs (with timings), return the job summary. */
+export async function runRollback(
+  inputs: RollbackInputs,
+  env: TrafficActionEnvironment<RollbackOutput>,
+): Promise<ActionReport> {
+  const journal = new OperationJournal(env.log);
+  const title = `rollback: ${inputs.migration}`;
+  try {
+    const specPath = resolve(env.run.workspace, inputs.spec);
+    // Acting comes first: the files are checked for the fields a rollback uses
+    // now, and validated in full once traffic has moved.
+    const context = await journal.step("load spec and status", () =>
+      loadMigrationContext(specPath, inputs.migration, env.now(), { quick: true }),
+    );
+    const providers = createTrafficProviders(context.migration, env.clients, (operation, attempt, delayMs) =>
+      env.log.warn("throttled, retrying", { operation, attempt, delay_ms: delayMs }),
+    );
+    const move = await rollback(
+      {
+        migration: context.migration,
+        status: context.status,
+        reason: inputs.reason,
+        targetPhase: inputs.targetPhase,
+        insyncTimeoutSeconds: inputs.insyncTimeoutSeconds,
+        stableTimeoutSeconds: inputs.stableTimeoutSeconds,
+        fallbackDesiredCount: inputs.fallbackDesiredCount,
+        requestedBy: `rollback run ${env.run.correlationId}`,
+        now: env.now,
+        onSubmitted: publishSubmitted(env.setOutput),
+      },
+      providers,
+      journal,
+    );
+    publishMove(move, env.setOutput);
+    env.setOutput("timings", timingsOf(move, journal));
+    const problems = await journal.step("validate spec and status", () =>
+      validateMigrationFiles(specPath, inputs.migration),
+    );
+    for (const problem of problems) {
+      journal.found.push(`Found after rolling back: ${problem}`);
+      env.log.warn("the spec or status is not valid", { problem });
+    }
+    return moveReport({
+      title,
+      move,
+      journal,
+      headline: `Rolled back (${inputs.reason}): ${moveHeadline(move)}`,
+      next: rollbackNextSteps(inputs.migration, context.statusPath, move),
+    });
+  } catch (error) {
+    env.setOutput("timings", { steps: journal.steps });
+    throw refusalOf(`${title} did not complete`, error, journal, [nextStepAfterFailure(journal, "rollback")]);
+  }
+}
+
+/** The `timings` output: every step, and the two figures a rollback is judged by. */
+export function timingsOf(move: WeightMove, journal: OperationJournal) {
+  return {
+    changeSubmittedMs: move.submittedAtMs ?? null,
+    insyncMs: move.insyncAtMs ?? null,
+    steps: journal.steps,
+  };
+}
+
+function rollbackNextSteps(migrationId: string, statusPath: string, move: WeightMove): string[] {
+  const steps = [
+    `Commit ${statusPath}: state rolled-back, weights ${formatWeights(move.weights)}, with the reason and this run in the history.`,
+    `Open a pull request that brings ${migrationId}'s phase in migrations.json back in line with what is applied.`,
+  ];
+  if (!move.noOp)
+    steps.push(`Metrics from ${move.gateWindowStart.toISOString()} on reflect the restored weights.`);
+  return steps;
+}

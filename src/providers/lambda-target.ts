@@ -1,0 +1,183 @@
+/**
+ * A Lambda function alias as a compute target. The surface other operations
+ * build on: {@link LambdaTarget.aliasVersion}, {@link LambdaTarget.pointAlias}
+ * and {@link LambdaTarget.readiness}. Publishing code is not done here.
+ */
+import {
+  GetAliasCommand,
+  type GetAliasCommandOutput,
+  GetFunctionConfigurationCommand,
+  type GetFunctionConfigurationCommandOutput,
+  type LambdaClient,
+  UpdateAliasCommand,
+} from "@aws-sdk/client-lambda";
+import type { LambdaTargetSpec } from "../model/spec.js";
+import type {
+  ComputeTarget,
+  Readiness,
+  RestoreOptions,
+  TargetCheckpointFields,
+  TargetStep,
+} from "./compute-target.js";
+import { ComputeTargetRefusal } from "./compute-target.js";
+import { DEFAULT_THROTTLING_RETRY, retryThrottled, type ThrottlingRetryOptions } from "./throttling.js";
+
+/** The alias and the configuration of the version it serves, as read together. */
+export interface LambdaAliasState {
+  /** Undefined when the alias (or the function) does not exist. */
+  aliasVersion?: string;
+  /** Versions the alias also routes a share to (its own weighted routing), with their weights 0..1. */
+  additionalVersions: Record<string, number>;
+  state?: string;
+  stateReason?: string;
+  lastUpdateStatus?: string;
+  lastUpdateStatusReason?: string;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as { name?: string })?.name === "ResourceNotFoundException";
+}
+
+/**
+ * Whether an alias can take traffic: it exists, and the function version it
+ * serves is Active and not in the middle of an update.
+ */
+export function lambdaReadiness(label: string, state: LambdaAliasState): Readiness {
+  const figures: Record<string, string | number> = {
+    aliasVersion: state.aliasVersion ?? "MISSING",
+    state: state.state ?? "unknown",
+    lastUpdateStatus: state.lastUpdateStatus ?? "unknown",
+  };
+  const not = (summary: string): Readiness => ({
+    ready: false,
+    summary: `${label} cannot serve: ${summary}`,
+    figures,
+  });
+  if (state.aliasVersion === undefined) return not("the alias does not exist");
+  if (state.state !== "Active") {
+    return not(
+      `function State ${state.state ?? "unknown"}${state.stateReason ? ` (${state.stateReason})` : ""}, not Active`,
+    );
+  }
+  if (state.lastUpdateStatus === "InProgress") {
+    return not(
+      `LastUpdateStatus InProgress${state.lastUpdateStatusReason ? ` (${state.lastUpdateStatusReason})` : ""}: an update is being applied`,
+    );
+  }
+  return {
+    ready: true,
+    summary: `${label}: version ${state.aliasVersion}, State Active, LastUpdateStatus ${state.lastUpdateStatus ?? "unknown"}`,
+    figures,
+  };
+}
+
+/** One function alias (function name + alias name). */
+export class LambdaTarget implements ComputeTarget {
+  readonly kind = "lambda" as const;
+  readonly label: string;
+
+  constructor(
+    readonly spec: LambdaTargetSpec,
+    private readonly client: LambdaClient,
+    private readonly retry: ThrottlingRetryOptions = DEFAULT_THROTTLING_RETRY,
+  ) {
+    this.label = `Lambda ${spec.functionName}:${spec.alias}`;
+  }
+
+  /** The alias and the version it serves; reads both at once. */
+  async describeAlias(): Promise<LambdaAliasState> {
+    const [alias, configuration] = await Promise.all([
+      this.send(() =>
+        this.client.send(
+          new GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias }),
+        ),
+      ),
+      this.send(() =>
+        this.client.send(
+          new GetFunctionConfigurationCommand({
+            FunctionName: this.spec.functionName,
+            Qualifier: this.spec.alias,
+          }),
+        ),
+      ),
+    ]);
+    return {
+      aliasVersion: alias?.FunctionVersion,
+      additionalVersions: alias?.RoutingConfig?.AdditionalVersionWeights ?? {},
+      state: configuration?.State,
+      stateReason: configuration?.StateReason,
+      lastUpdateStatus: configuration?.LastUpdateStatus,
+      lastUpdateStatusReason: configuration?.LastUpdateStatusReason,
+    };
+  }
+
+  /** The version the alias points at, or undefined when the alias does not exist. */
+  async aliasVersion(): Promise<string | undefined> {
+    const alias = await this.send(() =>
+      this.client.send(new GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias })),
+    );
+    return alias?.FunctionVersion;
+  }
+
+  /**
+   * Points the alias at `version` alone, clearing any weighted routing of the
+   * alias to another version, so the alias serves exactly that version.
+   */
+  async pointAlias(version: string, description?: string): Promise<void> {
+    await retryThrottled(
+      () =>
+        this.client.send(
+          new UpdateAliasCommand({
+            FunctionName: this.spec.functionName,
+            Name: this.spec.alias,
+            FunctionVersion: version,
+            RoutingConfig: { AdditionalVersionWeights: {} },
+            ...(description ? { Description: description } : {}),
+          }),
+        ),
+      this.retry,
+    );
+  }
+
+  async readiness(): Promise<Readiness> {
+    return lambdaReadiness(this.label, await this.describeAlias());
+  }
+
+  async capture(): Promise<TargetCheckpointFields> {
+    const version = await this.aliasVersion();
+    return version ? { lambdaVersion: version } : {};
+  }
+
+  /** Points the alias back to the recorded version when a deploy has moved it since. */
+  async restore(recorded: TargetCheckpointFields, _options: RestoreOptions): Promise<TargetStep[]> {
+    if (!recorded.lambdaVersion) return [];
+    const started = Date.now();
+    const current = await this.aliasVersion();
+    if (current === undefined) {
+      throw new ComputeTargetRefusal(
+        `${this.label} does not exist; cannot point it back to version ${recorded.lambdaVersion}`,
+      );
+    }
+    if (current === recorded.lambdaVersion) return [];
+    await this.pointAlias(recorded.lambdaVersion, `restored by rollback from version ${current}`);
+    return [
+      {
+        step: "point alias",
+        detail: `${this.label} version ${current} → ${recorded.lambdaVersion}`,
+        elapsedMs: Date.now() - started,
+      },
+    ];
+  }
+
+  /** Sends with the throttling bound; a missing function or alias is undefined, not an error. */
+  private async send<T extends GetAliasCommandOutput | GetFunctionConfigurationCommandOutput>(
+    call: () => Promise<T>,
+  ): Promise<T | undefined> {
+    try {
+      return await retryThrottled(call, this.retry);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}

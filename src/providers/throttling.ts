@@ -1,0 +1,71 @@
+/**
+ * A bounded second line of defence against AWS throttling. The clients
+ * already retry with the SDK's adaptive strategy (which also slows the client
+ * down when throttled); when a call still comes back throttled after the
+ * SDK's attempts, the mutation that a rollback depends on must not be lost to
+ * a busy control plane, so it is retried a few more times here, bounded in
+ * count and in total time.
+ */
+
+/** Error names AWS uses for "slow down, then try again"; Route 53 answers PriorRequestNotComplete while a change is still being processed. */
+export const THROTTLING_ERRORS: readonly string[] = [
+  "Throttling",
+  "ThrottlingException",
+  "ThrottledException",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "PriorRequestNotComplete",
+];
+
+export interface ThrottlingRetryOptions {
+  /** Attempts in all, including the first. */
+  attempts: number;
+  /** Delay before the second attempt; doubles each time, with jitter. */
+  baseDelayMs: number;
+  /** Largest single delay. */
+  maxDelayMs: number;
+  /** No attempt starts after this much time since the first. */
+  budgetMs: number;
+}
+
+export const DEFAULT_THROTTLING_RETRY: ThrottlingRetryOptions = {
+  attempts: 4,
+  baseDelayMs: 250,
+  maxDelayMs: 4000,
+  budgetMs: 30_000,
+};
+
+/** True when AWS asked the caller to slow down (by error name or HTTP 429). */
+export function isThrottling(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const named = error as { name?: unknown; $metadata?: { httpStatusCode?: number } };
+  return (
+    (typeof named.name === "string" && THROTTLING_ERRORS.includes(named.name)) ||
+    named.$metadata?.httpStatusCode === 429
+  );
+}
+
+/**
+ * Runs `call`, retrying only throttling errors with exponential backoff and
+ * full jitter, at most `attempts` times and never past `budgetMs`. Any other
+ * error, and the last throttling error, is thrown unchanged.
+ */
+export async function retryThrottled<T>(
+  call: () => Promise<T>,
+  options: ThrottlingRetryOptions = DEFAULT_THROTTLING_RETRY,
+  onRetry?: (attempt: number, error: unknown, delayMs: number) => void,
+): Promise<T> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isThrottling(error) || attempt >= options.attempts) throw error;
+      const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
+      const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+      if (Date.now() - started + delayMs > options.budgetMs) throw error;
+      onRetry?.(attempt, error, delayMs);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}

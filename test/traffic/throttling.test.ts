@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { isThrottling, retryThrottled } from "../../src/providers/throttling.js";
+import { awsError } from "../fixtures/traffic/world.js";
+
+describe("isThrottling", () => {
+  it("recognises AWS throttling by name or HTTP 429, and nothing else", () => {
+    expect(isThrottling(awsError("Throttling"))).toBe(true);
+    expect(isThrottling(awsError("PriorRequestNotComplete"))).toBe(true);
+    expect(isThrottling(awsError("SomethingElse", "slow down", 429))).toBe(true);
+    expect(isThrottling(awsError("InvalidChangeBatch"))).toBe(false);
+    expect(isThrottling("Throttling")).toBe(false);
+    expect(isThrottling(undefined)).toBe(false);
+  });
+});
+
+describe("retryThrottled", () => {
+  it("retries throttling until it succeeds, within the attempt bound", async () => {
+    let calls = 0;
+    const retries: number[] = [];
+    const result = await retryThrottled(
+      async () => {
+        calls++;
+        if (calls < 3) throw awsError("Throttling");
+        return "done";
+      },
+      { attempts: 3, baseDelayMs: 1, maxDelayMs: 2, budgetMs: 1000 },
+      (attempt) => retries.push(attempt),
+    );
+    expect(result).toBe("done");
+    expect(calls).toBe(3);
+    expect(retries).toEqual([1, 2]);
+  });
+
+  it("stops at the time budget even with attempts left", async () => {
+    let calls = 0;
+    const started = Date.now();
+    await expect(
+      retryThrottled(
+        async () => {
+          calls++;
+          throw awsError("Throttling");
+        },
+        { attempts: 100, baseDelayMs: 40, maxDelayMs: 40, budgetMs: 100 },
+      ),
+    ).rejects.toThrow("Throttling");
+    expect(calls).toBeLessThanOrEqual(5);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
