@@ -201,7 +201,10 @@ export async function selectMigrations(request: SelectRequest): Promise<SelectRe
       for (const migration of candidates) {
         const { status } = await request.store.read(migration.id);
         found.push(`${migration.id}: ${status.phase ?? "nothing applied"} ${status.state}.`);
-        if (status.state === "baking" && status.phase) targets.push(phaseTarget(migration, status.phase));
+        // A decommission holding the old side scaled down is watched too: the monitor deletes it after the hold.
+        const holding = status.state === "decommissioning" && status.decommission?.stage === "scaled-down";
+        if ((status.state === "baking" || holding) && status.phase)
+          targets.push(phaseTarget(migration, status.phase));
       }
       return { targets, found };
     }

@@ -19831,7 +19831,10 @@ function renderReport(report, elapsedMs) {
     out.push(...markdownTable(table.rows), "");
   }
   for (const block of report.markdown ?? []) out.push(block, "");
-  out.push(`Took ${elapsedMs < 1e3 ? `${elapsedMs} ms` : formatDuration(Math.round(elapsedMs / 1e3))}.`, "");
+  out.push(
+    `Took ${elapsedMs < 1e3 ? `${elapsedMs} ms` : formatDuration(Math.round(elapsedMs / 1e3))}.`,
+    ""
+  );
   section(out, "What to do next", report.next);
   return out.join("\n");
 }
@@ -20029,7 +20032,9 @@ async function selectMigrations(request) {
       for (const migration of candidates) {
         const { status } = await request.store.read(migration.id);
         found.push(`${migration.id}: ${status.phase ?? "nothing applied"} ${status.state}.`);
-        if (status.state === "baking" && status.phase) targets.push(phaseTarget(migration, status.phase));
+        const holding = status.state === "decommissioning" && status.decommission?.stage === "scaled-down";
+        if ((status.state === "baking" || holding) && status.phase)
+          targets.push(phaseTarget(migration, status.phase));
       }
       return { targets, found };
     }
@@ -20323,7 +20328,7 @@ var contract = defineContract({
   description: "Lists the migrations a run works on as a job matrix: those whose phase changed since a commit, those baking (from the recorded status), or one named migration, each with its phase's environment, deploy flag, load-test scenarios, shift weight and gate.",
   inputs: {
     select: {
-      description: "changed (phase differs from the base commit), baking (recorded state is baking) or named.",
+      description: "changed (phase differs from the base commit), baking (recorded state is baking, or decommissioning with the old side held scaled down) or named.",
       required: true
     },
     spec: { description: "Path of the spec, relative to the workspace.", default: "migrations.json" },

@@ -10,7 +10,7 @@ export const contract = defineContract({
   inputs: {
     select: {
       description:
-        "changed (phase differs from the base commit), baking (recorded state is baking) or named.",
+        "changed (phase differs from the base commit), baking (recorded state is baking, or decommissioning with the old side held scaled down) or named.",
       required: true,
     },
     spec: { description: "Path of the spec, relative to the workspace.", default: "migrations.json" },

@@ -1,0 +1,539 @@
+/**
+ * reconcile: at the start of every job that may touch AWS, compare the
+ * recorded status with what AWS reports (weights, the old side's desired
+ * count, the new side's alias version). A change cutover applied but never
+ * recorded (the runner died between the change and the status commit) is
+ * recorded now; anything else is drift made outside cutover: it is recorded
+ * as such, reported loudly, and blocks promotion until a person decides
+ * (puts AWS back, rolls back, or adopts what AWS holds).
+ */
+import { resolve } from "node:path";
+import type { RunContext } from "../action/run-context.js";
+import type { ActionReport } from "../action/summary.js";
+import { type EventOrigin, type MigrationEvent, transition } from "../core/transitions.js";
+import type { Migration } from "../model/spec.js";
+import type { Checkpoint, HistoryEntry, MigrationStatus, Weights } from "../model/status.js";
+import type { TargetCheckpointFields } from "../providers/compute-target.js";
+import type { StateStore, StatusUpdate } from "../providers/state-store.js";
+import { findMigration, loadSpec } from "../spec/files.js";
+import { bakeSecondsOf, describeWeights } from "./record-state.js";
+import type { TrafficProviders } from "./traffic.js";
+
+/** What to do about drift made outside cutover. */
+export type DriftPolicy = "fail" | "warn" | "adopt";
+
+export const DRIFT_POLICIES: readonly DriftPolicy[] = ["fail", "warn", "adopt"];
+
+/** AWS as observed just now. */
+export interface ObservedAws {
+  /** Share of traffic each side receives, in percent. */
+  weights: Weights;
+  /** The records' cache time: the gate window of a reconciled shift starts this long after now. */
+  cacheSeconds: number;
+  /** What the compute targets report (old side ECS desired count and task definition, new side alias version). */
+  old: TargetCheckpointFields;
+  new: TargetCheckpointFields;
+  /** "Route 53 zone … record …", for messages. */
+  routerLabel: string;
+}
+
+export type ReconcileOutcome = "in-sync" | "recorded" | "drift";
+
+/** What reconciling one status against AWS decided. */
+export interface ReconcilePlan {
+  outcome: ReconcileOutcome;
+  /** Sentences for people: what was compared and what it showed. */
+  findings: string[];
+  /** State-machine events to record, in order (empty when nothing is to be recorded). */
+  events: MigrationEvent[];
+  /** Drift made outside cutover, in one sentence; undefined when there is none. */
+  drift?: string;
+}
+
+function sameWeights(a: Weights | undefined, b: Weights | undefined): boolean {
+  return a !== undefined && b !== undefined && a.old === b.old && a.new === b.new;
+}
+
+/** Events that settle a recorded drift: the status was brought in line with AWS, or AWS with the status. */
+const DRIFT_SETTLING_EVENTS = new Set(["reconciled", "rollback-completed"]);
+
+/**
+ * The drift entry that still blocks promotion, if any: a `drift-detected`
+ * entry with nothing after it that settled it (AWS back to the recorded
+ * weights, a rollback, an adoption, or an apply started with a recorded override).
+ */
+export function unresolvedDrift(status: MigrationStatus): HistoryEntry | undefined {
+  for (let index = status.history.length - 1; index >= 0; index--) {
+    const entry = status.history[index]!;
+    if (entry.event === "drift-detected") return entry;
+    if (DRIFT_SETTLING_EVENTS.has(entry.event)) return undefined;
+    if (entry.event === "apply-started" && entry.evidence?.kind === "override") return undefined;
+  }
+  return undefined;
+}
+
+/** Applies events in order; the status after them, or the first refusal. */
+export function simulate(
+  status: MigrationStatus,
+  events: readonly MigrationEvent[],
+  now: Date,
+): { ok: true; status: MigrationStatus } | { ok: false; refusal: string } {
+  let current = status;
+  for (const event of events) {
+    const result = transition(current, event, now);
+    if (!result.ok) return { ok: false, refusal: `${event.type}: ${result.refusal}` };
+    current = result.status;
+  }
+  return { ok: true, status: current };
+}
+
+function shiftWeightOf(migration: Migration, phaseName: string): number | undefined {
+  const phase = migration.phases.find((candidate) => candidate.name === phaseName);
+  const shift = phase?.steps.filter((step) => step.kind === "shift").at(-1);
+  return shift?.kind === "shift" ? shift.weight : undefined;
+}
+
+/** Phases whose shift may have been applied without being recorded: the one the spec asks for, and the one after the applied phase. */
+function candidatePhases(migration: Migration, status: MigrationStatus): string[] {
+  const names = migration.phases.map((phase) => phase.name);
+  const next = names[status.phase === null ? 0 : names.indexOf(status.phase) + 1];
+  return [...new Set([migration.phase, ...(next ? [next] : []), ...(status.phase ? [status.phase] : [])])];
+}
+
+/** The events that record a shift to `phase` that AWS shows but the status lacks. */
+function unrecordedShift(
+  migration: Migration,
+  status: MigrationStatus,
+  observed: ObservedAws,
+  phaseName: string,
+  now: Date,
+  origin: EventOrigin,
+): MigrationEvent[] {
+  const phase = migration.phases.find((candidate) => candidate.name === phaseName)!;
+  const checkpoint: Checkpoint = {
+    phase: status.phase,
+    takenAt: now.toISOString(),
+    weights: { ...status.weights },
+    ...observed.old,
+    ...observed.new,
+  };
+  const events: MigrationEvent[] = [];
+  if (!(status.state === "applying" && status.phase === phaseName)) {
+    events.push({
+      type: "apply-started",
+      phase: phaseName,
+      phaseOrder: migration.phases.map((candidate) => candidate.name),
+      ...(migration.phase === phaseName && migration.override ? { override: migration.override } : {}),
+      ...origin,
+    });
+  }
+  events.push({
+    type: "reconciled",
+    reason:
+      `${observed.routerLabel} sends ${describeWeights(observed.weights)}: the shift of phase "${phaseName}" was applied ` +
+      `but never recorded (the status said ${describeWeights(status.weights)}); recorded now, the gate window starting a cache time from now`,
+    weights: { ...observed.weights },
+    checkpoint,
+    insyncAt: now,
+    ttlSeconds: observed.cacheSeconds,
+    evidence: {
+      kind: "reconcile",
+      unrecorded: "shift",
+      phase: phaseName,
+      recorded: status.weights,
+      observed: observed.weights,
+    },
+    ...origin,
+  });
+  const shiftIndex = phase.steps.findLastIndex((step) => step.kind === "shift");
+  if (phase.steps.slice(shiftIndex + 1).every((step) => step.kind === "bake")) {
+    events.push({ type: "apply-succeeded", bakeSeconds: bakeSecondsOf(phase), ...origin });
+  }
+  return events;
+}
+
+/** The events that record a rollback to the last checkpoint that AWS shows but the status lacks. */
+function unrecordedRollback(
+  status: MigrationStatus,
+  observed: ObservedAws,
+  origin: EventOrigin,
+): MigrationEvent[] {
+  const last = status.checkpoints.at(-1);
+  if (!last || !sameWeights(last.weights, observed.weights) || status.state === "rolled-back") return [];
+  const reason =
+    `${observed.routerLabel} sends ${describeWeights(observed.weights)}, the last checkpoint (taken ${last.takenAt}): ` +
+    "a rollback was applied but never recorded; recorded now";
+  return [
+    ...(status.state === "rolling-back" ? [] : [{ type: "rollback-started" as const, reason, ...origin }]),
+    {
+      type: "rollback-completed",
+      target: { kind: "last-checkpoint" },
+      evidence: {
+        kind: "reconcile",
+        unrecorded: "rollback",
+        recorded: status.weights,
+        observed: observed.weights,
+      },
+      ...origin,
+    },
+  ];
+}
+
+/** The version the last recorded deploy left on the new side, if one was recorded. */
+function recordedVersion(status: MigrationStatus): string | undefined {
+  const deploy = status.history.findLast(
+    (entry) => entry.event === "deployed" && entry.evidence?.kind === "deploy",
+  );
+  const version = deploy?.evidence?.version;
+  return typeof version === "string" && version !== "" ? version : undefined;
+}
+
+/** Where the compute targets differ from what the status implies; each a sentence. */
+export function targetDrift(migration: Migration, status: MigrationStatus, observed: ObservedAws): string[] {
+  const problems: string[] = [];
+  const count = observed.old.ecsDesiredCount;
+  if (migration.oldSide.kind === "ecs" && count !== undefined && status.decommission?.stage !== "deleted") {
+    if (status.decommission?.stage === "scaled-down" && count > 0) {
+      problems.push(
+        `the old side (ECS ${migration.oldSide.cluster}/${migration.oldSide.service}) has desired count ${count}, but the status holds it scaled down since ${status.decommission.holdStartedAt}`,
+      );
+    }
+    if (!status.decommission && status.weights.old > 0 && count === 0) {
+      problems.push(
+        `the old side (ECS ${migration.oldSide.cluster}/${migration.oldSide.service}) is scaled to zero while the status sends it ${status.weights.old} % of traffic`,
+      );
+    }
+  }
+  const version = recordedVersion(status);
+  const aliasVersion = observed.new.lambdaVersion;
+  if (migration.newSide.kind === "lambda" && version && aliasVersion && version !== aliasVersion) {
+    problems.push(
+      `the alias ${migration.newSide.functionName}:${migration.newSide.alias} points at version ${aliasVersion}, but the last recorded deploy left version ${version}`,
+    );
+  }
+  return problems;
+}
+
+/** A scale-down of the old side that AWS shows but the status lacks (the decommission phase, old side at 0 % and 0 tasks). */
+function unrecordedScaleDown(
+  migration: Migration,
+  status: MigrationStatus,
+  observed: ObservedAws,
+  origin: EventOrigin,
+): MigrationEvent[] {
+  const phase = migration.phases.find((candidate) => candidate.name === migration.phase);
+  if (!phase?.steps.some((step) => step.kind === "decommission")) return [];
+  if (status.decommission || status.weights.old !== 0 || observed.old.ecsDesiredCount !== 0) return [];
+  const before = status.checkpoints.findLast(
+    (checkpoint) => (checkpoint.ecsDesiredCount ?? 0) > 0,
+  )?.ecsDesiredCount;
+  if (before === undefined) return [];
+  return [
+    ...(status.state === "applying" && status.phase === phase.name
+      ? []
+      : [
+          {
+            type: "apply-started" as const,
+            phase: phase.name,
+            phaseOrder: migration.phases.map((candidate) => candidate.name),
+            ...origin,
+          },
+        ]),
+    {
+      type: "decommission-scaled-down",
+      desiredCountBefore: before,
+      evidence: {
+        kind: "reconcile",
+        unrecorded: "scale-down",
+        desiredCountBefore: before,
+        observedDesiredCount: 0,
+      },
+      ...origin,
+    },
+  ];
+}
+
+/** Finds the first explanation whose events the state machine accepts. */
+function firstAccepted(
+  status: MigrationStatus,
+  candidates: Array<{ label: string; events: MigrationEvent[] }>,
+  now: Date,
+): { label: string; events: MigrationEvent[] } | undefined {
+  return candidates.find(
+    (candidate) => candidate.events.length > 0 && simulate(status, candidate.events, now).ok,
+  );
+}
+
+/**
+ * Decides what reconciling `status` against `observed` records. Pure: the
+ * same inputs give the same plan, so the store can re-run it on a newer status.
+ */
+export function planReconcile(
+  migration: Migration,
+  status: MigrationStatus,
+  observed: ObservedAws,
+  policy: DriftPolicy,
+  now: Date,
+  origin: EventOrigin,
+): ReconcilePlan {
+  const findings = [
+    `Status: phase ${status.phase ?? "(none applied)"} ${status.state}, ${describeWeights(status.weights)}.`,
+    `AWS: ${observed.routerLabel} sends ${describeWeights(observed.weights)}` +
+      `${observed.old.ecsDesiredCount !== undefined ? `; old side desired count ${observed.old.ecsDesiredCount}` : ""}` +
+      `${observed.new.lambdaVersion !== undefined ? `; new side alias at version ${observed.new.lambdaVersion}` : ""}.`,
+  ];
+  const pending = unresolvedDrift(status);
+  if (status.state === "done") {
+    findings.push("The migration is done (old side deleted): nothing to reconcile.");
+    return { outcome: "in-sync", findings, events: [] };
+  }
+  const weightsAgree = sameWeights(status.weights, observed.weights);
+  const explained = weightsAgree
+    ? firstAccepted(
+        status,
+        [{ label: "scale-down", events: unrecordedScaleDown(migration, status, observed, origin) }],
+        now,
+      )
+    : firstAccepted(
+        status,
+        [
+          { label: "rollback", events: unrecordedRollback(status, observed, origin) },
+          ...candidatePhases(migration, status)
+            .filter((phase) => shiftWeightOf(migration, phase) === observed.weights.new)
+            .map((phase) => ({
+              label: `shift of ${phase}`,
+              events: unrecordedShift(migration, status, observed, phase, now, origin),
+            })),
+        ],
+        now,
+      );
+  if (explained) {
+    findings.push(`Applied but unrecorded: the ${explained.label}. Recorded now.`);
+    return { outcome: "recorded", findings, events: explained.events };
+  }
+  const problems = [
+    ...(weightsAgree
+      ? []
+      : [
+          `${observed.routerLabel} sends ${describeWeights(observed.weights)} but the status records ${describeWeights(status.weights)}, and no change cutover made explains it`,
+        ]),
+    ...targetDrift(migration, status, observed),
+  ];
+  if (problems.length === 0) {
+    if (pending) {
+      findings.push(`AWS agrees with the status again: the drift recorded ${pending.at} is settled.`);
+      return {
+        outcome: "recorded",
+        findings,
+        events: [
+          {
+            type: "reconciled",
+            reason: `AWS agrees with the status again; the drift recorded ${pending.at} is settled`,
+            weights: { ...status.weights },
+            evidence: { kind: "reconcile", settles: pending.at, observed: observed.weights },
+            ...origin,
+          },
+        ],
+      };
+    }
+    findings.push("AWS agrees with the status.");
+    return { outcome: "in-sync", findings, events: [] };
+  }
+  const drift = `Drift made outside cutover: ${problems.join("; ")}.`;
+  findings.push(drift);
+  if (policy === "adopt") {
+    return {
+      outcome: "recorded",
+      findings: [
+        ...findings,
+        `Adopted by ${origin.actor ?? "the person who ran this"}: the status now records what AWS holds.`,
+      ],
+      events: [
+        {
+          type: "reconciled",
+          reason: `drift adopted by ${origin.actor ?? "a person"}: ${problems.join("; ")}`,
+          weights: { ...observed.weights },
+          evidence: {
+            kind: "reconcile",
+            adopted: true,
+            recorded: status.weights,
+            observed: observed.weights,
+          },
+          ...origin,
+        },
+      ],
+      drift,
+    };
+  }
+  const alreadyRecorded =
+    pending !== undefined &&
+    sameWeights(pending.evidence?.observed as Weights | undefined, observed.weights) &&
+    pending.reason === problems.join("; ");
+  return {
+    outcome: "drift",
+    findings,
+    drift,
+    events: alreadyRecorded
+      ? []
+      : [
+          {
+            type: "drift-detected",
+            observed: { ...observed.weights },
+            detail: problems.join("; "),
+            ...origin,
+          },
+        ],
+  };
+}
+
+/** Reads what AWS holds for a migration through its providers. */
+export async function observeAws(providers: TrafficProviders): Promise<ObservedAws> {
+  const capture = async (side: "old" | "new"): Promise<TargetCheckpointFields> => {
+    try {
+      return await providers.sides[side].capture();
+    } catch {
+      // A deleted old side (after decommission) has nothing to capture.
+      return {};
+    }
+  };
+  const [pair, old, fresh] = await Promise.all([providers.router.readPair(), capture("old"), capture("new")]);
+  const weights = providers.router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight });
+  const pick = (fields: TargetCheckpointFields, keys: Array<keyof TargetCheckpointFields>) =>
+    Object.fromEntries(keys.filter((key) => fields[key] !== undefined).map((key) => [key, fields[key]]));
+  return {
+    weights,
+    cacheSeconds: pair.cacheSeconds,
+    old: pick(old, ["ecsDesiredCount", "ecsTaskDefinition", "lambdaVersion"]),
+    new: pick(fresh, ["lambdaVersion", "ecsDesiredCount", "ecsTaskDefinition"]),
+    routerLabel: providers.router.label,
+  };
+}
+
+export interface ReconcileResult {
+  plan: ReconcilePlan;
+  update: StatusUpdate;
+  observed: ObservedAws;
+}
+
+/** Observes AWS once, then records what the plan says on the latest status (re-planned if another run committed first). */
+export async function reconcile(
+  migration: Migration,
+  providers: TrafficProviders,
+  store: StateStore,
+  policy: DriftPolicy,
+  now: () => Date,
+  origin: EventOrigin,
+): Promise<ReconcileResult> {
+  const observed = await observeAws(providers);
+  let plan: ReconcilePlan | undefined;
+  const update = await store.update(migration.id, (current) => {
+    plan = planReconcile(migration, current.status, observed, policy, now(), origin);
+    if (plan.events.length === 0) return undefined;
+    const result = simulate(current.status, plan.events, now());
+    if (!result.ok)
+      throw new Error(`reconciling "${migration.id}" was refused by the state machine: ${result.refusal}`);
+    return {
+      status: result.status,
+      facts: {
+        event: plan.events.map((event) => event.type).join(", "),
+        summary: plan.findings.at(-1) ?? "reconciled",
+        ...(origin.runUrl ? { runUrl: origin.runUrl } : {}),
+      },
+    };
+  });
+  return { plan: plan!, update, observed };
+}
+
+/** The reconcile action's inputs, parsed. */
+export interface ReconcileInputs {
+  migration: string;
+  spec: string;
+  onDrift: DriftPolicy;
+}
+
+export type ReconcileOutput =
+  | "outcome"
+  | "drift"
+  | "phase"
+  | "state"
+  | "weights"
+  | "observed-weights"
+  | "committed";
+
+export interface ReconcileEnvironment {
+  run: RunContext;
+  setOutput: (name: ReconcileOutput, value: string | number | boolean | object) => void;
+  store: StateStore;
+  /** Builds the providers the spec names (from the AWS clients). */
+  providers: (migration: Migration) => TrafficProviders;
+  warn: (message: string) => void;
+  now: () => Date;
+}
+
+/** Thrown when drift fails the step; carries the job summary. */
+export class DriftRefusal extends Error {
+  constructor(
+    message: string,
+    readonly report: ActionReport,
+  ) {
+    super(message);
+    this.name = "DriftRefusal";
+  }
+}
+
+/** The reconcile action: observe, record, publish, and fail on drift when asked to. */
+export async function runReconcile(
+  inputs: ReconcileInputs,
+  env: ReconcileEnvironment,
+): Promise<ActionReport> {
+  const spec = await loadSpec(resolve(env.run.workspace, inputs.spec));
+  const migration = findMigration(spec, inputs.migration);
+  const origin: EventOrigin = {
+    ...(env.run.runUrl ? { runUrl: env.run.runUrl } : {}),
+    ...(env.run.actor ? { actor: env.run.actor } : {}),
+  };
+  const { plan, update, observed } = await reconcile(
+    migration,
+    env.providers(migration),
+    env.store,
+    inputs.onDrift,
+    env.now,
+    origin,
+  );
+  const { status } = update;
+  env.setOutput("outcome", plan.outcome);
+  env.setOutput("drift", plan.drift ?? "");
+  env.setOutput("phase", status.phase ?? "");
+  env.setOutput("state", status.state);
+  env.setOutput("weights", status.weights);
+  env.setOutput("observed-weights", observed.weights);
+  env.setOutput("committed", update.committed);
+  const report: ActionReport = {
+    title: `reconcile: ${migration.id}`,
+    headline:
+      plan.outcome === "in-sync"
+        ? `In sync: ${describeWeights(status.weights)}, phase ${status.phase ?? "none"} ${status.state}.`
+        : plan.outcome === "recorded"
+          ? `Recorded what AWS holds: ${describeWeights(status.weights)}, phase ${status.phase ?? "none"} ${status.state}.`
+          : (plan.drift ?? "Drift"),
+    found: plan.findings,
+    done: [
+      update.committed
+        ? `Committed ${update.revision?.slice(0, 12)} to ${env.store.location}: ${plan.events.map((event) => event.type).join(", ")}.`
+        : `Nothing new to record on ${env.store.location}.`,
+      "Copied the recorded status into the workspace for the steps that follow.",
+    ],
+    next:
+      plan.outcome === "drift"
+        ? [
+            "Promotion is blocked until a person decides: put AWS back to the recorded weights, run the rollback workflow, " +
+              "or re-run with on-drift: adopt to record what AWS holds.",
+          ]
+        : [],
+  };
+  if (plan.outcome === "drift") {
+    if (inputs.onDrift === "fail") throw new DriftRefusal(plan.drift ?? "drift", report);
+    env.warn(plan.drift ?? "drift");
+  }
+  return report;
+}

@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import type { MigrationStatus, Weights } from "../../src/model/status.js";
+import { type ObservedAws, planReconcile, simulate, unresolvedDrift } from "../../src/ops/reconcile.js";
+import { at, exampleMigration, shiftedAndBaking, stagingPassed } from "./statuses.js";
+
+function observed(weights: Weights, extra: Partial<ObservedAws> = {}): ObservedAws {
+  return {
+    weights,
+    cacheSeconds: 60,
+    old: { ecsDesiredCount: 3 },
+    new: { lambdaVersion: "2" },
+    routerLabel: "Route 53 zone Z1 record api.example.com A",
+    ...extra,
+  };
+}
+
+function applied(
+  status: MigrationStatus,
+  plan: ReturnType<typeof planReconcile>,
+  now = at(20),
+): MigrationStatus {
+  const result = simulate(status, plan.events, now);
+  if (!result.ok) throw new Error(result.refusal);
+  return result.status;
+}
+
+describe("reconcile", () => {
+  it("records nothing when AWS agrees with the status", async () => {
+    const plan = planReconcile(
+      await exampleMigration("staging"),
+      stagingPassed(),
+      observed({ old: 100, new: 0 }),
+      "fail",
+      at(20),
+      {},
+    );
+    expect(plan.outcome).toBe("in-sync");
+    expect(plan.events).toEqual([]);
+  });
+
+  it("records a shift that was applied but never committed, and the phase bakes", async () => {
+    const migration = await exampleMigration("canary-10");
+    const status = stagingPassed();
+    const plan = planReconcile(migration, status, observed({ old: 90, new: 10 }), "fail", at(20), {
+      runUrl: "https://run/2",
+    });
+    expect(plan.outcome).toBe("recorded");
+    expect(plan.events.map((event) => event.type)).toEqual([
+      "apply-started",
+      "reconciled",
+      "apply-succeeded",
+    ]);
+    const after = applied(status, plan);
+    expect(after).toMatchObject({ phase: "canary-10", state: "baking", weights: { old: 90, new: 10 } });
+    // What a rollback restores is what the status held before the unrecorded shift.
+    expect(after.checkpoints.at(-1)).toMatchObject({ phase: "staging", weights: { old: 100, new: 0 } });
+    // The gate window starts a cache time after the shift was found, never earlier.
+    expect(after.timestamps.gateWindowStartsAt).toBe(new Date(at(20).getTime() + 60_000).toISOString());
+    // Reconciling again finds nothing more to record.
+    expect(planReconcile(migration, after, observed({ old: 90, new: 10 }), "fail", at(21), {}).outcome).toBe(
+      "in-sync",
+    );
+  });
+
+  it("records a rollback to the last checkpoint that was applied but never committed", async () => {
+    const migration = await exampleMigration("canary-10");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const plan = planReconcile(migration, baking, observed({ old: 100, new: 0 }), "fail", at(20), {});
+    expect(plan.events.map((event) => event.type)).toEqual(["rollback-started", "rollback-completed"]);
+    expect(applied(baking, plan)).toMatchObject({ state: "rolled-back", weights: { old: 100, new: 0 } });
+  });
+
+  it("records drift made outside cutover once, and keeps reporting it until AWS agrees again", async () => {
+    const migration = await exampleMigration("canary-10");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const plan = planReconcile(migration, baking, observed({ old: 70, new: 30 }), "fail", at(20), {});
+    expect(plan.outcome).toBe("drift");
+    expect(plan.drift).toMatch(/sends old 70 % \/ new 30 % but the status records old 90 % \/ new 10 %/);
+    expect(plan.events.map((event) => event.type)).toEqual(["drift-detected"]);
+    const drifted = applied(baking, plan);
+    expect(drifted.weights).toEqual({ old: 90, new: 10 }); // reported, not adopted
+    expect(unresolvedDrift(drifted)?.event).toBe("drift-detected");
+
+    const again = planReconcile(migration, drifted, observed({ old: 70, new: 30 }), "fail", at(21), {});
+    expect(again.outcome).toBe("drift");
+    expect(again.events).toEqual([]);
+
+    const settled = planReconcile(migration, drifted, observed({ old: 90, new: 10 }), "fail", at(22), {});
+    expect(settled.outcome).toBe("recorded");
+    expect(settled.events.map((event) => event.type)).toEqual(["reconciled"]);
+    expect(unresolvedDrift(applied(drifted, settled, at(22)))).toBeUndefined();
+  });
+
+  it("adopts what AWS holds when a person asks for it", async () => {
+    const migration = await exampleMigration("canary-10");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const plan = planReconcile(migration, baking, observed({ old: 70, new: 30 }), "adopt", at(20), {
+      actor: "octocat",
+    });
+    const after = applied(baking, plan);
+    expect(after.weights).toEqual({ old: 70, new: 30 });
+    expect(after.history.at(-1)?.reason).toMatch(/^drift adopted by octocat/);
+  });
+
+  it("reports an old side scaled to zero while it carries traffic, and an alias moved away from the deployed version", async () => {
+    const migration = await exampleMigration("canary-10");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    baking.history.push({
+      at: at(0).toISOString(),
+      event: "deployed",
+      phase: "staging",
+      from: "applying",
+      to: "applying",
+      evidence: { kind: "deploy", version: "2" },
+    });
+    const plan = planReconcile(
+      migration,
+      baking,
+      observed({ old: 90, new: 10 }, { old: { ecsDesiredCount: 0 }, new: { lambdaVersion: "7" } }),
+      "warn",
+      at(20),
+      {},
+    );
+    expect(plan.outcome).toBe("drift");
+    expect(plan.drift).toContain("is scaled to zero while the status sends it 90 % of traffic");
+    expect(plan.drift).toContain("points at version 7, but the last recorded deploy left version 2");
+  });
+});
