@@ -27164,7 +27164,10 @@ function renderReport(report, elapsedMs) {
     out.push(...markdownTable(table.rows), "");
   }
   for (const block of report.markdown ?? []) out.push(block, "");
-  out.push(`Took ${elapsedMs < 1e3 ? `${elapsedMs} ms` : formatDuration(Math.round(elapsedMs / 1e3))}.`, "");
+  out.push(
+    `Took ${elapsedMs < 1e3 ? `${elapsedMs} ms` : formatDuration(Math.round(elapsedMs / 1e3))}.`,
+    ""
+  );
   section(out, "What to do next", report.next);
   return out.join("\n");
 }
