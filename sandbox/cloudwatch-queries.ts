@@ -163,10 +163,10 @@ function readPeriod(value: unknown, path: string): number {
     typeof value === "number" &&
     Number.isInteger(value) &&
     value > 0 &&
-    ([1, 5, 10, 30].includes(value) || value % 60 === 0);
+    ([1, 5, 10, 20, 30].includes(value) || value % 60 === 0);
   if (!valid) {
     throw cloudWatchErrors.invalidValue(
-      `The value ${JSON.stringify(value)} for parameter ${path} is invalid: a period is 1, 5, 10, 30 or a multiple of 60 seconds.`,
+      `The value ${JSON.stringify(value)} for parameter ${path} is invalid: a period is 1, 5, 10, 20, 30 or a multiple of 60 seconds.`,
     );
   }
   return value as number;

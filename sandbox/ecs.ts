@@ -110,6 +110,7 @@ export class EcsService implements ServiceHandler, EcsView {
       RegisterTaskDefinition: (input) => this.registerTaskDefinition(input),
       DescribeTaskDefinition: (input) => this.describeTaskDefinition(input),
       DeregisterTaskDefinition: (input) => this.deregisterTaskDefinition(input),
+      ListTaskDefinitions: (input) => this.listTaskDefinitions(input),
     };
     for (const cluster of seed?.clusters ?? []) this.seedCluster(cluster);
   }
@@ -314,6 +315,57 @@ export class EcsService implements ServiceHandler, EcsView {
       definition.deregisteredAt = this.now();
     }
     return { taskDefinition: this.taskDefinitionShape(definition) };
+  }
+
+  /**
+   * Revisions with the given status (ACTIVE unless asked), filtered by family
+   * prefix, ordered by family then revision (newest first with sort DESC), in
+   * pages of maxResults (1–100, default 100) joined by an opaque nextToken.
+   */
+  private listTaskDefinitions(input: JsonInput): Record<string, unknown> {
+    const prefix = input.optionalString("familyPrefix") ?? "";
+    const status = input.optionalString("status") ?? "ACTIVE";
+    if (!["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].includes(status)) {
+      throw input.invalid(
+        `1 validation error detected: Value '${status}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [ACTIVE, INACTIVE, DELETE_IN_PROGRESS]`,
+      );
+    }
+    const sort = input.optionalString("sort") ?? "ASC";
+    if (sort !== "ASC" && sort !== "DESC") {
+      throw input.invalid(
+        `1 validation error detected: Value '${sort}' at 'sort' failed to satisfy constraint: Member must satisfy enum value set: [ASC, DESC]`,
+      );
+    }
+    const maxResults = input.optionalInteger("maxResults") ?? 100;
+    if (maxResults < 1 || maxResults > 100) {
+      throw new ServiceError("InvalidParameterException", "maxResults must be between 1 and 100.");
+    }
+    const arns = [...this.taskDefinitions.keys()]
+      .filter((family) => family.startsWith(prefix))
+      .sort()
+      .flatMap((family) => this.taskDefinitions.get(family) ?? [])
+      .filter((definition) => definition.status === status)
+      .map((definition) => definition.arn);
+    if (sort === "DESC") arns.reverse();
+    const token = input.optionalString("nextToken");
+    let from = 0;
+    if (token !== undefined) {
+      from = Number.parseInt(
+        Buffer.from(token, "base64url")
+          .toString("utf8")
+          .replace(/^list:/, ""),
+        10,
+      );
+      if (!Number.isInteger(from) || from < 0 || from > arns.length) {
+        throw new ServiceError("InvalidParameterException", "The specified nextToken is not valid.");
+      }
+    }
+    const page = arns.slice(from, from + maxResults);
+    const next = from + maxResults < arns.length ? from + maxResults : undefined;
+    return {
+      taskDefinitionArns: page,
+      ...(next === undefined ? {} : { nextToken: Buffer.from(`list:${next}`).toString("base64url") }),
+    };
   }
 
   // ------------------------------------------------------------ the task simulation

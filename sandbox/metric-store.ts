@@ -46,7 +46,7 @@ export interface StatisticRequest {
   start: number;
   /** Epoch milliseconds, exclusive. */
   end: number;
-  /** Seconds: 1, 5, 10, 30 or a multiple of 60. */
+  /** Seconds: 1, 5, 10, 20, 30 or a multiple of 60. */
   period: number;
   statistic: Statistic;
   /** Only samples stored with this unit; all units when absent. */

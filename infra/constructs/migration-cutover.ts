@@ -63,6 +63,7 @@ export class MigrationCutover extends Construct {
       newSide: plan.newSide,
       domainName: plan.router.recordName,
       settings: plan.settings,
+      directEndpoint: plan.loadTested,
       code: { s3Bucket: props.codeBucket, s3Key: codeKey.stringValue },
       partition: account.partition,
       tags,
@@ -115,6 +116,17 @@ export class MigrationCutover extends Construct {
       value: this.newSide.api.id,
       description: `HTTP API id of ${plan.id}: newSide.telemetry.apiId in migrations.json must equal it`,
     }).overrideLogicalId(`api_id_${plan.id.replace(/-/g, "_")}`);
+
+    if (plan.loadTested) {
+      // The load tests' target: the new side alone, whatever the weighted record says.
+      new TerraformOutput(this, "load-test-url", {
+        value:
+          plan.newSide.telemetry.stage === "$default"
+            ? `${this.newSide.api.apiEndpoint}/`
+            : `${this.newSide.api.apiEndpoint}/${plan.newSide.telemetry.stage}/`,
+        description: `Base URL of ${plan.id}'s new side for its load tests: the CUTOVER_TARGET_URL variable of the GitHub environment`,
+      }).overrideLogicalId(`load_test_url_${plan.id.replace(/-/g, "_")}`);
+    }
 
     const oldSide = plan.oldSide;
     this.accessTarget = {

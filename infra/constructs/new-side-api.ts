@@ -28,6 +28,12 @@ export interface NewSideApiProps {
   /** The router's record name: the API's custom domain. */
   domainName: string;
   settings: MigrationInfraConfig;
+  /**
+   * Keep the API's own execute-api endpoint open: the load tests of this
+   * stack reach the new side through it while the weighted record still sends
+   * everything to the old side.
+   */
+  directEndpoint: boolean;
   /** Where the first code package is (Terraform variable references); deploys replace it afterwards. */
   code: { s3Bucket: string; s3Key: string };
   partition: string;
@@ -95,8 +101,9 @@ export class NewSideApi extends Construct {
       name: awsName("HTTP API", NAME_LIMITS.apiGateway, props.stackName, props.migrationId),
       protocolType: "HTTP",
       description: `HTTP API in front of ${newSide.functionName}:${newSide.alias} (cutover migration ${props.migrationId})`,
-      // Clients must come through the custom domain, so the weighted record decides who serves them.
-      disableExecuteApiEndpoint: true,
+      // Clients must come through the custom domain, so the weighted record decides who serves them;
+      // only a stack that load-tests the new side keeps the direct endpoint, for the load tests.
+      disableExecuteApiEndpoint: !props.directEndpoint,
       tags: props.tags,
     });
 

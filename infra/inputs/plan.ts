@@ -42,6 +42,8 @@ export interface MigrationPlan {
   newSide: LambdaHttpTarget;
   /** Gates that a bake step of this stack's environments judges: those get rollback alarms. */
   gates: { name: string; gate: GateSpec }[];
+  /** A phase of this stack's environments load-tests the new side, which must then be reachable directly. */
+  loadTested: boolean;
   settings: MigrationInfraConfig;
 }
 
@@ -162,6 +164,7 @@ function planStack(
       oldSide: migration.oldSide as EcsTargetSpec,
       newSide: migration.newSide as LambdaHttpTarget,
       gates,
+      loadTested: phases.some((phase) => phase.steps.some((step) => step.kind === "load-test")),
       settings: migrationSettings(migration, config),
     });
   }

@@ -125,7 +125,7 @@ describe("stack planning", () => {
   it("derives deploy grants from the steps of the phases in each GitHub environment", () => {
     const orders = spec.migrations[0]!;
     expect(grantsFor(orders, "staging")).toEqual(["traffic", "deploy-new"]);
-    expect(grantsFor(orders, "production")).toEqual(["traffic"]);
+    expect(grantsFor(orders, "production")).toEqual(["traffic", "deploy-new"]);
     expect(grantsFor(orders, "production-decommission")).toEqual([
       "traffic",
       "decommission",

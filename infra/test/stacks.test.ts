@@ -97,6 +97,19 @@ describe("stacks generated from migrations.json", () => {
     }
   });
 
+  it("opens the API's direct endpoint only where the new side is load-tested, and outputs it as the load tests' URL", () => {
+    const apiOf = (stack: StackJson) => one(stack, "aws_apigatewayv2_api", "orders-api_");
+    // Staging load-tests the new side while its weighted record still sends everything to the old side.
+    expect(apiOf(staging)["disable_execute_api_endpoint"]).toBe(false);
+    const apiId = logicalId(staging, "aws_apigatewayv2_api", "orders-api_");
+    expect(staging.output["load_test_url_orders_api"]).toMatchObject({
+      value: `\${aws_apigatewayv2_api.${apiId}.api_endpoint}/`,
+    });
+    // Production has no load tests: clients reach the new side only through the weighted record.
+    expect(apiOf(production)["disable_execute_api_endpoint"]).toBe(true);
+    expect(production.output["load_test_url_orders_api"]).toBeUndefined();
+  });
+
   it("builds the new side: function, alias, HTTP API integrated with the alias, custom domain and mapping", () => {
     const fn = one(production, "aws_lambda_function", "orders-api_");
     expect(fn["function_name"]).toBe("orders-api");
@@ -422,10 +435,14 @@ describe("GitHub access", () => {
       Action: ["lambda:UpdateAlias"],
       Resource: [ref("aws_lambda_function", fnId, "arn"), ref("aws_lambda_alias", aliasId, "arn")],
     });
-    // Production phases only shift and bake: no code deploys, no deletes, no task definition changes.
+    // canary-10 deploys the release to production's function before shifting: code for that function only.
+    expect(bySid.get("DeployNewSideOrdersApi")).toMatchObject({
+      Action: ["lambda:UpdateFunctionCode", "lambda:PublishVersion"],
+      Resource: [ref("aws_lambda_function", fnId, "arn")],
+    });
+    // No deletes and no task definition changes in production's traffic phases.
     const actions = actionsOf(policy);
     for (const absent of [
-      "lambda:UpdateFunctionCode",
       "ecs:DeleteService",
       "ecs:DeregisterTaskDefinition",
       "ecs:RegisterTaskDefinition",

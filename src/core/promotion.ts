@@ -166,6 +166,14 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
   };
   const override = head?.override;
   if (!decision.allowed && decision.kind !== "unknown-phase" && override?.reason?.trim()) {
+    // An override vouches for the change it was written for; one left over
+    // from an earlier change (unchanged from the base) does not carry over.
+    if (base?.override && JSON.stringify(base.override) === JSON.stringify(override)) {
+      return {
+        ...decision,
+        reason: `${decision.reason}; the override in the spec is left over from an earlier change (reason: "${override.reason.trim()}"): remove it, or write a new one for this change`,
+      };
+    }
     return {
       ...decision,
       allowed: true,

@@ -7,6 +7,7 @@
  * errors) so that every problem is reported in one pass.
  */
 import { DURATION_HINT, parseDuration } from "../model/duration.js";
+import { isValidPeriod } from "./gate/window.js";
 import type { JsonPath } from "./spec-error.js";
 
 /** One finding of a rule, before the file and line are attached. */
@@ -34,9 +35,6 @@ function listOf(value: unknown): unknown[] {
 function quoteList(names: readonly string[]): string {
   return names.length === 0 ? "none defined" : names.map((name) => `"${name}"`).join(", ");
 }
-
-/** High-resolution periods CloudWatch accepts; anything longer must be a whole number of minutes. */
-const HIGH_RESOLUTION_PERIODS = [1, 5, 10, 30];
 
 class Findings {
   readonly list: RuleFinding[] = [];
@@ -85,11 +83,11 @@ function checkDuration(
 function checkGatePeriod(findings: Findings, period: unknown, path: JsonPath): void {
   const seconds = checkDuration(findings, period, path, false);
   if (seconds === undefined || seconds === 0) return;
-  if (!HIGH_RESOLUTION_PERIODS.includes(seconds) && seconds % 60 !== 0) {
+  if (!isValidPeriod(seconds)) {
     findings.add(
       path,
       `${JSON.stringify(period)} (${seconds} s) is not a period CloudWatch accepts`,
-      '1s, 5s, 10s, 30s or a multiple of 60 seconds such as "1m" or "5m"',
+      '1s, 5s, 10s, 20s, 30s or a multiple of 60 seconds such as "1m" or "5m"',
     );
   }
 }
@@ -116,6 +114,22 @@ function checkThresholds(findings: Findings, metric: Json, path: JsonPath): void
     findings.add(
       [...path, "pass", "min"],
       `${pass.min} is below the rollback min ${rollback.min}: a value could pass and roll back at once`,
+      `pass.min ≥ rollback.min (${rollback.min})`,
+    );
+  }
+  // The pass range must sit inside the rollback range: a rollback bound on a
+  // side the pass range leaves open would roll back values that pass.
+  if (typeof rollback.max === "number" && typeof pass.max !== "number") {
+    findings.add(
+      [...path, "pass"],
+      `has no max while rollback has max ${rollback.max}: a value could pass and roll back at once`,
+      `pass.max ≤ rollback.max (${rollback.max})`,
+    );
+  }
+  if (typeof rollback.min === "number" && typeof pass.min !== "number") {
+    findings.add(
+      [...path, "pass"],
+      `has no min while rollback has min ${rollback.min}: a value could pass and roll back at once`,
       `pass.min ≥ rollback.min (${rollback.min})`,
     );
   }

@@ -371,8 +371,6 @@ async function recordOutcome(run: StepRun, what: string, record: () => Promise<u
   requireSuccess(run, what);
 }
 
-const MISSING_LIST_TASK_DEFINITIONS = 'does not serve the ECS operation "ListTaskDefinitions"';
-
 /** decommission, one stage. */
 export async function decommissionStage(
   context: DemoContext,
@@ -381,23 +379,7 @@ export async function decommissionStage(
 ): Promise<StepRun> {
   const { progress, runner, recorder } = context;
   const inputs: Record<string, string> = { migration, stage, "stable-timeout": "60s" };
-  let run = await runner.run("decommission", inputs, { label: `${migration}-${stage}` });
-  if (
-    stage === "delete" &&
-    run.exitCode !== 0 &&
-    failureMessage(run).includes(MISSING_LIST_TASK_DEFINITIONS)
-  ) {
-    // The service is deleted; only listing its task definitions failed. A re-run of delete is idempotent.
-    context.notes.push(
-      "the sandbox's ECS does not serve ListTaskDefinitions: the delete stage was re-run without deregistering task definitions",
-    );
-    progress.warn("the sandbox cannot list task definitions; delete re-run without deregistering them");
-    run = await runner.run(
-      "decommission",
-      { ...inputs, "deregister-task-definitions": "false" },
-      { label: `${migration}-${stage}-again` },
-    );
-  }
+  const run = await runner.run("decommission", inputs, { label: `${migration}-${stage}` });
   await recordOutcome(run, `decommission ${stage}`, () =>
     recorder.record({
       migration,

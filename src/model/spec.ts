@@ -237,7 +237,7 @@ export interface LoadTestThresholds {
   /** Milliseconds. */
   p95Ms?: number;
   p99Ms?: number;
-  /** Fraction of requests that may fail (non-2xx/3xx or transport error). */
+  /** Fraction of requests that may fail (non-2xx/3xx or transport error); 0.01 when unset. */
   maxErrorRate?: number;
   /** Achieved arrival rate as a fraction of the requested rate (a saturated generator fails). */
   minRateRatio?: number;

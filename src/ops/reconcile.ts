@@ -532,8 +532,25 @@ export async function runReconcile(
         : [],
   };
   if (plan.outcome === "drift") {
-    if (inputs.onDrift === "fail") throw new DriftRefusal(plan.drift ?? "drift", report);
-    env.warn(plan.drift ?? "drift");
+    const handling = driftHandling(migration, inputs.onDrift, plan.drift ?? "drift");
+    if (handling.fail) throw new DriftRefusal(handling.message, report);
+    env.warn(handling.message);
   }
   return report;
+}
+
+/**
+ * Whether drift fails the step. An override with a reason in the spec is how
+ * a person lets a phase go on despite drift (the plan showed it on the pull
+ * request, and the apply records it, which settles the drift).
+ */
+export function driftHandling(
+  migration: Migration,
+  onDrift: DriftPolicy,
+  drift: string,
+): { fail: boolean; message: string } {
+  if (onDrift !== "fail") return { fail: false, message: drift };
+  const override = migration.override?.reason?.trim();
+  if (!override) return { fail: true, message: drift };
+  return { fail: false, message: `${drift}; going on because migrations.json overrides it: ${override}` };
 }

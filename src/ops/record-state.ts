@@ -71,7 +71,12 @@ export interface RecordRequest {
 /** One change to the status: a state-machine event, or a note when the machine has no event for it. */
 type StatusStep =
   | { kind: "event"; event: MigrationEvent }
-  | { kind: "note"; entry: Omit<HistoryEntry, "at" | "from" | "to" | "phase"> };
+  | {
+      kind: "note";
+      entry: Omit<HistoryEntry, "at" | "from" | "to" | "phase">;
+      /** What the step replaced, for a rollback to restore (a deploy's previous version). */
+      checkpoint?: Checkpoint;
+    };
 
 /** The outcome of applying a request to a status. */
 export interface RecordedChange {
@@ -235,10 +240,12 @@ function deployedSteps(
   );
   if (already && status.state === "applying") return [];
   const index = phase.steps.findIndex((step) => step.kind === "deploy");
+  const checkpoint = evidence.noOp ? undefined : outputJson<Checkpoint>(outputs, "checkpoint");
   return [
     ...startIfNeeded(migration, status, phase.name, origin),
     {
       kind: "note",
+      ...(checkpoint ? { checkpoint } : {}),
       entry: {
         event: "deployed",
         reason: `deployed ${evidence.version || "the artifact"} to ${evidence.target || "the new side"}${evidence.previousVersion ? ` (was ${evidence.previousVersion})` : ""}`,
@@ -550,8 +557,10 @@ function appendNote(
   status: MigrationStatus,
   note: Extract<StatusStep, { kind: "note" }>["entry"],
   now: Date,
+  checkpoint?: Checkpoint,
 ): MigrationStatus {
   const next = structuredClone(status);
+  if (checkpoint) next.checkpoints.push(structuredClone(checkpoint));
   next.timestamps.updatedAt = now.toISOString();
   next.history.push({
     at: now.toISOString(),
@@ -578,7 +587,7 @@ export function applyRecord(
   const recorded: string[] = [];
   for (const step of stepsFor(migration, current, request)) {
     if (step.kind === "note") {
-      status = appendNote(status, step.entry, now);
+      status = appendNote(status, step.entry, now, step.checkpoint);
       recorded.push(step.entry.event);
       continue;
     }

@@ -87,6 +87,16 @@ export function resolveRestorePoint(
     fields.ecsDesiredCount === undefined && status.decommission
       ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore }
       : fields;
+  if (targetPhase === undefined && status.decommission?.stage === "scaled-down") {
+    // The last checkpoint is the scale-down's (all traffic already on the new
+    // side): restoring it would move nothing. Rolling back a decommission
+    // means the old side serves again.
+    return {
+      label: "all traffic to the old side (the old side was scaled down for decommissioning)",
+      weights: { old: 100, new: 0 },
+      recorded: withDecommission(targetFields(last)),
+    };
+  }
   if (targetPhase === undefined) {
     if (!last) {
       throw new OperationRefusal(

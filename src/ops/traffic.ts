@@ -200,8 +200,19 @@ export function checkSidesCanServe(observed: ObservedTraffic, target: Weights): 
   }
 }
 
-function checkpointOf(request: WeightMoveRequest): Checkpoint {
-  const { observed } = request;
+function checkpointOf(request: WeightMoveRequest, noOp: boolean): Checkpoint {
+  const { observed, status } = request;
+  if (noOp && !sameWeights(status.weights, observed.weights)) {
+    // A re-run after a shift that was submitted but never recorded: the records
+    // already hold the target, so what a rollback must restore is what the
+    // status last recorded, not what the records hold now.
+    return {
+      phase: status.phase,
+      takenAt: request.now().toISOString(),
+      weights: status.weights,
+      ...observed.targets,
+    };
+  }
   return {
     phase: request.status.phase,
     takenAt: request.now().toISOString(),
@@ -226,7 +237,7 @@ export async function moveWeights(
 ): Promise<WeightMove> {
   const { observed, target } = request;
   const weights = providers.router.effectiveWeights(target);
-  const checkpoint = checkpointOf(request);
+  const checkpoint = checkpointOf(request, sameWeights(observed.recordWeights, target));
   const base = {
     previousWeights: observed.weights,
     weights,

@@ -148,22 +148,38 @@ export class LambdaTarget implements ComputeTarget {
     return version ? { lambdaVersion: version } : {};
   }
 
-  /** Points the alias back to the recorded version when a deploy has moved it since. */
+  /**
+   * Points the alias back to the recorded version alone when a deploy has
+   * moved it since, or left a share of its traffic on another version (a
+   * weighted alias rollout that did not finish).
+   */
   async restore(recorded: TargetCheckpointFields, _options: RestoreOptions): Promise<TargetStep[]> {
     if (!recorded.lambdaVersion) return [];
     const started = Date.now();
-    const current = await this.aliasVersion();
+    const alias = await this.send(() =>
+      this.client.send(new GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias })),
+    );
+    const current = alias?.FunctionVersion;
     if (current === undefined) {
       throw new ComputeTargetRefusal(
         `${this.label} does not exist; cannot point it back to version ${recorded.lambdaVersion}`,
       );
     }
-    if (current === recorded.lambdaVersion) return [];
-    await this.pointAlias(recorded.lambdaVersion, `restored by rollback from version ${current}`);
+    const extra = Object.entries(alias?.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(
+      ([, weight]) => weight > 0,
+    );
+    if (current === recorded.lambdaVersion && extra.length === 0) return [];
+    const routed = extra.map(([version, weight]) => `${Math.round(weight * 100)} % to version ${version}`);
+    await this.pointAlias(
+      recorded.lambdaVersion,
+      `restored by rollback from version ${current}${routed.length > 0 ? ` (${routed.join(", ")})` : ""}`,
+    );
     return [
       {
         step: "point alias",
-        detail: `${this.label} version ${current} → ${recorded.lambdaVersion}`,
+        detail:
+          `${this.label} version ${current}${routed.length > 0 ? ` with ${routed.join(", ")}` : ""} → ` +
+          `${recorded.lambdaVersion} alone`,
         elapsedMs: Date.now() - started,
       },
     ];

@@ -162,16 +162,16 @@ describe("cutover validate and status", () => {
     });
     const spec = structuredClone(example);
     spec.migrations[0].phases[2].steps[0].weight = 150;
-    spec.migrations[0].phases[1].steps[1].gate = "strict";
+    spec.migrations[0].phases[1].steps[2].gate = "strict";
     writeFileSync(join(repo, "broken.json"), JSON.stringify(spec, null, 2));
     try {
       const result = await cli(repo, "validate", "broken.json");
       expect(result.code).toBe(EXIT.invalid);
       expect(result.stderr).toContain(
-        'broken.json:139 migrations[0].phases[1].steps[1].gate: "strict" is not a gate of this migration (expected one of its gates: "standard")',
+        'broken.json:143 migrations[0].phases[1].steps[2].gate: "strict" is not a gate of this migration (expected one of its gates: "standard")',
       );
       expect(result.stderr).toContain(
-        "broken.json:149 migrations[0].phases[2].steps[0].weight: 150 is outside 0–100 (expected an integer percentage 0–100)",
+        "broken.json:153 migrations[0].phases[2].steps[0].weight: 150 is outside 0–100 (expected an integer percentage 0–100)",
       );
       expect(result.stderr).not.toMatch(/\n\s+at /);
     } finally {

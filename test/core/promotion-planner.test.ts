@@ -135,6 +135,23 @@ describe("promotion rules", () => {
     });
     expect(blank.allowed).toBe(false);
   });
+
+  it("an override left over from an earlier change does not let a new refused change through", () => {
+    const override = { reason: "incident 12: canary data is good", requestedBy: "oncall" };
+    const decision = decidePromotion({
+      base: at("canary-10", { override }),
+      head: at("full", { override }),
+      status: status("canary-10", "baking"),
+    });
+    expect(decision.allowed).toBe(false);
+    expect(decision.reason).toContain("left over from an earlier change");
+    const rewritten = decidePromotion({
+      base: at("canary-10", { override }),
+      head: at("full", { override: { reason: "incident 13: skip canary-50", requestedBy: "oncall" } }),
+      status: status("canary-10", "baking"),
+    });
+    expect(rewritten.allowed).toBe(true);
+  });
 });
 
 describe("planner", () => {

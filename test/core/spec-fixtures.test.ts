@@ -74,6 +74,10 @@ const CASES: Record<string, { path: string; says: string }> = {
     path: "migrations[0].gates.standard.metrics[4].pass.min",
     says: "below the rollback min 500",
   },
+  "pass-open-below-rollback-min": {
+    path: "migrations[0].gates.standard.metrics[4].pass",
+    says: "has no min while rollback has min 500",
+  },
   "same-set-identifiers": {
     path: "migrations[0].router.newSetIdentifier",
     says: "also the oldSetIdentifier",

@@ -75,6 +75,24 @@ describe("validateSpecText", () => {
       ]);
   });
 
+  it.each(["1s", "5s", "10s", "20s", "30s", "1m", "5m"])("accepts %s as a gate period", (period) => {
+    const spec = JSON.parse(example);
+    spec.migrations[0].gates.standard.period = period;
+    expect(validateSpecText(JSON.stringify(spec, null, 2), allFilesExist).ok).toBe(true);
+  });
+
+  it.each(["15s", "45s", "90s"])("refuses %s as a gate period, naming the accepted ones", (period) => {
+    const spec = JSON.parse(example);
+    spec.migrations[0].gates.standard.period = period;
+    const result = validateSpecText(JSON.stringify(spec, null, 2), allFilesExist);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      const text = result.errors.map((error) => formatSpecError(error)).join("\n");
+      expect(text).toContain("migrations[0].gates.standard.period");
+      expect(text).toContain("20s");
+    }
+  });
+
   it("asks for each scenario file relative to the spec", () => {
     const asked: string[] = [];
     const fileExists = (path: string) => {
@@ -92,7 +110,7 @@ describe("validateSpecText", () => {
   it("reports every error at once, schema and rules together, in line order", () => {
     const spec = JSON.parse(example);
     const migration = spec.migrations[0];
-    migration.phases[1].steps[0].weight = 150;
+    migration.phases[1].steps[1].weight = 150;
     migration.phases[2].steps[1].gate = "nope";
     migration.router.newSetIdentifier = migration.router.oldSetIdentifier;
     delete migration.description;
@@ -108,7 +126,7 @@ describe("validateSpecText", () => {
       "migrations[0].phases[0].steps[1].scenario",
       "migrations[0].phases[0].steps[2].scenario",
       "migrations[0].phases[0].steps[3].scenario",
-      "migrations[0].phases[1].steps[0].weight",
+      "migrations[0].phases[1].steps[1].weight",
       "migrations[0].phases[2].steps[1].gate",
     ]);
     const lines = result.errors.map((error) => error.line ?? 0);
@@ -117,7 +135,7 @@ describe("validateSpecText", () => {
 
   it("does not repeat a rule's finding where the schema already explains the path", () => {
     const spec = JSON.parse(example);
-    spec.migrations[0].phases[1].steps[0].weight = -5;
+    spec.migrations[0].phases[1].steps[1].weight = -5;
     const result = validateSpecText(JSON.stringify(spec), allFilesExist);
     expect(result.errors).toHaveLength(1);
     expect(result.errors[0]!.message).toBe("-5 is outside 0–100");

@@ -4,7 +4,12 @@
 // and traffic; scale-down once it is quiet; rollback after the scale-down
 // under load; delete refused before the hold elapses; delete after it.
 // The spec's decommission step holds 4 s with a 5 s quiet window.
-import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListTaskDefinitionsCommand,
+} from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DataPlane, startDataPlane } from "../../sandbox/dataplane.js";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
@@ -178,12 +183,22 @@ describe("decommission (bundled) on the sandbox", () => {
     expect((await oldService())?.status).toBe("ACTIVE");
   });
 
-  it("deletes the old service once the hold has elapsed, listing what the infrastructure code must remove", async () => {
+  it("deletes the old service once the hold has elapsed, deregisters its task definitions, and lists what the infrastructure code must remove", async () => {
     await sleep(HOLD_MS);
-    const run = await decommission("delete", { "deregister-task-definitions": "false" });
+    const family = (await oldService())?.taskDefinition?.split("/")[1]?.replace(/:\d+$/, "");
+    expect(family).toBeTruthy();
+    const run = await decommission("delete");
     expect(run.exitCode, run.stdout).toBe(0);
     expect(JSON.parse(run.outputs.decommission!)).toMatchObject({ stage: "deleted" });
     expect((await oldService())?.status).toBe("INACTIVE");
+    const deregistered = JSON.parse(run.outputs["deregistered-task-definitions"]!) as string[];
+    expect(deregistered.length).toBeGreaterThan(0);
+    for (const arn of deregistered) {
+      const described = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      expect(described.taskDefinition?.status).toBe("INACTIVE");
+    }
+    const active = await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: "ACTIVE" }));
+    expect(active.taskDefinitionArns?.filter((arn) => arn.includes(`/${family}:`))).toEqual([]);
     expect(run.summary).toContain("What remains for the infrastructure code to remove");
     expect(run.summary).toContain('SetIdentifier "ecs-fargate"');
     expect(run.summary).toContain("123456789012.dkr.ecr.us-east-1.amazonaws.com/orders-api");

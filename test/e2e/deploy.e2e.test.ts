@@ -6,7 +6,7 @@ import { GetAliasCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import type { Checkpoint } from "../../src/model/status.js";
-import { deploySeed, e2eWorkspace, MIGRATION, recordStatus } from "../fixtures/deploy/e2e.js";
+import { deploySeed, e2eWorkspace, MIGRATION, recordOutputs } from "../fixtures/deploy/e2e.js";
 import { runBundledAction } from "../support/run-action.js";
 
 let sandbox: Sandbox;
@@ -51,8 +51,14 @@ describe("deploy (bundled) on the sandbox", () => {
     expect(checkpoint.lambdaVersion).toBe(before);
     expect(deployed.summary).toContain(`Lambda orders-api:live: version ${before} → version ${version}`);
 
-    // What the record-state step commits after a deploy.
-    await recordStatus(dir, (status) => status.checkpoints.push(checkpoint));
+    // record-state keeps the deploy's checkpoint for the rollback below.
+    const recorded = await recordOutputs(dir, {
+      event: "deployed",
+      phase: "staging",
+      outcome: "success",
+      outputs: deployed.outputs as Record<string, string>,
+    });
+    expect(recorded.checkpoints.at(-1)).toEqual(checkpoint);
     const rolledBack = await runBundledAction("rollback", {
       inputs: { migration: MIGRATION, reason: "release 2 returns errors" },
       env: sandbox.env,

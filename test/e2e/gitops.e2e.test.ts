@@ -193,7 +193,7 @@ function failures(run: WorkflowRun): string {
 
 async function waitUntil(iso: string | undefined, extraMs = 1200): Promise<void> {
   const wait = new Date(iso ?? 0).getTime() + extraMs - Date.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 15_000)));
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 40_000)));
 }
 
 describe("the GitOps loop", () => {
@@ -295,7 +295,7 @@ describe("the GitOps loop", () => {
     expect(world.awsWeights()).toEqual({ old: 100, new: 0 });
     expect(world.status()).toMatchObject({ state: "rolled-back", weights: world.awsWeights() });
     expect(world.status().history.at(-1)?.reason).toBeDefined();
-  }, 180_000);
+  }, 240_000);
 
   it("reconciles a shift whose status commit was lost when the runner died", async () => {
     const world = await createWorld();
@@ -321,5 +321,5 @@ describe("the GitOps loop", () => {
     const reconciled = status.history.find((entry) => entry.event === "reconciled");
     expect(reconciled?.reason).toMatch(/applied but never recorded/);
     expect(status.checkpoints.at(-1)?.weights).toEqual({ old: 100, new: 0 });
-  }, 120_000);
+  }, 240_000);
 });

@@ -207,6 +207,13 @@ describe("cost in the gate", () => {
       /^cost: fail — estimated \$0\.2012 > \$0\.1476 \(projection \$0\.1181 for 1 h at 10 %, \+ 25 %\)$/,
     );
   });
+
+  it("no usage datapoints while the new side served requests is insufficient data, not a $0 pass", () => {
+    const judgement = judgeGate(plan, results(plan, { new: healthy, old: healthy }), context);
+    expect(judgement.cost?.verdict).toBe("insufficient-data");
+    expect(judgement.cost?.reason).toContain("no usage datapoints (Lambda Invocations and Duration)");
+    expect(judgement.verdict).toBe("insufficient-data");
+  });
 });
 
 describe("window values", () => {

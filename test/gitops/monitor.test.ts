@@ -55,6 +55,7 @@ describe("monitor decisions", () => {
       at(3000),
     );
     expect(verdict.decision).toBe("bake");
+    expect(verdict.event).toBe("");
     expect(verdict.reason).toContain("blocks promotion until a person decides");
   });
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { MigrationStatus, Weights } from "../../src/model/status.js";
-import { type ObservedAws, planReconcile, simulate, unresolvedDrift } from "../../src/ops/reconcile.js";
+import {
+  driftHandling,
+  type ObservedAws,
+  planReconcile,
+  simulate,
+  unresolvedDrift,
+} from "../../src/ops/reconcile.js";
 import { at, exampleMigration, shiftedAndBaking, stagingPassed } from "./statuses.js";
 
 function observed(weights: Weights, extra: Partial<ObservedAws> = {}): ObservedAws {
@@ -89,6 +95,26 @@ describe("reconcile", () => {
     expect(settled.outcome).toBe("recorded");
     expect(settled.events.map((event) => event.type)).toEqual(["reconciled"]);
     expect(unresolvedDrift(applied(drifted, settled, at(22)))).toBeUndefined();
+  });
+
+  it("fails on drift unless the spec carries an override with a reason, and only warns when asked to", async () => {
+    const migration = await exampleMigration("canary-10");
+    expect(driftHandling(migration, "fail", "weights moved")).toEqual({
+      fail: true,
+      message: "weights moved",
+    });
+    expect(driftHandling(migration, "warn", "weights moved")).toEqual({
+      fail: false,
+      message: "weights moved",
+    });
+    const blank = { ...migration, override: { reason: "  " } };
+    expect(driftHandling(blank, "fail", "weights moved").fail).toBe(true);
+    const overridden = { ...migration, override: { reason: "console change agreed in incident 7" } };
+    expect(driftHandling(overridden, "fail", "weights moved")).toEqual({
+      fail: false,
+      message:
+        "weights moved; going on because migrations.json overrides it: console change agreed in incident 7",
+    });
   });
 
   it("adopts what AWS holds when a person asks for it", async () => {

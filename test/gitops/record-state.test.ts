@@ -247,6 +247,7 @@ describe("record-state: deploys, load tests and decommission", () => {
       at(3),
     ).status;
     expect(status.state).toBe("passed");
+    expect(status.checkpoints).toEqual([]); // the deploy above reported no checkpoint
     expect(status.history.map((entry) => entry.event)).toEqual([
       "apply-started",
       "deployed",
@@ -255,6 +256,50 @@ describe("record-state: deploys, load tests and decommission", () => {
       "load-tested",
       "apply-succeeded",
     ]);
+  });
+
+  it("keeps a deploy's checkpoint (the version it replaced) for a rollback to restore, but not a no-op's", async () => {
+    const migration = await exampleMigration("staging");
+    const initial = (await import("../../src/model/status.js")).initialStatus("orders-api", at(0));
+    const checkpoint = {
+      phase: null,
+      takenAt: at(1).toISOString(),
+      weights: { old: 100, new: 0 },
+      lambdaVersion: "1",
+    };
+    const deployed = applyRecord(
+      migration,
+      initial,
+      request({
+        event: "deployed",
+        phase: "staging",
+        outputs: {
+          version: "2",
+          "previous-version": "1",
+          target: "Lambda orders-api:live",
+          "no-op": "false",
+          checkpoint: JSON.stringify(checkpoint),
+        },
+      }),
+      at(1),
+    ).status;
+    expect(deployed.checkpoints).toEqual([checkpoint]);
+    const noOp = applyRecord(
+      migration,
+      initial,
+      request({
+        event: "deployed",
+        phase: "staging",
+        outputs: {
+          version: "1",
+          target: "Lambda orders-api:live",
+          "no-op": "true",
+          checkpoint: JSON.stringify(checkpoint),
+        },
+      }),
+      at(1),
+    ).status;
+    expect(noOp.checkpoints).toEqual([]);
   });
 
   it("fails the phase when a load test fails", async () => {

@@ -71,6 +71,16 @@ describe("judgeLoadTest", () => {
     expect(judgement.reasons).toEqual(["error rate 23.33 % > 1 % (7 of 30)"]);
   });
 
+  it("judges the error rate against 1 % when the step sets no maxErrorRate", () => {
+    const judgement = judgeLoadTest(report("flaky"), phases("flaky"), {});
+    expect(judgement.verdict).toBe("fail");
+    expect(judgement.reasons).toEqual(["error rate 23.33 % > 1 % (7 of 30)"]);
+    expect(judgement.checks.find((check) => check.name === "error-rate")?.limit).toBe("≤ 1 % (default)");
+    expect(judgeLoadTest(report("healthy-two-periods"), phases("healthy-two-periods"), {}).verdict).toBe(
+      "pass",
+    );
+  });
+
   it("fails when nothing answered, whatever the exit status", () => {
     const judgement = judgeLoadTest(report("refused"), phases("flaky"), thresholds);
     expect(judgement.verdict).toBe("fail");

@@ -220,6 +220,7 @@ describe("CloudWatch periods", () => {
     [1, 60],
     [5, 12],
     [10, 6],
+    [20, 3],
     [30, 2],
   ])("buckets high-resolution data by %i s periods", async (period, buckets) => {
     const result = await getOne(
@@ -252,7 +253,7 @@ describe("CloudWatch periods", () => {
     expect(descending.timestamps[0]).toBe(start + 50_000);
   });
 
-  it("refuses periods that are not 1, 5, 10, 30 or a multiple of 60", async () => {
+  it("refuses periods that are not 1, 5, 10, 20, 30 or a multiple of 60", async () => {
     const error = await cloudwatch
       .send(
         new GetMetricDataCommand({
@@ -264,7 +265,7 @@ describe("CloudWatch periods", () => {
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(InvalidParameterValueException);
     expect((error as Error).message).toMatch(
-      /MetricDataQueries\[0\]\.MetricStat\.Period.*1, 5, 10, 30 or a multiple of 60/,
+      /MetricDataQueries\[0\]\.MetricStat\.Period.*1, 5, 10, 20, 30 or a multiple of 60/,
     );
   });
 });

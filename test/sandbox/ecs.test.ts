@@ -8,6 +8,8 @@ import {
   ECSClient,
   InvalidParameterException,
   ListClustersCommand,
+  ListTaskDefinitionsCommand,
+  paginateListTaskDefinitions,
   RegisterTaskDefinitionCommand,
   type Service,
   ServiceNotActiveException,
@@ -284,6 +286,57 @@ describe("with the real clock", () => {
     );
     expect(unknown).toBeInstanceOf(ClientException);
     expect(unknown.message).toBe("Unable to describe task definition.");
+  });
+
+  it("lists task definitions by status and family prefix, in pages the paginator follows", async () => {
+    for (const image of ["1", "2", "3"]) {
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "listed",
+          containerDefinitions: [{ name: "api", image: `listed:${image}`, memory: 256 }],
+        }),
+      );
+    }
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "listed-worker",
+        containerDefinitions: [{ name: "worker", image: "worker:1", memory: 256 }],
+      }),
+    );
+    await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: "listed:1" }));
+
+    const arns: string[] = [];
+    let pages = 0;
+    for await (const page of paginateListTaskDefinitions(
+      { client: ecs, pageSize: 1 },
+      { familyPrefix: "listed" },
+    )) {
+      pages++;
+      arns.push(...(page.taskDefinitionArns ?? []));
+    }
+    expect(arns.map((arn) => arn.split("/")[1])).toEqual(["listed:2", "listed:3", "listed-worker:1"]);
+    expect(pages).toBe(3);
+
+    const inactive = await ecs.send(
+      new ListTaskDefinitionsCommand({ familyPrefix: "listed", status: "INACTIVE" }),
+    );
+    expect(inactive.taskDefinitionArns?.map((arn) => arn.split("/")[1])).toEqual(["listed:1"]);
+    const noneMatching = await ecs.send(
+      new ListTaskDefinitionsCommand({ familyPrefix: "listed:", sort: "DESC" }),
+    );
+    expect(noneMatching.taskDefinitionArns).toEqual([]);
+    const descending = await ecs.send(
+      new ListTaskDefinitionsCommand({ familyPrefix: "listed", sort: "DESC" }),
+    );
+    expect(descending.taskDefinitionArns?.map((arn) => arn.split("/")[1])).toEqual([
+      "listed-worker:1",
+      "listed:3",
+      "listed:2",
+    ]);
+    const badToken = await rejectionOf(
+      ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: "listed", nextToken: "not-a-token" })),
+    );
+    expect(badToken).toBeInstanceOf(InvalidParameterException);
   });
 
   it("answers UnknownOperationException for an ECS operation it does not serve", async () => {

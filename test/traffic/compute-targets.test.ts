@@ -175,11 +175,25 @@ describe("LambdaTarget", () => {
       { lambdaVersion: "5" },
       { willServe: true, stableTimeoutSeconds: 5 },
     );
-    expect(steps.map((step) => step.detail)).toEqual(["Lambda orders-api:live version 7 → 5"]);
+    expect(steps.map((step) => step.detail)).toEqual(["Lambda orders-api:live version 7 → 5 alone"]);
     expect(world.lambda.aliasVersion).toBe("5");
     expect(
       await lambdaIn(world).restore({ lambdaVersion: "5" }, { willServe: true, stableTimeoutSeconds: 5 }),
     ).toEqual([]);
+    expect(world.count("lambda:UpdateAlias")).toBe(1);
+  });
+
+  it("clears a weighted alias rollout left half-way, even when the main version is the recorded one", async () => {
+    const world = new TrafficWorld();
+    world.lambda.additionalVersions = { "6": 0.1 };
+    const steps = await lambdaIn(world).restore(
+      { lambdaVersion: "5" },
+      { willServe: true, stableTimeoutSeconds: 5 },
+    );
+    expect(steps.map((step) => step.detail)).toEqual([
+      "Lambda orders-api:live version 5 with 10 % to version 6 → 5 alone",
+    ]);
+    expect(world.lambda).toMatchObject({ aliasVersion: "5", additionalVersions: {} });
     expect(world.count("lambda:UpdateAlias")).toBe(1);
   });
 

@@ -110,6 +110,22 @@ describe("resolveRestorePoint", () => {
     };
     expect(resolveRestorePoint(migration, status, "all-old").recorded).toEqual({ ecsDesiredCount: 4 });
   });
+
+  it("rolls a scaled-down decommission back to all-old by default: the scale-down's checkpoint moves nothing", () => {
+    const scaleDown = { ...checkpoint("decommission", 100), ecsDesiredCount: 4 };
+    const status: MigrationStatus = {
+      ...statusAt("decommission", { old: 0, new: 100 }, [checkpoint("full", 100), scaleDown]),
+      decommission: {
+        stage: "scaled-down",
+        holdStartedAt: "2026-03-01T00:00:00.000Z",
+        desiredCountBefore: 4,
+      },
+    };
+    const point = resolveRestorePoint(migration, status, undefined);
+    expect(point.weights).toEqual({ old: 100, new: 0 });
+    expect(point.recorded).toMatchObject({ ecsDesiredCount: 4 });
+    expect(point.label).toContain("scaled down for decommissioning");
+  });
 });
 
 describe("rollback", () => {

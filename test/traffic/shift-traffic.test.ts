@@ -105,6 +105,18 @@ describe("shiftTraffic", () => {
     expect(log.done).toContain("Nothing to change: the records already hold old 50 % / new 50 %.");
   });
 
+  it("on a re-run after an unrecorded shift, checkpoints what the status last recorded, not the target", async () => {
+    // Run 1 submitted 90/10 and died before recording it: the records hold the target, the status 100/0.
+    const world = new TrafficWorld(weightedPair(90, 10));
+    const status = statusAt("staging", { old: 100, new: 0 });
+    const move = await shiftIn(world, { kind: "phase", phase: "canary-10" }, status).run;
+    expect(move.noOp).toBe(true);
+    expect(world.count("route53:ChangeResourceRecordSets")).toBe(0);
+    expect(move.checkpoint).toMatchObject({ phase: "staging", weights: { old: 100, new: 0 } });
+    // No record snapshot: its weights are the target's, and a rollback must not restore them.
+    expect(move.checkpoint.records).toBeUndefined();
+  });
+
   it("refuses to move weight onto a Lambda side that is mid-update, changing nothing", async () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     world.lambda.lastUpdateStatus = "InProgress";

@@ -31,7 +31,7 @@ describe("select-migrations", () => {
         migration: "orders-api",
         phase: "canary-10",
         environment: "production",
-        deploy: "false",
+        deploy: "true",
         scenarios: [],
         weight: "10",
         gate: "standard",

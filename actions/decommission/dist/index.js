@@ -83694,9 +83694,9 @@ var migrations_schema_default = {
       properties: {
         period: {
           type: "string",
-          description: 'Aggregation period of each datapoint: "1s", "5s", "10s", "30s" (high resolution) or a multiple of a minute ("1m", "5m").',
+          description: 'Aggregation period of each datapoint: "1s", "5s", "10s", "20s", "30s" (high resolution) or a multiple of a minute ("1m", "5m").',
           pattern: "^(?:\\d+[smhdw])+$",
-          "x-expected": '1s, 5s, 10s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
+          "x-expected": '1s, 5s, 10s, 20s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
         },
         minSamples: {
           type: "integer",
@@ -83930,7 +83930,7 @@ var migrations_schema_default = {
         },
         maxErrorRate: {
           type: "number",
-          description: "Fraction of requests that may fail (non-2xx/3xx or transport error), 0\u20131.",
+          description: "Fraction of requests that may fail (non-2xx/3xx or transport error), 0\u20131; 0.01 when unset.",
           minimum: 0,
           maximum: 1,
           "x-expected": "a fraction 0\u20131 (0.01 = 1 %)"
@@ -84550,6 +84550,13 @@ function schemaErrors(name, data, file, locations) {
   return errors;
 }
 
+// src/core/gate/window.ts
+var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+function isValidPeriod(seconds) {
+  if (!Number.isInteger(seconds) || seconds <= 0) return false;
+  return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
+}
+
 // src/core/spec-rules.ts
 function isObject2(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -84560,7 +84567,6 @@ function listOf(value) {
 function quoteList(names) {
   return names.length === 0 ? "none defined" : names.map((name) => `"${name}"`).join(", ");
 }
-var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 30];
 var Findings = class {
   list = [];
   add(path, message, expected) {
@@ -84595,11 +84601,11 @@ function checkDuration(findings, value, path, allowZero) {
 function checkGatePeriod(findings, period, path) {
   const seconds = checkDuration(findings, period, path, false);
   if (seconds === void 0 || seconds === 0) return;
-  if (!HIGH_RESOLUTION_PERIODS.includes(seconds) && seconds % 60 !== 0) {
+  if (!isValidPeriod(seconds)) {
     findings.add(
       path,
       `${JSON.stringify(period)} (${seconds} s) is not a period CloudWatch accepts`,
-      '1s, 5s, 10s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
+      '1s, 5s, 10s, 20s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
     );
   }
 }
@@ -84625,6 +84631,20 @@ function checkThresholds(findings, metric, path) {
     findings.add(
       [...path, "pass", "min"],
       `${pass2.min} is below the rollback min ${rollback.min}: a value could pass and roll back at once`,
+      `pass.min \u2265 rollback.min (${rollback.min})`
+    );
+  }
+  if (typeof rollback.max === "number" && typeof pass2.max !== "number") {
+    findings.add(
+      [...path, "pass"],
+      `has no max while rollback has max ${rollback.max}: a value could pass and roll back at once`,
+      `pass.max \u2264 rollback.max (${rollback.max})`
+    );
+  }
+  if (typeof rollback.min === "number" && typeof pass2.min !== "number") {
+    findings.add(
+      [...path, "pass"],
+      `has no min while rollback has min ${rollback.min}: a value could pass and roll back at once`,
       `pass.min \u2265 rollback.min (${rollback.min})`
     );
   }

@@ -27537,6 +27537,7 @@ function maxCheck(name, value, limit, unit) {
     reason: `${name} ${round(value)}${unit} ${ok ? "\u2264" : ">"} ${limit}${unit}`
   };
 }
+var DEFAULT_MAX_ERROR_RATE = 0.01;
 function judgeLoadTest(figures, plan, thresholds) {
   const rate = rateFigures(figures, plan);
   const checks = [
@@ -27552,14 +27553,15 @@ function judgeLoadTest(figures, plan, thresholds) {
   const p99 = maxCheck("p99", figures.latency?.p99, thresholds.p99Ms, " ms");
   if (p95) checks.push(p95);
   if (p99) checks.push(p99);
-  if (thresholds.maxErrorRate !== void 0) {
-    const ok = figures.errorRate <= thresholds.maxErrorRate;
+  {
+    const limit = thresholds.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE;
+    const ok = figures.errorRate <= limit;
     checks.push({
       name: "error-rate",
       value: figures.errorRate,
-      limit: `\u2264 ${round(thresholds.maxErrorRate * 100)} %`,
+      limit: `\u2264 ${round(limit * 100)} %${thresholds.maxErrorRate === void 0 ? " (default)" : ""}`,
       ok,
-      reason: `error rate ${round(figures.errorRate * 100)} % ${ok ? "\u2264" : ">"} ${round(thresholds.maxErrorRate * 100)} % (${figures.failures} of ${Math.max(figures.requests, figures.vusers.created)})`
+      reason: `error rate ${round(figures.errorRate * 100)} % ${ok ? "\u2264" : ">"} ${round(limit * 100)} % (${figures.failures} of ${Math.max(figures.requests, figures.vusers.created)})`
     });
   }
   if (thresholds.minRateRatio !== void 0) {

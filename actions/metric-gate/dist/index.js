@@ -82623,10 +82623,29 @@ function usageFrom(plan, results) {
   const tasks = resultOf(results, cost.runningTasksId).values;
   return { kind: "ecs", averageTasks: tasks.length ? tasks.reduce((a5, b5) => a5 + b5, 0) / tasks.length : 0 };
 }
+function usageMissing(plan, results) {
+  const cost = plan.cost;
+  if (!cost) return false;
+  const ids = cost.kind === "lambda" ? [cost.invocationsId, cost.durationId] : [cost.runningTasksId];
+  return ids.every((id) => resultOf(results, id).values.length === 0);
+}
 function judgeCostOf(plan, results, context, newSamples) {
   const usage = usageFrom(plan, results);
   if (!usage || !plan.cost) return void 0;
   const windowSeconds = (context.window.end.getTime() - context.window.start.getTime()) / 1e3;
+  if (newSamples > 0 && usageMissing(plan, results)) {
+    const judgement2 = judgeCost(
+      estimateCost(usage, plan.cost.cost, windowSeconds),
+      plan.cost.cost,
+      windowSeconds,
+      context.newWeightPercent
+    );
+    return {
+      ...judgement2,
+      verdict: "insufficient-data",
+      reason: `no usage datapoints (${plan.cost.kind === "lambda" ? "Lambda Invocations and Duration" : "ECS RunningTaskCount"}) in the window although the new side served ${newSamples} requests: the cost cannot be estimated`
+    };
+  }
   const judgement = judgeCost(
     estimateCost(usage, plan.cost.cost, windowSeconds),
     plan.cost.cost,
@@ -83774,9 +83793,9 @@ var migrations_schema_default = {
       properties: {
         period: {
           type: "string",
-          description: 'Aggregation period of each datapoint: "1s", "5s", "10s", "30s" (high resolution) or a multiple of a minute ("1m", "5m").',
+          description: 'Aggregation period of each datapoint: "1s", "5s", "10s", "20s", "30s" (high resolution) or a multiple of a minute ("1m", "5m").',
           pattern: "^(?:\\d+[smhdw])+$",
-          "x-expected": '1s, 5s, 10s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
+          "x-expected": '1s, 5s, 10s, 20s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
         },
         minSamples: {
           type: "integer",
@@ -84010,7 +84029,7 @@ var migrations_schema_default = {
         },
         maxErrorRate: {
           type: "number",
-          description: "Fraction of requests that may fail (non-2xx/3xx or transport error), 0\u20131.",
+          description: "Fraction of requests that may fail (non-2xx/3xx or transport error), 0\u20131; 0.01 when unset.",
           minimum: 0,
           maximum: 1,
           "x-expected": "a fraction 0\u20131 (0.01 = 1 %)"
@@ -84640,7 +84659,6 @@ function listOf(value) {
 function quoteList(names) {
   return names.length === 0 ? "none defined" : names.map((name) => `"${name}"`).join(", ");
 }
-var HIGH_RESOLUTION_PERIODS2 = [1, 5, 10, 30];
 var Findings = class {
   list = [];
   add(path, message, expected) {
@@ -84675,11 +84693,11 @@ function checkDuration(findings, value, path, allowZero) {
 function checkGatePeriod(findings, period, path) {
   const seconds = checkDuration(findings, period, path, false);
   if (seconds === void 0 || seconds === 0) return;
-  if (!HIGH_RESOLUTION_PERIODS2.includes(seconds) && seconds % 60 !== 0) {
+  if (!isValidPeriod(seconds)) {
     findings.add(
       path,
       `${JSON.stringify(period)} (${seconds} s) is not a period CloudWatch accepts`,
-      '1s, 5s, 10s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
+      '1s, 5s, 10s, 20s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
     );
   }
 }
@@ -84705,6 +84723,20 @@ function checkThresholds(findings, metric, path) {
     findings.add(
       [...path, "pass", "min"],
       `${pass2.min} is below the rollback min ${rollback.min}: a value could pass and roll back at once`,
+      `pass.min \u2265 rollback.min (${rollback.min})`
+    );
+  }
+  if (typeof rollback.max === "number" && typeof pass2.max !== "number") {
+    findings.add(
+      [...path, "pass"],
+      `has no max while rollback has max ${rollback.max}: a value could pass and roll back at once`,
+      `pass.max \u2264 rollback.max (${rollback.max})`
+    );
+  }
+  if (typeof rollback.min === "number" && typeof pass2.min !== "number") {
+    findings.add(
+      [...path, "pass"],
+      `has no min while rollback has min ${rollback.min}: a value could pass and roll back at once`,
       `pass.min \u2265 rollback.min (${rollback.min})`
     );
   }

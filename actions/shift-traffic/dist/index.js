@@ -82802,9 +82802,9 @@ var migrations_schema_default = {
       properties: {
         period: {
           type: "string",
-          description: 'Aggregation period of each datapoint: "1s", "5s", "10s", "30s" (high resolution) or a multiple of a minute ("1m", "5m").',
+          description: 'Aggregation period of each datapoint: "1s", "5s", "10s", "20s", "30s" (high resolution) or a multiple of a minute ("1m", "5m").',
           pattern: "^(?:\\d+[smhdw])+$",
-          "x-expected": '1s, 5s, 10s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
+          "x-expected": '1s, 5s, 10s, 20s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
         },
         minSamples: {
           type: "integer",
@@ -83038,7 +83038,7 @@ var migrations_schema_default = {
         },
         maxErrorRate: {
           type: "number",
-          description: "Fraction of requests that may fail (non-2xx/3xx or transport error), 0\u20131.",
+          description: "Fraction of requests that may fail (non-2xx/3xx or transport error), 0\u20131; 0.01 when unset.",
           minimum: 0,
           maximum: 1,
           "x-expected": "a fraction 0\u20131 (0.01 = 1 %)"
@@ -83658,6 +83658,13 @@ function schemaErrors(name, data, file, locations) {
   return errors;
 }
 
+// src/core/gate/window.ts
+var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+function isValidPeriod(seconds) {
+  if (!Number.isInteger(seconds) || seconds <= 0) return false;
+  return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
+}
+
 // src/core/spec-rules.ts
 function isObject2(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -83668,7 +83675,6 @@ function listOf(value) {
 function quoteList(names) {
   return names.length === 0 ? "none defined" : names.map((name) => `"${name}"`).join(", ");
 }
-var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 30];
 var Findings = class {
   list = [];
   add(path, message, expected) {
@@ -83703,11 +83709,11 @@ function checkDuration(findings, value, path, allowZero) {
 function checkGatePeriod(findings, period, path) {
   const seconds = checkDuration(findings, period, path, false);
   if (seconds === void 0 || seconds === 0) return;
-  if (!HIGH_RESOLUTION_PERIODS.includes(seconds) && seconds % 60 !== 0) {
+  if (!isValidPeriod(seconds)) {
     findings.add(
       path,
       `${JSON.stringify(period)} (${seconds} s) is not a period CloudWatch accepts`,
-      '1s, 5s, 10s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
+      '1s, 5s, 10s, 20s, 30s or a multiple of 60 seconds such as "1m" or "5m"'
     );
   }
 }
@@ -83733,6 +83739,20 @@ function checkThresholds(findings, metric, path) {
     findings.add(
       [...path, "pass", "min"],
       `${pass2.min} is below the rollback min ${rollback.min}: a value could pass and roll back at once`,
+      `pass.min \u2265 rollback.min (${rollback.min})`
+    );
+  }
+  if (typeof rollback.max === "number" && typeof pass2.max !== "number") {
+    findings.add(
+      [...path, "pass"],
+      `has no max while rollback has max ${rollback.max}: a value could pass and roll back at once`,
+      `pass.max \u2264 rollback.max (${rollback.max})`
+    );
+  }
+  if (typeof rollback.min === "number" && typeof pass2.min !== "number") {
+    findings.add(
+      [...path, "pass"],
+      `has no min while rollback has min ${rollback.min}: a value could pass and roll back at once`,
       `pass.min \u2265 rollback.min (${rollback.min})`
     );
   }
@@ -84503,22 +84523,36 @@ var LambdaTarget = class {
     const version = await this.aliasVersion();
     return version ? { lambdaVersion: version } : {};
   }
-  /** Points the alias back to the recorded version when a deploy has moved it since. */
+  /**
+   * Points the alias back to the recorded version alone when a deploy has
+   * moved it since, or left a share of its traffic on another version (a
+   * weighted alias rollout that did not finish).
+   */
   async restore(recorded, _options) {
     if (!recorded.lambdaVersion) return [];
     const started = Date.now();
-    const current = await this.aliasVersion();
+    const alias = await this.send(
+      () => this.client.send(new import_client_lambda2.GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias }))
+    );
+    const current = alias?.FunctionVersion;
     if (current === void 0) {
       throw new ComputeTargetRefusal(
         `${this.label} does not exist; cannot point it back to version ${recorded.lambdaVersion}`
       );
     }
-    if (current === recorded.lambdaVersion) return [];
-    await this.pointAlias(recorded.lambdaVersion, `restored by rollback from version ${current}`);
+    const extra = Object.entries(alias?.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(
+      ([, weight]) => weight > 0
+    );
+    if (current === recorded.lambdaVersion && extra.length === 0) return [];
+    const routed = extra.map(([version, weight]) => `${Math.round(weight * 100)} % to version ${version}`);
+    await this.pointAlias(
+      recorded.lambdaVersion,
+      `restored by rollback from version ${current}${routed.length > 0 ? ` (${routed.join(", ")})` : ""}`
+    );
     return [
       {
         step: "point alias",
-        detail: `${this.label} version ${current} \u2192 ${recorded.lambdaVersion}`,
+        detail: `${this.label} version ${current}${routed.length > 0 ? ` with ${routed.join(", ")}` : ""} \u2192 ${recorded.lambdaVersion} alone`,
         elapsedMs: Date.now() - started
       }
     ];
@@ -84914,8 +84948,16 @@ function checkSidesCanServe(observed, target) {
     }
   }
 }
-function checkpointOf(request) {
-  const { observed } = request;
+function checkpointOf(request, noOp) {
+  const { observed, status } = request;
+  if (noOp && !sameWeights(status.weights, observed.weights)) {
+    return {
+      phase: status.phase,
+      takenAt: request.now().toISOString(),
+      weights: status.weights,
+      ...observed.targets
+    };
+  }
   return {
     phase: request.status.phase,
     takenAt: request.now().toISOString(),
@@ -84930,7 +84972,7 @@ function sameWeights(a5, b5) {
 async function moveWeights(providers, request, journal) {
   const { observed, target } = request;
   const weights = providers.router.effectiveWeights(target);
-  const checkpoint = checkpointOf(request);
+  const checkpoint = checkpointOf(request, sameWeights(observed.recordWeights, target));
   const base = {
     previousWeights: observed.weights,
     weights,

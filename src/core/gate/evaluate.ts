@@ -185,6 +185,14 @@ function usageFrom(plan: GatePlan, results: MetricResults): ComputeUsage | undef
   return { kind: "ecs", averageTasks: tasks.length ? tasks.reduce((a, b) => a + b, 0) / tasks.length : 0 };
 }
 
+/** True when none of the usage series the cost estimate reads has a datapoint. */
+function usageMissing(plan: GatePlan, results: MetricResults): boolean {
+  const cost = plan.cost;
+  if (!cost) return false;
+  const ids = cost.kind === "lambda" ? [cost.invocationsId, cost.durationId] : [cost.runningTasksId];
+  return ids.every((id) => resultOf(results, id).values.length === 0);
+}
+
 function judgeCostOf(
   plan: GatePlan,
   results: MetricResults,
@@ -194,6 +202,21 @@ function judgeCostOf(
   const usage = usageFrom(plan, results);
   if (!usage || !plan.cost) return undefined;
   const windowSeconds = (context.window.end.getTime() - context.window.start.getTime()) / 1000;
+  if (newSamples > 0 && usageMissing(plan, results)) {
+    // The new side served requests but no usage was reported: an estimate of
+    // $0 would pass on no evidence at all.
+    const judgement = judgeCost(
+      estimateCost(usage, plan.cost.cost, windowSeconds),
+      plan.cost.cost,
+      windowSeconds,
+      context.newWeightPercent,
+    );
+    return {
+      ...judgement,
+      verdict: "insufficient-data",
+      reason: `no usage datapoints (${plan.cost.kind === "lambda" ? "Lambda Invocations and Duration" : "ECS RunningTaskCount"}) in the window although the new side served ${newSamples} requests: the cost cannot be estimated`,
+    };
+  }
   const judgement = judgeCost(
     estimateCost(usage, plan.cost.cost, windowSeconds),
     plan.cost.cost,

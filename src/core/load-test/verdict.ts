@@ -77,6 +77,9 @@ function maxCheck(
 }
 
 /** Judges the figures against the thresholds. */
+/** The error rate a load test may reach when its step sets no `maxErrorRate`. */
+export const DEFAULT_MAX_ERROR_RATE = 0.01;
+
 export function judgeLoadTest(
   figures: LoadTestFigures,
   plan: PhasePlan,
@@ -101,14 +104,16 @@ export function judgeLoadTest(
   const p99 = maxCheck("p99", figures.latency?.p99, thresholds.p99Ms, " ms");
   if (p95) checks.push(p95);
   if (p99) checks.push(p99);
-  if (thresholds.maxErrorRate !== undefined) {
-    const ok = figures.errorRate <= thresholds.maxErrorRate;
+  {
+    // The error rate is always judged: a run whose requests all fail never passes.
+    const limit = thresholds.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE;
+    const ok = figures.errorRate <= limit;
     checks.push({
       name: "error-rate",
       value: figures.errorRate,
-      limit: `≤ ${round(thresholds.maxErrorRate * 100)} %`,
+      limit: `≤ ${round(limit * 100)} %${thresholds.maxErrorRate === undefined ? " (default)" : ""}`,
       ok,
-      reason: `error rate ${round(figures.errorRate * 100)} % ${ok ? "≤" : ">"} ${round(thresholds.maxErrorRate * 100)} % (${figures.failures} of ${Math.max(figures.requests, figures.vusers.created)})`,
+      reason: `error rate ${round(figures.errorRate * 100)} % ${ok ? "≤" : ">"} ${round(limit * 100)} % (${figures.failures} of ${Math.max(figures.requests, figures.vusers.created)})`,
     });
   }
   if (thresholds.minRateRatio !== undefined) {
