@@ -235,13 +235,8 @@ export class EcsService implements ServiceHandler, EcsView {
         "The service cannot be stopped while it is scaled above 0.",
       );
     }
-    const live = service.tasks.filter((task) => isLive(task, now)).length;
-    if (!force && live > 0) {
-      throw new ServiceError(
-        "InvalidParameterException",
-        `The service cannot be stopped while ${live} tasks are still running or stopping; wait for runningCount to reach 0, or delete with force.`,
-      );
-    }
+    // As on AWS, a service at desiredCount 0 may be deleted while its tasks
+    // still stop: it is DRAINING until the last one has stopped, then INACTIVE.
     for (const deployment of service.deployments) deployment.desiredCount = 0;
     service.deletedAt = now;
     this.planTasks(service, now);

@@ -323,6 +323,24 @@ function checkRouter(findings: Findings, migration: Json, base: JsonPath): void 
   }
 }
 
+/**
+ * A migration moves between platforms: a checkpoint records one Lambda
+ * version and one ECS count and task definition, so two sides of the same
+ * kind would overwrite each other's and a rollback would restore the wrong one.
+ */
+function checkSides(findings: Findings, migration: Json, base: JsonPath): void {
+  const oldSide = migration.oldSide;
+  const newSide = migration.newSide;
+  if (!isObject(oldSide) || !isObject(newSide) || typeof oldSide.kind !== "string") return;
+  if (oldSide.kind === newSide.kind) {
+    findings.add(
+      [...base, "newSide", "kind"],
+      `"${newSide.kind}" is also the old side's kind: cutover moves traffic between two platforms, and its checkpoints keep one state per kind`,
+      oldSide.kind === "ecs" ? '"lambda"' : '"ecs"',
+    );
+  }
+}
+
 /** Runs every rule over a parsed spec; findings carry paths but no file or line yet. */
 export function specRuleFindings(document: unknown, environment: RuleEnvironment): RuleFinding[] {
   const findings = new Findings();
@@ -341,6 +359,7 @@ export function specRuleFindings(document: unknown, environment: RuleEnvironment
     if (!isObject(migration)) return;
     const base: JsonPath = ["migrations", index];
     checkRouter(findings, migration, base);
+    checkSides(findings, migration, base);
     checkPhases(findings, migration, base);
     checkGates(findings, migration, base);
     checkSteps(findings, migration, base, environment);

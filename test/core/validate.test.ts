@@ -93,6 +93,17 @@ describe("validateSpecText", () => {
     }
   });
 
+  it("refuses two sides of the same kind, naming the new side's kind", () => {
+    const spec = JSON.parse(example);
+    spec.migrations[0].newSide = { ...spec.migrations[0].oldSide, service: "orders-api-v2" };
+    const result = validateSpecText(JSON.stringify(spec, null, 2), allFilesExist);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.errors.map((error) => error.path)).toEqual(["migrations[0].newSide.kind"]);
+      expect(result.errors[0]!.message).toContain("is also the old side's kind");
+    }
+  });
+
   it("asks for each scenario file relative to the spec", () => {
     const asked: string[] = [];
     const fileExists = (path: string) => {

@@ -199,13 +199,16 @@ describe("with the real clock", () => {
     expect(again).toBeInstanceOf(ServiceNotActiveException);
   });
 
-  it("deletes without force once scaled to zero and drained", async () => {
+  it("deletes without force once scaled to zero: DRAINING while tasks stop, then INACTIVE", async () => {
     await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "legacy-api", desiredCount: 0 }));
-    const stillRunning = await rejectionOf(
-      ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "legacy-api" })),
-    );
-    expect(stillRunning).toBeInstanceOf(InvalidParameterException);
-    expect(stillRunning.message).toContain("tasks are still running");
+    const deleted = await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "legacy-api" }));
+    expect(deleted.service?.status).toBe("DRAINING");
+    await waitUntilServicesInactive({ client: ecs, ...WAIT }, { cluster: CLUSTER, services: ["legacy-api"] });
+    expect(counts(await describeService("legacy-api"))).toMatchObject({ status: "INACTIVE", running: 0 });
+  });
+
+  it("deletes a drained service at zero straight to INACTIVE", async () => {
+    await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "legacy-api", desiredCount: 0 }));
     await waitUntilServicesStable({ client: ecs, ...WAIT }, { cluster: CLUSTER, services: ["legacy-api"] });
     const deleted = await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "legacy-api" }));
     expect(deleted.service?.status).toBe("INACTIVE");
