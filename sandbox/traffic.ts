@@ -77,6 +77,8 @@ export interface TrafficReport {
   latencyMs: LatencySummary;
   /** Per backend, the server-side latency the data plane reported (x-cutover-latency-ms), as it published it. */
   serverLatencyMs: Record<string, LatencySummary>;
+  /** Per backend, the latency the client observed for the requests that backend answered. */
+  clientLatencyMs: Record<string, LatencySummary>;
   timeline: TrafficSecond[];
 }
 
@@ -187,6 +189,7 @@ export function startTraffic(options: TrafficOptions): Traffic {
   const failureReasons: Record<string, number> = {};
   const latency = new GrowableSamples();
   const serverLatency = new Map<string, GrowableSamples>();
+  const clientLatency = new Map<string, GrowableSamples>();
   const timeline: TrafficSecond[] = [];
   let resolveDone: (report: TrafficReport) => void = () => {};
   const done = new Promise<TrafficReport>((resolve) => {
@@ -222,6 +225,9 @@ export function startTraffic(options: TrafficOptions): Traffic {
       latencyMs: latency.summary(),
       serverLatencyMs: Object.fromEntries(
         [...serverLatency].map(([backend, samples]) => [backend, samples.summary()]),
+      ),
+      clientLatencyMs: Object.fromEntries(
+        [...clientLatency].map(([backend, samples]) => [backend, samples.summary()]),
       ),
       timeline: timeline.map((second) => ({
         ...second,
@@ -282,6 +288,12 @@ export function startTraffic(options: TrafficOptions): Traffic {
             bucket.byBackend[backend] = (bucket.byBackend[backend] ?? 0) + 1;
             bucket.byStatus[status] = (bucket.byStatus[status] ?? 0) + 1;
             latency.push(answeredAt - sentAt);
+            let observed = clientLatency.get(backend);
+            if (!observed) {
+              observed = new GrowableSamples();
+              clientLatency.set(backend, observed);
+            }
+            observed.push(answeredAt - sentAt);
             const reported = Number(headerOf(res.headers["x-cutover-latency-ms"]));
             if (Number.isFinite(reported)) {
               let samples = serverLatency.get(backend);
