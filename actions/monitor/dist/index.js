@@ -28355,6 +28355,18 @@ function checkRouter(findings, migration, base) {
     );
   }
 }
+function checkSides(findings, migration, base) {
+  const oldSide = migration.oldSide;
+  const newSide = migration.newSide;
+  if (!isObject2(oldSide) || !isObject2(newSide) || typeof oldSide.kind !== "string") return;
+  if (oldSide.kind === newSide.kind) {
+    findings.add(
+      [...base, "newSide", "kind"],
+      `"${newSide.kind}" is also the old side's kind: cutover moves traffic between two platforms, and its checkpoints keep one state per kind`,
+      oldSide.kind === "ecs" ? '"lambda"' : '"ecs"'
+    );
+  }
+}
 function specRuleFindings(document, environment) {
   const findings = new Findings();
   if (!isObject2(document)) return findings.list;
@@ -28372,6 +28384,7 @@ function specRuleFindings(document, environment) {
     if (!isObject2(migration)) return;
     const base = ["migrations", index];
     checkRouter(findings, migration, base);
+    checkSides(findings, migration, base);
     checkPhases(findings, migration, base);
     checkGates(findings, migration, base);
     checkSteps(findings, migration, base, environment);
