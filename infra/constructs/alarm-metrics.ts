@@ -74,6 +74,14 @@ export function alarmMetricFor(metric: GateMetricSpec, dims: SideDimensions, per
         unsupported:
           "cold starts are counted from the function's init reports, not a CloudWatch metric an alarm can watch; the scheduled gate judges them",
       };
+    case "lambda-error-rate":
+      return side === "new"
+        ? lambdaErrorRate(dims, period)
+        : { unsupported: "lambda-error-rate is a Lambda metric; the old side is an ECS service" };
+    case "lambda-duration-p95":
+      return side === "new"
+        ? single("AWS/Lambda", "Duration", lambdaAliasDimensions(dims), "p95", period)
+        : { unsupported: "lambda-duration-p95 is a Lambda metric; the old side is an ECS service" };
     case "db-connection-pool":
       return {
         unsupported:
@@ -129,6 +137,22 @@ function apiErrorRate(dims: SideDimensions, period: number): AlarmMetric {
         id: "error_rate",
         expression: "FILL(errors, 0) / requests",
         label: "5xx / requests",
+        returnData: true,
+      },
+    ],
+  };
+}
+
+/** The function's own errors over its invocations. */
+function lambdaErrorRate(dims: SideDimensions, period: number): AlarmMetric {
+  return {
+    queries: [
+      query("errors", "AWS/Lambda", "Errors", lambdaAliasDimensions(dims), "Sum", period),
+      query("invocations", "AWS/Lambda", "Invocations", lambdaAliasDimensions(dims), "Sum", period),
+      {
+        id: "error_rate",
+        expression: "FILL(errors, 0) / invocations",
+        label: "Lambda errors / invocations",
         returnData: true,
       },
     ],

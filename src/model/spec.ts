@@ -158,7 +158,9 @@ export type MetricPreset =
   | "throttles"
   | "concurrency"
   | "cold-starts"
-  | "db-connection-pool";
+  | "db-connection-pool"
+  | "lambda-error-rate"
+  | "lambda-duration-p95";
 
 export const METRIC_PRESETS: readonly MetricPreset[] = [
   "error-rate",
@@ -170,6 +172,8 @@ export const METRIC_PRESETS: readonly MetricPreset[] = [
   "concurrency",
   "cold-starts",
   "db-connection-pool",
+  "lambda-error-rate",
+  "lambda-duration-p95",
 ];
 
 /** A metric the presets do not cover: CloudWatch queries and an optional expression over them. */

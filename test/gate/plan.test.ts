@@ -103,6 +103,25 @@ describe("presets", () => {
       dimensions: { ProxyName: "orders-db-proxy" },
     });
     expect(pool.inputs.allowed?.metricName).toBe("MaxDatabaseConnectionsAllowed");
+    const errors = presetDefinition("lambda-error-rate", migration.newSide, "new", location);
+    expect(errors.inputs.errors).toMatchObject({
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensions: { FunctionName: "orders-api", Resource: "orders-api:live" },
+      stat: "Sum",
+    });
+    expect(errors.inputs.invocations?.metricName).toBe("Invocations");
+    expect(errors.expression).toBe("IF(invocations > 0, FILL(errors, 0) / invocations)");
+    const duration = presetDefinition("lambda-duration-p95", migration.newSide, "new", location);
+    expect(duration.inputs.duration).toMatchObject({
+      namespace: "AWS/Lambda",
+      metricName: "Duration",
+      stat: "p95",
+    });
+    expect(duration).toMatchObject({ unit: "ms", missingMeansZero: false });
+    expect(() =>
+      presetDefinition("lambda-error-rate", migration.oldSide, "old", { gate: "standard", index: 0 }),
+    ).toThrow(/preset "lambda-error-rate" reads AWS\/Lambda metrics, but the old side is ecs/);
   });
 
   it("refuses Lambda presets on an ECS side and the pool preset without an RDS Proxy, naming the metric", () => {

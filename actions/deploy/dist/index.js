@@ -83916,7 +83916,9 @@ var migrations_schema_default = {
         "throttles",
         "concurrency",
         "cold-starts",
-        "db-connection-pool"
+        "db-connection-pool",
+        "lambda-error-rate",
+        "lambda-duration-p95"
       ]
     },
     CustomMetric: {

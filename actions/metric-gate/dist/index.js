@@ -82979,6 +82979,36 @@ function presetDefinition(preset, side, sideName, location) {
         description: `${COLD_START_METRIC.namespace} ${COLD_START_METRIC.metricName} / AWS/Lambda Invocations of ${lambda.functionName}:${lambda.alias}`
       };
     }
+    case "lambda-error-rate": {
+      const lambda = requireLambda(side, preset, location, sideName);
+      const dims = lambdaDimensions(lambda);
+      return {
+        inputs: {
+          errors: sum("AWS/Lambda", "Errors", dims),
+          invocations: sum("AWS/Lambda", "Invocations", dims)
+        },
+        expression: ratio("errors", "invocations"),
+        unit: "fraction",
+        missingMeansZero: true,
+        description: `AWS/Lambda Errors / Invocations of ${lambda.functionName}:${lambda.alias}`
+      };
+    }
+    case "lambda-duration-p95": {
+      const lambda = requireLambda(side, preset, location, sideName);
+      return {
+        inputs: {
+          duration: {
+            namespace: "AWS/Lambda",
+            metricName: "Duration",
+            dimensions: lambdaDimensions(lambda),
+            stat: "p95"
+          }
+        },
+        unit: "ms",
+        missingMeansZero: false,
+        description: `p95 of AWS/Lambda Duration of ${lambda.functionName}:${lambda.alias}`
+      };
+    }
     case "db-connection-pool": {
       const lambda = requireLambda(side, preset, location, sideName);
       if (!lambda.rdsProxy) {
@@ -83859,7 +83889,9 @@ var migrations_schema_default = {
         "throttles",
         "concurrency",
         "cold-starts",
-        "db-connection-pool"
+        "db-connection-pool",
+        "lambda-error-rate",
+        "lambda-duration-p95"
       ]
     },
     CustomMetric: {

@@ -28392,7 +28392,9 @@ var migrations_schema_default = {
         "throttles",
         "concurrency",
         "cold-starts",
-        "db-connection-pool"
+        "db-connection-pool",
+        "lambda-error-rate",
+        "lambda-duration-p95"
       ]
     },
     CustomMetric: {

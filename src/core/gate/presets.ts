@@ -235,6 +235,37 @@ export function presetDefinition(
         description: `${COLD_START_METRIC.namespace} ${COLD_START_METRIC.metricName} / AWS/Lambda Invocations of ${lambda.functionName}:${lambda.alias}`,
       };
     }
+    case "lambda-error-rate": {
+      // The function's own errors, whatever the API in front of it answered.
+      const lambda = requireLambda(side, preset, location, sideName);
+      const dims = lambdaDimensions(lambda);
+      return {
+        inputs: {
+          errors: sum("AWS/Lambda", "Errors", dims),
+          invocations: sum("AWS/Lambda", "Invocations", dims),
+        },
+        expression: ratio("errors", "invocations"),
+        unit: "fraction",
+        missingMeansZero: true,
+        description: `AWS/Lambda Errors / Invocations of ${lambda.functionName}:${lambda.alias}`,
+      };
+    }
+    case "lambda-duration-p95": {
+      const lambda = requireLambda(side, preset, location, sideName);
+      return {
+        inputs: {
+          duration: {
+            namespace: "AWS/Lambda",
+            metricName: "Duration",
+            dimensions: lambdaDimensions(lambda),
+            stat: "p95",
+          },
+        },
+        unit: "ms",
+        missingMeansZero: false,
+        description: `p95 of AWS/Lambda Duration of ${lambda.functionName}:${lambda.alias}`,
+      };
+    }
     case "db-connection-pool": {
       const lambda = requireLambda(side, preset, location, sideName);
       if (!lambda.rdsProxy) {
