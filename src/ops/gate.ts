@@ -308,7 +308,7 @@ export async function countRequests(
     kind: "stat",
     id: "requests",
     ...requestCountStat(side),
-    period: coveringPeriod(seconds, periodSeconds),
+    period: coveringPeriod(seconds, periodSeconds, window.start.getTime()),
     returnData: true,
     label: "requests served",
   };

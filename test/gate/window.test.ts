@@ -26,6 +26,21 @@ describe("CloudWatch periods", () => {
     expect(coveringPeriod(3601, 60)).toBe(3660);
     expect(coveringPeriod(0, 60)).toBe(60);
   });
+
+  it("never picks a datapoint that would start before the window: CloudWatch rounds the start down", () => {
+    const minute = Date.parse("2026-03-01T10:00:00Z");
+    // On a minute boundary, one datapoint covers the window.
+    expect(coveringPeriod(7, 1, minute)).toBe(10);
+    expect(coveringPeriod(35, 5, minute)).toBe(60);
+    expect(coveringPeriod(72 * 3600, 60, minute)).toBe(259_200);
+    // 3 s past a 10 s boundary: a 10 s datapoint would start 3 s early; 1 s datapoints start where the window does.
+    expect(coveringPeriod(7, 1, minute + 13_000)).toBe(1);
+    // 30 s past the minute: a whole-minute datapoint would start 30 s early; 30 s datapoints fit exactly.
+    expect(coveringPeriod(90, 30, minute + 30_000)).toBe(30);
+    expect(coveringPeriod(35, 5, minute + 30_000)).toBe(5);
+    // 20 s past a 10 s boundary, 40 s long: 10 s datapoints divide it and start on it.
+    expect(coveringPeriod(40, 1, minute + 20_000)).toBe(10);
+  });
 });
 
 describe("resolveGateWindow", () => {
@@ -78,7 +93,8 @@ describe("resolveGateWindow", () => {
     expect(window.start.toISOString()).toBe("2026-03-01T10:00:30.000Z");
     expect(window.end.toISOString()).toBe("2026-03-01T10:05:30.000Z");
     expect(window.waitUntil?.toISOString()).toBe("2026-03-01T10:05:30.000Z");
-    expect(window.aggregatePeriodSeconds).toBe(300);
+    // A 300 s datapoint would start at 10:00:00, 30 s before the gate; 30 s datapoints start at 10:00:30.
+    expect(window.aggregatePeriodSeconds).toBe(30);
   });
 
   it("explicit start and end override the status", () => {

@@ -83297,13 +83297,23 @@ function isValidPeriod(seconds) {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
 }
-function coveringPeriod(seconds, period) {
+function bucketAlignmentMs(period) {
+  return (period < 60 ? period : 60) * 1e3;
+}
+function coveringPeriod(seconds, period, startMs) {
+  const startsThere = (candidate) => startMs === void 0 || startMs % bucketAlignmentMs(candidate) === 0;
   const needed = Math.max(period, Math.ceil(seconds / period) * period);
-  if (isValidPeriod(needed) && needed !== 20) return needed;
+  if (isValidPeriod(needed) && needed !== 20 && startsThere(needed)) return needed;
   for (const candidate of [1, 5, 10, 30]) {
-    if (candidate >= needed && candidate % period === 0) return candidate;
+    if (candidate >= needed && candidate % period === 0 && startsThere(candidate)) return candidate;
   }
-  return Math.ceil(needed / 60) * 60;
+  const minutes = Math.ceil(needed / 60) * 60;
+  if (startsThere(minutes)) return minutes;
+  for (const candidate of [30, 10, 5]) {
+    if (candidate > period && candidate % period === 0 && startsThere(candidate) && needed % candidate === 0)
+      return candidate;
+  }
+  return period;
 }
 var WindowError = class extends Error {
   constructor(message) {
@@ -83367,7 +83377,7 @@ function resolveGateWindow(request) {
     start: new Date(alignedStart),
     end: new Date(alignedEnd),
     periodSeconds,
-    aggregatePeriodSeconds: coveringPeriod((alignedEnd - alignedStart) / 1e3, periodSeconds),
+    aggregatePeriodSeconds: coveringPeriod((alignedEnd - alignedStart) / 1e3, periodSeconds, alignedStart),
     source,
     fromGateStart,
     ...waitUntil !== void 0 ? { waitUntil: new Date(alignUp(waitUntil, periodMs)) } : {}

@@ -17,19 +17,41 @@ export function isValidPeriod(seconds: number): boolean {
 }
 
 /**
- * The smallest valid period that is a multiple of `period` and covers
- * `seconds`: one datapoint then holds the whole window, so a percentile over
- * the window is CloudWatch's own and not an average of percentiles.
+ * Where CloudWatch starts a datapoint of `period` seconds: it rounds the
+ * request's start down to a whole multiple of a high-resolution period, and
+ * to the whole minute for longer periods.
  */
-export function coveringPeriod(seconds: number, period: number): number {
+function bucketAlignmentMs(period: number): number {
+  return (period < 60 ? period : 60) * 1000;
+}
+
+/**
+ * The period for the whole-window statistics of a window of `seconds` that
+ * starts at `startMs`: the smallest valid period that is a multiple of
+ * `period`, covers the window and whose datapoint starts exactly at the
+ * window start. One datapoint then holds the whole window, so a percentile
+ * over it is CloudWatch's own and not an average of percentiles. When no
+ * single datapoint can start there (CloudWatch would round the start down and
+ * count traffic from before the window), the largest such period that both
+ * starts there and divides the window, down to `period` itself.
+ */
+export function coveringPeriod(seconds: number, period: number, startMs?: number): number {
+  const startsThere = (candidate: number) =>
+    startMs === undefined || startMs % bucketAlignmentMs(candidate) === 0;
   const needed = Math.max(period, Math.ceil(seconds / period) * period);
-  if (isValidPeriod(needed) && needed !== 20) return needed;
+  if (isValidPeriod(needed) && needed !== 20 && startsThere(needed)) return needed;
   // 20 s joined the accepted periods later than the others; older endpoints refuse it, so it is never chosen here.
   for (const candidate of [1, 5, 10, 30]) {
-    if (candidate >= needed && candidate % period === 0) return candidate;
+    if (candidate >= needed && candidate % period === 0 && startsThere(candidate)) return candidate;
   }
-  // Every high-resolution period divides 60, so whole minutes always fit.
-  return Math.ceil(needed / 60) * 60;
+  // Every high-resolution period divides 60, so whole minutes fit when the window starts on a minute.
+  const minutes = Math.ceil(needed / 60) * 60;
+  if (startsThere(minutes)) return minutes;
+  for (const candidate of [30, 10, 5]) {
+    if (candidate > period && candidate % period === 0 && startsThere(candidate) && needed % candidate === 0)
+      return candidate;
+  }
+  return period;
 }
 
 export interface GateWindow {
@@ -134,7 +156,7 @@ export function resolveGateWindow(request: WindowRequest): GateWindow {
     start: new Date(alignedStart),
     end: new Date(alignedEnd),
     periodSeconds,
-    aggregatePeriodSeconds: coveringPeriod((alignedEnd - alignedStart) / 1000, periodSeconds),
+    aggregatePeriodSeconds: coveringPeriod((alignedEnd - alignedStart) / 1000, periodSeconds, alignedStart),
     source,
     fromGateStart,
     ...(waitUntil !== undefined ? { waitUntil: new Date(alignUp(waitUntil, periodMs)) } : {}),
