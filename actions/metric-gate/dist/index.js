@@ -83298,7 +83298,7 @@ function isValidPeriod(seconds) {
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
 }
 function bucketAlignmentMs(period) {
-  return (period < 60 ? period : 60) * 1e3;
+  return Math.min(period, 60) * 1e3;
 }
 function coveringPeriod(seconds, period, startMs) {
   const startsThere = (candidate) => startMs === void 0 || startMs % bucketAlignmentMs(candidate) === 0;

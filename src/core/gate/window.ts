@@ -22,7 +22,7 @@ export function isValidPeriod(seconds: number): boolean {
  * to the whole minute for longer periods.
  */
 function bucketAlignmentMs(period: number): number {
-  return (period < 60 ? period : 60) * 1000;
+  return Math.min(period, 60) * 1000;
 }
 
 /**
