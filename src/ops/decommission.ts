@@ -40,6 +40,7 @@ import type { EcsTargetSpec, Migration, TargetSpec } from "../model/spec.js";
 import type { Checkpoint, DecommissionStatus, MigrationStatus, Weights } from "../model/status.js";
 import { type EcsServiceState, EcsTarget, shortTaskDefinition } from "../providers/ecs-target.js";
 import { createMetricsSource, type MetricsSource } from "../providers/metrics-source.js";
+import { retryThrottled } from "../providers/throttling.js";
 import { createTrafficRouter, type TrafficRouter, type WeightedPair } from "../providers/traffic-router.js";
 import { OperationJournal, type OperationLog, OperationRefusal } from "./journal.js";
 import { loadMigrationContext } from "./migration-context.js";
@@ -345,7 +346,8 @@ async function deregisterFamily(
 ): Promise<string[]> {
   const arns = await activeRevisions(ecs, family);
   for (const arn of arns) {
-    await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+    // One call per revision: a family with many revisions meets ECS's rate limit.
+    await retryThrottled(() => ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
   }
   journal.done.push(
     arns.length > 0

@@ -225,6 +225,18 @@ describe("delete", () => {
     expect(world.metricQueries[0]?.StartTime).toEqual(new Date(HOLD_START));
   });
 
+  it("retries a throttled deregistration instead of failing the delete", async () => {
+    const world = scaledDownWorld();
+    world.deregisterThrottles = 1;
+    const result = await deleteOldSide(request(heldStatus()), providers(world), journal());
+    expect(world.mutations()).toEqual([
+      "DeleteService",
+      "DeregisterTaskDefinition",
+      "DeregisterTaskDefinition",
+    ]);
+    expect(result.deregistered).toEqual([taskDefinitionArn(7)]);
+  });
+
   it("refuses without any hold start", async () => {
     const world = scaledDownWorld();
     await expect(deleteOldSide(request(statusAtFull()), providers(world), journal())).rejects.toThrow(

@@ -85305,7 +85305,7 @@ async function activeRevisions(ecs, family) {
 async function deregisterFamily(ecs, family, journal) {
   const arns = await activeRevisions(ecs, family);
   for (const arn of arns) {
-    await ecs.send(new import_client_ecs3.DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+    await retryThrottled(() => ecs.send(new import_client_ecs3.DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
   }
   journal.done.push(
     arns.length > 0 ? `Deregistered ${arns.length} task definition revision${arns.length === 1 ? "" : "s"} of ${family}: ${arns.map(shortTaskDefinition).join(", ")}.` : `No ACTIVE task definition of ${family} was left to deregister.`
