@@ -179,12 +179,18 @@ function unrecordedRollback(
   ];
 }
 
-/** The version the last recorded deploy left on the new side, if one was recorded. */
+/**
+ * The version the new side's alias should serve by the record: the last
+ * recorded deploy's, unless a later rollback pointed the alias back.
+ */
 function recordedVersion(status: MigrationStatus): string | undefined {
-  const deploy = status.history.findLast(
-    (entry) => entry.event === "deployed" && entry.evidence?.kind === "deploy",
+  const entry = status.history.findLast(
+    (candidate) =>
+      (candidate.event === "deployed" && candidate.evidence?.kind === "deploy") ||
+      (candidate.evidence?.kind === "rollback" && typeof candidate.evidence.lambdaVersion === "string"),
   );
-  const version = deploy?.evidence?.version;
+  const version =
+    entry?.evidence?.kind === "rollback" ? entry.evidence.lambdaVersion : entry?.evidence?.version;
   return typeof version === "string" && version !== "" ? version : undefined;
 }
 
@@ -208,7 +214,7 @@ export function targetDrift(migration: Migration, status: MigrationStatus, obser
   const aliasVersion = observed.new.lambdaVersion;
   if (migration.newSide.kind === "lambda" && version && aliasVersion && version !== aliasVersion) {
     problems.push(
-      `the alias ${migration.newSide.functionName}:${migration.newSide.alias} points at version ${aliasVersion}, but the last recorded deploy left version ${version}`,
+      `the alias ${migration.newSide.functionName}:${migration.newSide.alias} points at version ${aliasVersion}, but the last recorded deploy or rollback left version ${version}`,
     );
   }
   return problems;

@@ -453,6 +453,7 @@ function rolledBackSteps(status: MigrationStatus, request: RecordRequest): Statu
     changeId: outputs["change-id"] ?? "",
     insyncAt: outputs["insync-at"] ?? "",
     noOp: outputs["no-op"] === "true",
+    ...(outputs["lambda-version"] ? { lambdaVersion: outputs["lambda-version"] } : {}),
     ...(outputJson<unknown>(outputs, "timings") ? { timings: outputJson<unknown>(outputs, "timings") } : {}),
   };
   steps.push({

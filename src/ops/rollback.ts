@@ -235,7 +235,7 @@ export interface RollbackInputs {
   fallbackDesiredCount?: number;
 }
 
-export type RollbackOutput = WeightMoveOutput | "timings";
+export type RollbackOutput = WeightMoveOutput | "timings" | "lambda-version";
 
 /** The rollback action: load, roll back, publish outputs (with timings), return the job summary. */
 export async function runRollback(
@@ -272,6 +272,12 @@ export async function runRollback(
     );
     publishMove(move, env.setOutput);
     env.setOutput("timings", timingsOf(move, journal));
+    // The version the rollback left the alias on, so the recorded status knows what the new side serves.
+    const restored = resolveRestorePoint(context.migration, context.status, inputs.targetPhase).recorded;
+    env.setOutput(
+      "lambda-version",
+      context.migration.newSide.kind === "lambda" ? (restored.lambdaVersion ?? "") : "",
+    );
     const problems = await journal.step("validate spec and status", () =>
       validateMigrationFiles(specPath, inputs.migration),
     );

@@ -149,6 +149,29 @@ describe("reconcile", () => {
     );
     expect(plan.outcome).toBe("drift");
     expect(plan.drift).toContain("is scaled to zero while the status sends it 90 % of traffic");
-    expect(plan.drift).toContain("points at version 7, but the last recorded deploy left version 2");
+    expect(plan.drift).toContain(
+      "points at version 7, but the last recorded deploy or rollback left version 2",
+    );
+  });
+
+  it("takes the version a recorded rollback pointed the alias back to as the recorded one", async () => {
+    const migration = await exampleMigration("canary-10");
+    const status = stagingPassed();
+    const entry = (event: string, evidence: { kind: "deploy" | "rollback"; [key: string]: unknown }) => ({
+      at: at(0).toISOString(),
+      event,
+      phase: "canary-10",
+      from: "applying" as const,
+      to: "applying" as const,
+      evidence,
+    });
+    status.history.push(entry("deployed", { kind: "deploy", version: "2" }));
+    status.history.push(entry("rollback-completed", { kind: "rollback", lambdaVersion: "1" }));
+    const back = observed({ old: 100, new: 0 }, { new: { lambdaVersion: "1" } });
+    expect(planReconcile(migration, status, back, "fail", at(20), {}).outcome).toBe("in-sync");
+    const moved = observed({ old: 100, new: 0 }, { new: { lambdaVersion: "2" } });
+    expect(planReconcile(migration, status, moved, "fail", at(20), {}).drift).toContain(
+      "points at version 2, but the last recorded deploy or rollback left version 1",
+    );
   });
 });

@@ -121,11 +121,13 @@ describe("record-state: gate verdicts and rollbacks", () => {
       request({
         event: "rolled-back",
         reason: "error rate 5 %",
-        outputs: { weights: '{"old":100,"new":0}', "change-id": "/change/C2" },
+        outputs: { weights: '{"old":100,"new":0}', "change-id": "/change/C2", "lambda-version": "4" },
       }),
       at(11),
     );
     expect(rolled.recorded).toEqual(["rollback-completed"]);
+    // The version the alias was pointed back to, for reconcile to compare with AWS.
+    expect(rolled.status.history.at(-1)?.evidence).toMatchObject({ kind: "rollback", lambdaVersion: "4" });
     expect(rolled.status).toMatchObject({ state: "rolled-back", weights: { old: 100, new: 0 } });
     expect(phaseInLine(migration, rolled.status)).toBe("staging");
   });

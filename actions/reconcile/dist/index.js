@@ -84430,10 +84430,10 @@ function unrecordedRollback(status, observed, origin) {
   ];
 }
 function recordedVersion(status) {
-  const deploy = status.history.findLast(
-    (entry) => entry.event === "deployed" && entry.evidence?.kind === "deploy"
+  const entry = status.history.findLast(
+    (candidate) => candidate.event === "deployed" && candidate.evidence?.kind === "deploy" || candidate.evidence?.kind === "rollback" && typeof candidate.evidence.lambdaVersion === "string"
   );
-  const version = deploy?.evidence?.version;
+  const version = entry?.evidence?.kind === "rollback" ? entry.evidence.lambdaVersion : entry?.evidence?.version;
   return typeof version === "string" && version !== "" ? version : void 0;
 }
 function targetDrift(migration, status, observed) {
@@ -84455,7 +84455,7 @@ function targetDrift(migration, status, observed) {
   const aliasVersion = observed.new.lambdaVersion;
   if (migration.newSide.kind === "lambda" && version && aliasVersion && version !== aliasVersion) {
     problems.push(
-      `the alias ${migration.newSide.functionName}:${migration.newSide.alias} points at version ${aliasVersion}, but the last recorded deploy left version ${version}`
+      `the alias ${migration.newSide.functionName}:${migration.newSide.alias} points at version ${aliasVersion}, but the last recorded deploy or rollback left version ${version}`
     );
   }
   return problems;

@@ -29924,6 +29924,7 @@ function rolledBackSteps(status, request2) {
     changeId: outputs["change-id"] ?? "",
     insyncAt: outputs["insync-at"] ?? "",
     noOp: outputs["no-op"] === "true",
+    ...outputs["lambda-version"] ? { lambdaVersion: outputs["lambda-version"] } : {},
     ...outputJson(outputs, "timings") ? { timings: outputJson(outputs, "timings") } : {}
   };
   steps.push({

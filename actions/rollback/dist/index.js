@@ -85290,6 +85290,11 @@ async function runRollback(inputs, env2) {
     );
     publishMove(move, env2.setOutput);
     env2.setOutput("timings", timingsOf(move, journal));
+    const restored = resolveRestorePoint(context.migration, context.status, inputs.targetPhase).recorded;
+    env2.setOutput(
+      "lambda-version",
+      context.migration.newSide.kind === "lambda" ? restored.lambdaVersion ?? "" : ""
+    );
     const problems = await journal.step(
       "validate spec and status",
       () => validateMigrationFiles(specPath, inputs.migration)
@@ -85371,6 +85376,9 @@ var contract = defineContract({
     },
     checkpoint: { description: "JSON checkpoint of the state before the rollback, for the status commit." },
     "no-op": { description: "true when the records already held the restored weights." },
+    "lambda-version": {
+      description: "The Lambda version the rollback pointed the new side's alias at; empty when it left the alias alone."
+    },
     timings: {
       description: "JSON: changeSubmittedMs and insyncMs since process start, and every step with its start and duration."
     }

@@ -45,6 +45,10 @@ export const contract = defineContract({
     },
     checkpoint: { description: "JSON checkpoint of the state before the rollback, for the status commit." },
     "no-op": { description: "true when the records already held the restored weights." },
+    "lambda-version": {
+      description:
+        "The Lambda version the rollback pointed the new side's alias at; empty when it left the alias alone.",
+    },
     timings: {
       description:
         "JSON: changeSubmittedMs and insyncMs since process start, and every step with its start and duration.",
