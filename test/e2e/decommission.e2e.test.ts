@@ -11,7 +11,7 @@ import {
   ListTaskDefinitionsCommand,
 } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DataPlane, startDataPlane } from "../../sandbox/dataplane.js";
+import type { DataPlane } from "../../sandbox/dataplane.js";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import { startTraffic } from "../../sandbox/traffic.js";
 import type { Checkpoint, DecommissionStatus } from "../../src/model/status.js";
@@ -29,13 +29,8 @@ let dir: string;
 beforeAll(async () => {
   const seed = deploySeed();
   sandbox = await startSandbox({ seed });
-  dataPlane = await startDataPlane({
-    seed,
-    records: sandbox.route53,
-    ecs: sandbox.ecs,
-    lambda: sandbox.lambda,
-    metrics: sandbox.cloudwatch,
-  });
+  // The sandbox runs the seed's data plane, publishing into its own CloudWatch.
+  dataPlane = sandbox.dataPlane!;
   url = dataPlane.urls["api.example.com"]!;
   ecs = new ECSClient({
     endpoint: sandbox.endpoint,
@@ -48,7 +43,6 @@ beforeAll(async () => {
   dir = e2eWorkspace({ hold: "4s", quietWindow: "5s" });
 });
 afterAll(async () => {
-  await dataPlane?.close();
   await sandbox?.close();
 });
 

@@ -10,7 +10,7 @@ import {
   waitUntilResourceRecordSetsChanged,
 } from "@aws-sdk/client-route-53";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type DataPlane, startDataPlane } from "../../sandbox/dataplane.js";
+import type { DataPlane } from "../../sandbox/dataplane.js";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import { startTraffic, type TrafficReport } from "../../sandbox/traffic.js";
 import type { Checkpoint, MigrationStatus } from "../../src/model/status.js";
@@ -152,13 +152,8 @@ function expectFieldsPreserved(records: Record<string, ResourceRecordSet>): void
 beforeAll(async () => {
   const seed = trafficSeed();
   sandbox = await startSandbox({ seed });
-  dataPlane = await startDataPlane({
-    seed,
-    records: sandbox.route53,
-    ecs: sandbox.ecs,
-    lambda: sandbox.lambda,
-    metrics: sandbox.cloudwatch,
-  });
+  // The sandbox runs the seed's data plane, publishing into its own CloudWatch.
+  dataPlane = sandbox.dataPlane!;
   route53 = new Route53Client(clientConfig(sandbox.env));
   ecs = new ECSClient(clientConfig(sandbox.env));
 });
@@ -166,7 +161,6 @@ beforeAll(async () => {
 afterAll(async () => {
   route53?.destroy();
   ecs?.destroy();
-  await dataPlane?.close();
   await sandbox?.close();
 });
 
