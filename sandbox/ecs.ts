@@ -313,8 +313,8 @@ export class EcsService implements ServiceHandler, EcsView {
   }
 
   /**
-   * Revisions with the given status (ACTIVE unless asked), filtered by family
-   * prefix, ordered by family then revision (newest first with sort DESC), in
+   * Revisions with the given status (ACTIVE unless asked), of the family
+   * `familyPrefix` names (despite its name, AWS matches the full family), ordered by family then revision (newest first with sort DESC), in
    * pages of maxResults (1–100, default 100) joined by an opaque nextToken.
    */
   private listTaskDefinitions(input: JsonInput): Record<string, unknown> {
@@ -336,7 +336,7 @@ export class EcsService implements ServiceHandler, EcsView {
       throw new ServiceError("InvalidParameterException", "maxResults must be between 1 and 100.");
     }
     const arns = [...this.taskDefinitions.keys()]
-      .filter((family) => family.startsWith(prefix))
+      .filter((family) => prefix === "" || family === prefix)
       .sort()
       .flatMap((family) => this.taskDefinitions.get(family) ?? [])
       .filter((definition) => definition.status === status)

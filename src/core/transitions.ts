@@ -230,6 +230,34 @@ function phaseMoveProblem(
   }
 }
 
+/** Events that settle a recorded drift: the status was brought in line with AWS, or AWS with the status. */
+const DRIFT_SETTLING_EVENTS = new Set(["reconciled", "rollback-completed"]);
+
+/**
+ * The drift entry that still blocks promotion, if any: a `drift-detected`
+ * entry with nothing after it that settled it (AWS back to the recorded
+ * weights, a rollback, an adoption, or an apply started with a recorded override).
+ */
+export function unresolvedDrift(status: MigrationStatus): HistoryEntry | undefined {
+  for (let index = status.history.length - 1; index >= 0; index--) {
+    const entry = status.history[index]!;
+    if (entry.event === "drift-detected") return entry;
+    if (DRIFT_SETTLING_EVENTS.has(entry.event)) return undefined;
+    if (entry.event === "apply-started" && entry.evidence?.kind === "override") return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * True when an override with this reason has already been recorded: it
+ * vouched for an earlier change, and one left in the spec does not carry over.
+ */
+export function overrideAlreadyUsed(status: MigrationStatus, reason: string): boolean {
+  return status.history.some(
+    (entry) => entry.evidence?.kind === "override" && entry.evidence.reason === reason,
+  );
+}
+
 const applyStarted: Handler<ApplyStartedEvent> = (status, event, now) => {
   const target = event.phaseOrder.indexOf(event.phase);
   if (target === -1) return `"${event.phase}" is not one of the phases (${event.phaseOrder.join(", ")})`;
@@ -237,16 +265,23 @@ const applyStarted: Handler<ApplyStartedEvent> = (status, event, now) => {
   const overridable = !["rolling-back", "decommissioning", "done"].includes(status.state);
   const overrideReason = event.override?.reason?.trim();
   if (problem && !(overridable && overrideReason)) return problem;
+  // An unused override applied over unsettled drift is recorded too: that settles the drift.
+  const drift = unresolvedDrift(status);
+  const bypassed =
+    problem ??
+    (drift && overrideReason && !overrideAlreadyUsed(status, overrideReason)
+      ? `unsettled drift recorded ${drift.at}: ${drift.reason ?? "AWS differs from the status"}`
+      : undefined);
   return {
     to: "applying",
-    ...(problem
+    ...(bypassed
       ? {
           reason: `override: ${overrideReason}`,
           evidence: {
             kind: "override",
             reason: overrideReason,
             ...(event.override?.requestedBy ? { requestedBy: event.override.requestedBy } : {}),
-            bypassed: problem,
+            bypassed,
           },
         }
       : {}),

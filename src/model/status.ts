@@ -68,6 +68,11 @@ export interface Checkpoint {
   ecsTaskDefinition?: string;
   /** ECS desired count before a scale-down. */
   ecsDesiredCount?: number;
+  /**
+   * GitHub environment (and so AWS account) whose resources a deploy's
+   * checkpoint describes; its version and task definition are restored only there.
+   */
+  environment?: string;
 }
 
 /** Where decommissioning stands; present once it has started. */

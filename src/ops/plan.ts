@@ -9,12 +9,12 @@ import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import { buildPlan, type MigrationPlan, type Plan } from "../core/planner.js";
 import { renderPlanMarkdown } from "../core/render-plan.js";
+import { overrideAlreadyUsed, unresolvedDrift } from "../core/transitions.js";
 import type { MigrationsFile } from "../model/spec.js";
 import { initialStatus, type MigrationStatus } from "../model/status.js";
 import { type Notifier, type StickyComment, stickyMarker } from "../providers/notifier.js";
 import type { StateStore } from "../providers/state-store.js";
 import { loadSpec, SpecInvalidError } from "../spec/files.js";
-import { unresolvedDrift } from "./reconcile.js";
 import { readSpecAt } from "./select-migrations.js";
 
 /**
@@ -35,7 +35,7 @@ export function applyDriftRule(
       .find((migration) => migration.id === entry.migration)
       ?.override?.reason?.trim();
     if (!drift || !decision.allowed || decision.kind !== "forward") return entry;
-    if (override) {
+    if (override && status && !overrideAlreadyUsed(status, override)) {
       return {
         ...entry,
         decision: {
@@ -53,7 +53,9 @@ export function applyDriftRule(
         reason:
           `drift made outside cutover was recorded ${drift.at} (${drift.reason ?? "weights differ"}) and is not settled; ` +
           "promotion waits until a person decides (put AWS back, roll back, or adopt what AWS holds with the reconcile action's on-drift: adopt), " +
-          "or the pull request adds an override with a reason",
+          (override
+            ? `or the pull request writes a new override (the one in the spec, "${override}", was already used for an earlier change)`
+            : "or the pull request adds an override with a reason"),
       },
     };
   });

@@ -10,9 +10,15 @@
 import { resolve } from "node:path";
 import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
-import { type EventOrigin, type MigrationEvent, transition } from "../core/transitions.js";
+import {
+  type EventOrigin,
+  type MigrationEvent,
+  overrideAlreadyUsed,
+  transition,
+  unresolvedDrift,
+} from "../core/transitions.js";
 import type { Migration } from "../model/spec.js";
-import type { Checkpoint, HistoryEntry, MigrationStatus, Weights } from "../model/status.js";
+import type { Checkpoint, MigrationStatus, Weights } from "../model/status.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { StateStore, StatusUpdate } from "../providers/state-store.js";
 import { findMigration, loadSpec } from "../spec/files.js";
@@ -54,23 +60,7 @@ function sameWeights(a: Weights | undefined, b: Weights | undefined): boolean {
   return a !== undefined && b !== undefined && a.old === b.old && a.new === b.new;
 }
 
-/** Events that settle a recorded drift: the status was brought in line with AWS, or AWS with the status. */
-const DRIFT_SETTLING_EVENTS = new Set(["reconciled", "rollback-completed"]);
-
-/**
- * The drift entry that still blocks promotion, if any: a `drift-detected`
- * entry with nothing after it that settled it (AWS back to the recorded
- * weights, a rollback, an adoption, or an apply started with a recorded override).
- */
-export function unresolvedDrift(status: MigrationStatus): HistoryEntry | undefined {
-  for (let index = status.history.length - 1; index >= 0; index--) {
-    const entry = status.history[index]!;
-    if (entry.event === "drift-detected") return entry;
-    if (DRIFT_SETTLING_EVENTS.has(entry.event)) return undefined;
-    if (entry.event === "apply-started" && entry.evidence?.kind === "override") return undefined;
-  }
-  return undefined;
-}
+export { unresolvedDrift } from "../core/transitions.js";
 
 /** Applies events in order; the status after them, or the first refusal. */
 export function simulate(
@@ -183,11 +173,17 @@ function unrecordedRollback(
  * The version the new side's alias should serve by the record: the last
  * recorded deploy's, unless a later rollback pointed the alias back.
  */
-function recordedVersion(status: MigrationStatus): string | undefined {
+function recordedVersion(migration: Migration, status: MigrationStatus): string | undefined {
+  // Each GitHub environment is its own AWS account: only what was recorded in
+  // the environment of the phase being worked on describes the alias seen here.
+  const environmentOf = (phase: string | null) =>
+    migration.phases.find((candidate) => candidate.name === phase)?.environment;
+  const here = environmentOf(migration.phase) ?? environmentOf(status.phase);
   const entry = status.history.findLast(
     (candidate) =>
-      (candidate.event === "deployed" && candidate.evidence?.kind === "deploy") ||
-      (candidate.evidence?.kind === "rollback" && typeof candidate.evidence.lambdaVersion === "string"),
+      environmentOf(candidate.phase) === here &&
+      ((candidate.event === "deployed" && candidate.evidence?.kind === "deploy") ||
+        (candidate.evidence?.kind === "rollback" && typeof candidate.evidence.lambdaVersion === "string")),
   );
   const version =
     entry?.evidence?.kind === "rollback" ? entry.evidence.lambdaVersion : entry?.evidence?.version;
@@ -210,7 +206,7 @@ export function targetDrift(migration: Migration, status: MigrationStatus, obser
       );
     }
   }
-  const version = recordedVersion(status);
+  const version = recordedVersion(migration, status);
   const aliasVersion = observed.new.lambdaVersion;
   if (migration.newSide.kind === "lambda" && version && aliasVersion && version !== aliasVersion) {
     problems.push(
@@ -538,7 +534,7 @@ export async function runReconcile(
         : [],
   };
   if (plan.outcome === "drift") {
-    const handling = driftHandling(migration, inputs.onDrift, plan.drift ?? "drift");
+    const handling = driftHandling(migration, status, inputs.onDrift, plan.drift ?? "drift");
     if (handling.fail) throw new DriftRefusal(handling.message, report);
     env.warn(handling.message);
   }
@@ -552,11 +548,18 @@ export async function runReconcile(
  */
 export function driftHandling(
   migration: Migration,
+  status: MigrationStatus,
   onDrift: DriftPolicy,
   drift: string,
 ): { fail: boolean; message: string } {
   if (onDrift !== "fail") return { fail: false, message: drift };
   const override = migration.override?.reason?.trim();
   if (!override) return { fail: true, message: drift };
+  if (overrideAlreadyUsed(status, override)) {
+    return {
+      fail: true,
+      message: `${drift}; the override in migrations.json ("${override}") was already used for an earlier change: write a new one for this drift`,
+    };
+  }
   return { fail: false, message: `${drift}; going on because migrations.json overrides it: ${override}` };
 }

@@ -217,6 +217,7 @@ function deployedSteps(
   const { outputs, origin } = request;
   const evidence: Evidence = {
     kind: "deploy",
+    environment: phase.environment,
     target: outputs.target ?? "",
     version: outputs.version ?? "",
     previousVersion: outputs["previous-version"] ?? "",
@@ -240,7 +241,9 @@ function deployedSteps(
   );
   if (already && status.state === "applying") return [];
   const index = phase.steps.findIndex((step) => step.kind === "deploy");
-  const checkpoint = evidence.noOp ? undefined : outputJson<Checkpoint>(outputs, "checkpoint");
+  const deployed = evidence.noOp ? undefined : outputJson<Checkpoint>(outputs, "checkpoint");
+  // Each environment is its own account: a version number means something only where it was deployed.
+  const checkpoint = deployed ? { ...deployed, environment: phase.environment } : undefined;
   return [
     ...startIfNeeded(migration, status, phase.name, origin),
     {
@@ -406,7 +409,9 @@ function gateSteps(status: MigrationStatus, request: RecordRequest): StatusStep[
   ];
 }
 
-function rollbackTarget(targetPhase: string | undefined): RollbackTarget {
+function rollbackTarget(status: MigrationStatus, targetPhase: string | undefined): RollbackTarget {
+  // The rollback action sends everything to the old side when it rolls back a scaled-down decommission.
+  if (!targetPhase && status.decommission?.stage === "scaled-down") return { kind: "all-old" };
   if (!targetPhase) return { kind: "last-checkpoint" };
   if (targetPhase === "all-old") return { kind: "all-old" };
   return { kind: "phase", phase: targetPhase };
@@ -458,7 +463,12 @@ function rolledBackSteps(status: MigrationStatus, request: RecordRequest): Statu
   };
   steps.push({
     kind: "event",
-    event: { type: "rollback-completed", target: rollbackTarget(request.targetPhase), evidence, ...origin },
+    event: {
+      type: "rollback-completed",
+      target: rollbackTarget(status, request.targetPhase),
+      evidence,
+      ...origin,
+    },
   });
   return steps;
 }

@@ -48,8 +48,17 @@ export interface RestorePoint {
   recorded: TargetCheckpointFields;
 }
 
-function targetFields(checkpoint: Checkpoint | undefined): TargetCheckpointFields {
+/**
+ * What a checkpoint says to restore on the compute targets; nothing from a
+ * checkpoint taken in another environment (another AWS account), whose
+ * version numbers and task definitions mean nothing here.
+ */
+function targetFields(
+  checkpoint: Checkpoint | undefined,
+  environment: string | undefined,
+): TargetCheckpointFields {
   if (!checkpoint) return {};
+  if (checkpoint.environment !== undefined && checkpoint.environment !== environment) return {};
   const { lambdaVersion, ecsTaskDefinition, ecsDesiredCount } = checkpoint;
   return {
     ...(lambdaVersion !== undefined ? { lambdaVersion } : {}),
@@ -83,6 +92,8 @@ export function resolveRestorePoint(
   targetPhase: string | undefined,
 ): RestorePoint {
   const last = status.checkpoints[status.checkpoints.length - 1];
+  // The rollback acts on the account of the applied phase's environment.
+  const environment = migration.phases.find((phase) => phase.name === status.phase)?.environment;
   const withDecommission = (fields: TargetCheckpointFields): TargetCheckpointFields =>
     fields.ecsDesiredCount === undefined && status.decommission
       ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore }
@@ -94,7 +105,7 @@ export function resolveRestorePoint(
     return {
       label: "all traffic to the old side (the old side was scaled down for decommissioning)",
       weights: { old: 100, new: 0 },
-      recorded: withDecommission(targetFields(last)),
+      recorded: withDecommission(targetFields(last, environment)),
     };
   }
   if (targetPhase === undefined) {
@@ -107,14 +118,14 @@ export function resolveRestorePoint(
       label: `last checkpoint (${describeCheckpoint(last)})`,
       weights: last.weights,
       recordWeights: snapshotRecordWeights(migration, last),
-      recorded: withDecommission(targetFields(last)),
+      recorded: withDecommission(targetFields(last, environment)),
     };
   }
   if (targetPhase === ALL_OLD) {
     return {
       label: "all traffic to the old side",
       weights: { old: 100, new: 0 },
-      recorded: withDecommission(targetFields(last)),
+      recorded: withDecommission(targetFields(last, environment)),
     };
   }
   const names = migration.phases.map((phase) => phase.name);
@@ -137,7 +148,7 @@ export function resolveRestorePoint(
       label: `checkpoint of phase ${targetPhase} (${describeCheckpoint(inPhase)})`,
       weights: inPhase.weights,
       recordWeights: snapshotRecordWeights(migration, inPhase),
-      recorded: withDecommission(targetFields(inPhase)),
+      recorded: withDecommission(targetFields(inPhase, environment)),
     };
   }
   // No checkpoint was taken in that phase: its weight is whatever the shift
@@ -147,7 +158,7 @@ export function resolveRestorePoint(
   return {
     label: `phase ${targetPhase} as the spec defines it (new ${percent} %)`,
     weights: { old: 100 - percent, new: percent },
-    recorded: withDecommission(targetFields(last)),
+    recorded: withDecommission(targetFields(last, environment)),
   };
 }
 

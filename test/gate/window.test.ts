@@ -82,6 +82,27 @@ describe("resolveGateWindow", () => {
     expect(longer.start.toISOString()).toBe("2026-03-01T10:01:00.000Z");
   });
 
+  it("reads a window starting more than 3 hours ago in whole minutes: CloudWatch keeps sub-minute data 3 hours", () => {
+    const long = resolveGateWindow({
+      mode: "bake",
+      now: at("2026-03-01T14:05:42Z"),
+      periodSeconds: 1,
+      gateStartsAt: at("2026-03-01T10:00:30Z"),
+    });
+    expect(long.periodSeconds).toBe(60);
+    expect(long.start.toISOString()).toBe("2026-03-01T10:01:00.000Z");
+    expect(long.end.toISOString()).toBe("2026-03-01T14:05:00.000Z");
+    expect(long.aggregatePeriodSeconds).toBe(14_640);
+    expect(long.source).toContain("60 s periods");
+    const recent = resolveGateWindow({
+      mode: "bake",
+      now: at("2026-03-01T12:05:42Z"),
+      periodSeconds: 1,
+      gateStartsAt: at("2026-03-01T10:00:30Z"),
+    });
+    expect(recent.periodSeconds).toBe(1);
+  });
+
   it("check: the first part after the gate start, waiting when it has not passed yet", () => {
     const window = resolveGateWindow({
       mode: "check",

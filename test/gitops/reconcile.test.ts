@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { transitionOrThrow } from "../../src/core/transitions.js";
 import type { MigrationStatus, Weights } from "../../src/model/status.js";
 import {
   driftHandling,
@@ -99,22 +100,76 @@ describe("reconcile", () => {
 
   it("fails on drift unless the spec carries an override with a reason, and only warns when asked to", async () => {
     const migration = await exampleMigration("canary-10");
-    expect(driftHandling(migration, "fail", "weights moved")).toEqual({
+    expect(driftHandling(migration, stagingPassed(), "fail", "weights moved")).toEqual({
       fail: true,
       message: "weights moved",
     });
-    expect(driftHandling(migration, "warn", "weights moved")).toEqual({
+    expect(driftHandling(migration, stagingPassed(), "warn", "weights moved")).toEqual({
       fail: false,
       message: "weights moved",
     });
     const blank = { ...migration, override: { reason: "  " } };
-    expect(driftHandling(blank, "fail", "weights moved").fail).toBe(true);
+    expect(driftHandling(blank, stagingPassed(), "fail", "weights moved").fail).toBe(true);
     const overridden = { ...migration, override: { reason: "console change agreed in incident 7" } };
-    expect(driftHandling(overridden, "fail", "weights moved")).toEqual({
+    expect(driftHandling(overridden, stagingPassed(), "fail", "weights moved")).toEqual({
       fail: false,
       message:
         "weights moved; going on because migrations.json overrides it: console change agreed in incident 7",
     });
+  });
+
+  it("an override already used for an earlier change does not let new drift through; starting the phase with a fresh one settles it", async () => {
+    const migration = await exampleMigration("canary-10");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const reason = "console change agreed in incident 7";
+    const used = structuredClone(baking);
+    used.history.push({
+      at: at(5).toISOString(),
+      event: "apply-started",
+      phase: "canary-10",
+      from: "passed",
+      to: "applying",
+      evidence: { kind: "override", reason, bypassed: "an earlier refusal" },
+    });
+    const leftover = driftHandling({ ...migration, override: { reason } }, used, "fail", "weights moved");
+    expect(leftover.fail).toBe(true);
+    expect(leftover.message).toContain("was already used for an earlier change");
+
+    // A fresh override over unsettled drift is recorded when the next phase starts, and that settles the drift.
+    const passed = transitionOrThrow(
+      baking,
+      { type: "gate-evaluated", gate: "standard", verdict: "pass", evidence: { kind: "gate" } },
+      at(3000),
+    );
+    expect(passed.state).toBe("passed");
+    const drifted = transitionOrThrow(
+      passed,
+      { type: "drift-detected", observed: { old: 70, new: 30 }, detail: "console edit" },
+      at(3001),
+    );
+    expect(unresolvedDrift(drifted)).toBeDefined();
+    const order = migration.phases.map((phase) => phase.name);
+    const plain = transitionOrThrow(
+      drifted,
+      { type: "apply-started", phase: "canary-50", phaseOrder: order },
+      at(3002),
+    );
+    expect(unresolvedDrift(plain)).toBeDefined();
+    const fresh = transitionOrThrow(
+      drifted,
+      {
+        type: "apply-started",
+        phase: "canary-50",
+        phaseOrder: order,
+        override: { reason: "incident 8: keep going" },
+      },
+      at(3002),
+    );
+    expect(fresh.history.at(-1)?.evidence).toMatchObject({
+      kind: "override",
+      reason: "incident 8: keep going",
+    });
+    expect(unresolvedDrift(fresh)).toBeUndefined();
   });
 
   it("adopts what AWS holds when a person asks for it", async () => {
@@ -134,7 +189,7 @@ describe("reconcile", () => {
     baking.history.push({
       at: at(0).toISOString(),
       event: "deployed",
-      phase: "staging",
+      phase: "canary-10",
       from: "applying",
       to: "applying",
       evidence: { kind: "deploy", version: "2" },
@@ -152,6 +207,22 @@ describe("reconcile", () => {
     expect(plan.drift).toContain(
       "points at version 7, but the last recorded deploy or rollback left version 2",
     );
+  });
+
+  it("compares the alias only with what was deployed in the same environment (each is its own account)", async () => {
+    const migration = await exampleMigration("canary-10");
+    const status = stagingPassed();
+    // staging published version 5 in the staging account; production's alias is still at its version 1.
+    status.history.push({
+      at: at(0).toISOString(),
+      event: "deployed",
+      phase: "staging",
+      from: "applying",
+      to: "applying",
+      evidence: { kind: "deploy", version: "5" },
+    });
+    const production = observed({ old: 100, new: 0 }, { new: { lambdaVersion: "1" } });
+    expect(planReconcile(migration, status, production, "fail", at(20), {}).outcome).toBe("in-sync");
   });
 
   it("takes the version a recorded rollback pointed the alias back to as the recorded one", async () => {

@@ -285,7 +285,8 @@ describe("record-state: deploys, load tests and decommission", () => {
       }),
       at(1),
     ).status;
-    expect(deployed.checkpoints).toEqual([checkpoint]);
+    // Stamped with the phase's environment: the version means something only in that account.
+    expect(deployed.checkpoints).toEqual([{ ...checkpoint, environment: "staging" }]);
     const noOp = applyRecord(
       migration,
       initial,
@@ -359,5 +360,21 @@ describe("record-state: deploys, load tests and decommission", () => {
     );
     expect(change.status.state).toBe("decommissioning");
     expect(change.status.decommission).toMatchObject({ stage: "scaled-down", desiredCountBefore: 3 });
+
+    // A default rollback of the scaled-down old side sends everything back to it, and the history says so.
+    const rolled = applyRecord(
+      migration,
+      change.status,
+      request({
+        event: "rolled-back",
+        reason: "new side errors",
+        outputs: { weights: '{"old":100,"new":0}' },
+      }),
+      at(61),
+    );
+    expect(rolled.recorded).toEqual(["rollback-started", "rollback-completed"]);
+    expect(rolled.status).toMatchObject({ state: "rolled-back", weights: { old: 100, new: 0 } });
+    expect(rolled.status.decommission).toBeUndefined();
+    expect(rolled.status.history.at(-1)?.reason).toBe("sent all traffic to the old side");
   });
 });

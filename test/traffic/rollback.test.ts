@@ -65,6 +65,23 @@ describe("resolveRestorePoint", () => {
     expect(point.label).toContain("last checkpoint (phase canary-10");
   });
 
+  it("restores versions only from checkpoints of the applied phase's environment (its own account)", () => {
+    const staging = { ...checkpoint("staging", 0), lambdaVersion: "1", environment: "staging" };
+    const production = { ...checkpoint("canary-10", 0), lambdaVersion: "7", environment: "production" };
+    const fromStaging = resolveRestorePoint(
+      migration,
+      statusAt("canary-10", { old: 90, new: 10 }, [staging]),
+      "all-old",
+    );
+    expect(fromStaging.recorded).toEqual({});
+    const fromProduction = resolveRestorePoint(
+      migration,
+      statusAt("canary-10", { old: 90, new: 10 }, [staging, production]),
+      "all-old",
+    );
+    expect(fromProduction.recorded).toMatchObject({ lambdaVersion: "7" });
+  });
+
   it("refuses without a checkpoint, pointing at all-old", () => {
     expect(() =>
       resolveRestorePoint(migration, statusAt("canary-10", { old: 90, new: 10 }), undefined),

@@ -84398,6 +84398,10 @@ var status_schema_default = {
           type: "integer",
           minimum: 0,
           description: "ECS desired count before a scale-down."
+        },
+        environment: {
+          type: "string",
+          description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
         }
       }
     },
@@ -84710,6 +84714,7 @@ function schemaErrors(name, data, file, locations) {
 
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
 function isValidPeriod(seconds) {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;

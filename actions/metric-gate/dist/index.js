@@ -83293,6 +83293,7 @@ function planGate(migration, gateName, window2, scope = "g") {
 
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
 function isValidPeriod(seconds) {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
@@ -83328,13 +83329,12 @@ function alignDown(ms, periodMs) {
   return Math.floor(ms / periodMs) * periodMs;
 }
 function resolveGateWindow(request) {
-  const { mode, now, periodSeconds } = request;
-  if (!isValidPeriod(periodSeconds)) {
+  const { mode, now } = request;
+  if (!isValidPeriod(request.periodSeconds)) {
     throw new WindowError(
-      `gate period ${periodSeconds}s is not a CloudWatch period (1, 5, 10, 20, 30 s or a multiple of 60 s)`
+      `gate period ${request.periodSeconds}s is not a CloudWatch period (1, 5, 10, 20, 30 s or a multiple of 60 s)`
     );
   }
-  const periodMs = periodSeconds * 1e3;
   const gateStart = request.gateStartsAt;
   let start;
   let source;
@@ -83370,6 +83370,12 @@ function resolveGateWindow(request) {
       `the window ends (${new Date(end2).toISOString()}) before it starts (${new Date(start).toISOString()}); check window-start, window-end and window`
     );
   }
+  let periodSeconds = request.periodSeconds;
+  if (periodSeconds < 60 && now.getTime() - start > HIGH_RESOLUTION_RETENTION_MS) {
+    periodSeconds = 60;
+    source += `, 60 s periods (the gate's ${request.periodSeconds} s data is kept for 3 hours only)`;
+  }
+  const periodMs = periodSeconds * 1e3;
   const alignedStart = alignUp(start, periodMs);
   const alignedEnd = Math.max(alignedStart, alignDown(end2, periodMs));
   const fromGateStart = gateStart !== void 0 && alignedStart <= alignUp(gateStart.getTime(), periodMs);
@@ -84381,6 +84387,10 @@ var status_schema_default = {
           type: "integer",
           minimum: 0,
           description: "ECS desired count before a scale-down."
+        },
+        environment: {
+          type: "string",
+          description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
         }
       }
     },

@@ -27786,6 +27786,10 @@ var status_schema_default = {
           type: "integer",
           minimum: 0,
           description: "ECS desired count before a scale-down."
+        },
+        environment: {
+          type: "string",
+          description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
         }
       }
     },
@@ -28098,6 +28102,7 @@ function schemaErrors(name, data, file, locations) {
 
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
 function isValidPeriod(seconds) {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
@@ -28561,12 +28566,7 @@ var OperationRefusal = class extends Error {
   }
 };
 
-// src/ops/record-state.ts
-function describeWeights(weights) {
-  return `old ${weights.old} % / new ${weights.new} %`;
-}
-
-// src/ops/reconcile.ts
+// src/core/transitions.ts
 var DRIFT_SETTLING_EVENTS = /* @__PURE__ */ new Set(["reconciled", "rollback-completed"]);
 function unresolvedDrift(status) {
   for (let index = status.history.length - 1; index >= 0; index--) {
@@ -28576,6 +28576,11 @@ function unresolvedDrift(status) {
     if (entry.event === "apply-started" && entry.evidence?.kind === "override") return void 0;
   }
   return void 0;
+}
+
+// src/ops/record-state.ts
+function describeWeights(weights) {
+  return `old ${weights.old} % / new ${weights.new} %`;
 }
 
 // src/ops/monitor.ts

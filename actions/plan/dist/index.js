@@ -28054,6 +28054,23 @@ function renderPlanMarkdown(plan) {
 `;
 }
 
+// src/core/transitions.ts
+var DRIFT_SETTLING_EVENTS = /* @__PURE__ */ new Set(["reconciled", "rollback-completed"]);
+function unresolvedDrift(status) {
+  for (let index = status.history.length - 1; index >= 0; index--) {
+    const entry = status.history[index];
+    if (entry.event === "drift-detected") return entry;
+    if (DRIFT_SETTLING_EVENTS.has(entry.event)) return void 0;
+    if (entry.event === "apply-started" && entry.evidence?.kind === "override") return void 0;
+  }
+  return void 0;
+}
+function overrideAlreadyUsed(status, reason) {
+  return status.history.some(
+    (entry) => entry.evidence?.kind === "override" && entry.evidence.reason === reason
+  );
+}
+
 // src/model/status.ts
 var STATUS_VERSION = 1;
 var STATUS_DIR = "status";
@@ -33331,6 +33348,10 @@ var status_schema_default = {
           type: "integer",
           minimum: 0,
           description: "ECS desired count before a scale-down."
+        },
+        environment: {
+          type: "string",
+          description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
         }
       }
     },
@@ -33643,6 +33664,7 @@ function schemaErrors(name, data, file, locations) {
 
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
 function isValidPeriod(seconds) {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
@@ -34023,18 +34045,6 @@ async function loadSpec(path) {
   return parseSpec(text, displayPath(path), dirname(resolve(path)));
 }
 
-// src/ops/reconcile.ts
-var DRIFT_SETTLING_EVENTS = /* @__PURE__ */ new Set(["reconciled", "rollback-completed"]);
-function unresolvedDrift(status) {
-  for (let index = status.history.length - 1; index >= 0; index--) {
-    const entry = status.history[index];
-    if (entry.event === "drift-detected") return entry;
-    if (DRIFT_SETTLING_EVENTS.has(entry.event)) return void 0;
-    if (entry.event === "apply-started" && entry.evidence?.kind === "override") return void 0;
-  }
-  return void 0;
-}
-
 // src/ops/select-migrations.ts
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -34086,7 +34096,7 @@ function applyDriftRule(plan, statuses, head) {
     const { decision } = entry;
     const override = head.migrations.find((migration) => migration.id === entry.migration)?.override?.reason?.trim();
     if (!drift || !decision.allowed || decision.kind !== "forward") return entry;
-    if (override) {
+    if (override && status && !overrideAlreadyUsed(status, override)) {
       return {
         ...entry,
         decision: {
@@ -34101,7 +34111,7 @@ function applyDriftRule(plan, statuses, head) {
       decision: {
         ...decision,
         allowed: false,
-        reason: `drift made outside cutover was recorded ${drift.at} (${drift.reason ?? "weights differ"}) and is not settled; promotion waits until a person decides (put AWS back, roll back, or adopt what AWS holds with the reconcile action's on-drift: adopt), or the pull request adds an override with a reason`
+        reason: `drift made outside cutover was recorded ${drift.at} (${drift.reason ?? "weights differ"}) and is not settled; promotion waits until a person decides (put AWS back, roll back, or adopt what AWS holds with the reconcile action's on-drift: adopt), ` + (override ? `or the pull request writes a new override (the one in the spec, "${override}", was already used for an earlier change)` : "or the pull request adds an override with a reason")
       }
     };
   });

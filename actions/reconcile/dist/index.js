@@ -82356,6 +82356,21 @@ function phaseMoveProblem(status, target, order, phase) {
       return `${describe146(status)}; no phase can start now`;
   }
 }
+var DRIFT_SETTLING_EVENTS = /* @__PURE__ */ new Set(["reconciled", "rollback-completed"]);
+function unresolvedDrift(status) {
+  for (let index = status.history.length - 1; index >= 0; index--) {
+    const entry = status.history[index];
+    if (entry.event === "drift-detected") return entry;
+    if (DRIFT_SETTLING_EVENTS.has(entry.event)) return void 0;
+    if (entry.event === "apply-started" && entry.evidence?.kind === "override") return void 0;
+  }
+  return void 0;
+}
+function overrideAlreadyUsed(status, reason) {
+  return status.history.some(
+    (entry) => entry.evidence?.kind === "override" && entry.evidence.reason === reason
+  );
+}
 var applyStarted = (status, event, now) => {
   const target = event.phaseOrder.indexOf(event.phase);
   if (target === -1) return `"${event.phase}" is not one of the phases (${event.phaseOrder.join(", ")})`;
@@ -82363,15 +82378,17 @@ var applyStarted = (status, event, now) => {
   const overridable = !["rolling-back", "decommissioning", "done"].includes(status.state);
   const overrideReason = event.override?.reason?.trim();
   if (problem && !(overridable && overrideReason)) return problem;
+  const drift = unresolvedDrift(status);
+  const bypassed = problem ?? (drift && overrideReason && !overrideAlreadyUsed(status, overrideReason) ? `unsettled drift recorded ${drift.at}: ${drift.reason ?? "AWS differs from the status"}` : void 0);
   return {
     to: "applying",
-    ...problem ? {
+    ...bypassed ? {
       reason: `override: ${overrideReason}`,
       evidence: {
         kind: "override",
         reason: overrideReason,
         ...event.override?.requestedBy ? { requestedBy: event.override.requestedBy } : {},
-        bypassed: problem
+        bypassed
       }
     } : {},
     apply: (next) => {
@@ -83595,6 +83612,10 @@ var status_schema_default = {
           type: "integer",
           minimum: 0,
           description: "ECS desired count before a scale-down."
+        },
+        environment: {
+          type: "string",
+          description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
         }
       }
     },
@@ -83907,6 +83928,7 @@ function schemaErrors(name, data, file, locations) {
 
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
 function isValidPeriod(seconds) {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
@@ -84340,16 +84362,6 @@ var DRIFT_POLICIES = ["fail", "warn", "adopt"];
 function sameWeights(a5, b5) {
   return a5 !== void 0 && b5 !== void 0 && a5.old === b5.old && a5.new === b5.new;
 }
-var DRIFT_SETTLING_EVENTS = /* @__PURE__ */ new Set(["reconciled", "rollback-completed"]);
-function unresolvedDrift(status) {
-  for (let index = status.history.length - 1; index >= 0; index--) {
-    const entry = status.history[index];
-    if (entry.event === "drift-detected") return entry;
-    if (DRIFT_SETTLING_EVENTS.has(entry.event)) return void 0;
-    if (entry.event === "apply-started" && entry.evidence?.kind === "override") return void 0;
-  }
-  return void 0;
-}
 function simulate(status, events, now) {
   let current = status;
   for (const event of events) {
@@ -84429,9 +84441,11 @@ function unrecordedRollback(status, observed, origin) {
     }
   ];
 }
-function recordedVersion(status) {
+function recordedVersion(migration, status) {
+  const environmentOf = (phase) => migration.phases.find((candidate) => candidate.name === phase)?.environment;
+  const here = environmentOf(migration.phase) ?? environmentOf(status.phase);
   const entry = status.history.findLast(
-    (candidate) => candidate.event === "deployed" && candidate.evidence?.kind === "deploy" || candidate.evidence?.kind === "rollback" && typeof candidate.evidence.lambdaVersion === "string"
+    (candidate) => environmentOf(candidate.phase) === here && (candidate.event === "deployed" && candidate.evidence?.kind === "deploy" || candidate.evidence?.kind === "rollback" && typeof candidate.evidence.lambdaVersion === "string")
   );
   const version = entry?.evidence?.kind === "rollback" ? entry.evidence.lambdaVersion : entry?.evidence?.version;
   return typeof version === "string" && version !== "" ? version : void 0;
@@ -84451,7 +84465,7 @@ function targetDrift(migration, status, observed) {
       );
     }
   }
-  const version = recordedVersion(status);
+  const version = recordedVersion(migration, status);
   const aliasVersion = observed.new.lambdaVersion;
   if (migration.newSide.kind === "lambda" && version && aliasVersion && version !== aliasVersion) {
     problems.push(
@@ -84675,16 +84689,22 @@ async function runReconcile(inputs, env2) {
     ] : []
   };
   if (plan.outcome === "drift") {
-    const handling = driftHandling(migration, inputs.onDrift, plan.drift ?? "drift");
+    const handling = driftHandling(migration, status, inputs.onDrift, plan.drift ?? "drift");
     if (handling.fail) throw new DriftRefusal(handling.message, report);
     env2.warn(handling.message);
   }
   return report;
 }
-function driftHandling(migration, onDrift, drift) {
+function driftHandling(migration, status, onDrift, drift) {
   if (onDrift !== "fail") return { fail: false, message: drift };
   const override = migration.override?.reason?.trim();
   if (!override) return { fail: true, message: drift };
+  if (overrideAlreadyUsed(status, override)) {
+    return {
+      fail: true,
+      message: `${drift}; the override in migrations.json ("${override}") was already used for an earlier change: write a new one for this drift`
+    };
+  }
   return { fail: false, message: `${drift}; going on because migrations.json overrides it: ${override}` };
 }
 

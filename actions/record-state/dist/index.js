@@ -27635,6 +27635,21 @@ function phaseMoveProblem(status, target, order, phase) {
       return `${describe(status)}; no phase can start now`;
   }
 }
+var DRIFT_SETTLING_EVENTS = /* @__PURE__ */ new Set(["reconciled", "rollback-completed"]);
+function unresolvedDrift(status) {
+  for (let index = status.history.length - 1; index >= 0; index--) {
+    const entry = status.history[index];
+    if (entry.event === "drift-detected") return entry;
+    if (DRIFT_SETTLING_EVENTS.has(entry.event)) return void 0;
+    if (entry.event === "apply-started" && entry.evidence?.kind === "override") return void 0;
+  }
+  return void 0;
+}
+function overrideAlreadyUsed(status, reason) {
+  return status.history.some(
+    (entry) => entry.evidence?.kind === "override" && entry.evidence.reason === reason
+  );
+}
 var applyStarted = (status, event, now) => {
   const target = event.phaseOrder.indexOf(event.phase);
   if (target === -1) return `"${event.phase}" is not one of the phases (${event.phaseOrder.join(", ")})`;
@@ -27642,15 +27657,17 @@ var applyStarted = (status, event, now) => {
   const overridable = !["rolling-back", "decommissioning", "done"].includes(status.state);
   const overrideReason = event.override?.reason?.trim();
   if (problem && !(overridable && overrideReason)) return problem;
+  const drift = unresolvedDrift(status);
+  const bypassed = problem ?? (drift && overrideReason && !overrideAlreadyUsed(status, overrideReason) ? `unsettled drift recorded ${drift.at}: ${drift.reason ?? "AWS differs from the status"}` : void 0);
   return {
     to: "applying",
-    ...problem ? {
+    ...bypassed ? {
       reason: `override: ${overrideReason}`,
       evidence: {
         kind: "override",
         reason: overrideReason,
         ...event.override?.requestedBy ? { requestedBy: event.override.requestedBy } : {},
-        bypassed: problem
+        bypassed
       }
     } : {},
     apply: (next) => {
@@ -28874,6 +28891,10 @@ var status_schema_default = {
           type: "integer",
           minimum: 0,
           description: "ECS desired count before a scale-down."
+        },
+        environment: {
+          type: "string",
+          description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
         }
       }
     },
@@ -29186,6 +29207,7 @@ function schemaErrors(name, data, file, locations) {
 
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
 function isValidPeriod(seconds) {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
@@ -29725,6 +29747,7 @@ function deployedSteps(migration, status, phase, request2) {
   const { outputs, origin } = request2;
   const evidence = {
     kind: "deploy",
+    environment: phase.environment,
     target: outputs.target ?? "",
     version: outputs.version ?? "",
     previousVersion: outputs["previous-version"] ?? "",
@@ -29743,7 +29766,8 @@ function deployedSteps(migration, status, phase, request2) {
   );
   if (already && status.state === "applying") return [];
   const index = phase.steps.findIndex((step) => step.kind === "deploy");
-  const checkpoint = evidence.noOp ? void 0 : outputJson(outputs, "checkpoint");
+  const deployed = evidence.noOp ? void 0 : outputJson(outputs, "checkpoint");
+  const checkpoint = deployed ? { ...deployed, environment: phase.environment } : void 0;
   return [
     ...startIfNeeded(migration, status, phase.name, origin),
     {
@@ -29885,7 +29909,8 @@ function gateSteps(status, request2) {
     }
   ];
 }
-function rollbackTarget(targetPhase) {
+function rollbackTarget(status, targetPhase) {
+  if (!targetPhase && status.decommission?.stage === "scaled-down") return { kind: "all-old" };
   if (!targetPhase) return { kind: "last-checkpoint" };
   if (targetPhase === "all-old") return { kind: "all-old" };
   return { kind: "phase", phase: targetPhase };
@@ -29929,7 +29954,12 @@ function rolledBackSteps(status, request2) {
   };
   steps.push({
     kind: "event",
-    event: { type: "rollback-completed", target: rollbackTarget(request2.targetPhase), evidence, ...origin }
+    event: {
+      type: "rollback-completed",
+      target: rollbackTarget(status, request2.targetPhase),
+      evidence,
+      ...origin
+    }
   });
   return steps;
 }

@@ -83350,6 +83350,10 @@ var status_schema_default = {
           type: "integer",
           minimum: 0,
           description: "ECS desired count before a scale-down."
+        },
+        environment: {
+          type: "string",
+          description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
         }
       }
     },
@@ -83662,6 +83666,7 @@ function schemaErrors(name, data, file, locations) {
 
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
 function isValidPeriod(seconds) {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
   return HIGH_RESOLUTION_PERIODS.includes(seconds) || seconds % 60 === 0;
@@ -85138,8 +85143,9 @@ function phaseShiftWeight(migration, phaseName) {
 
 // src/ops/rollback.ts
 var ALL_OLD = "all-old";
-function targetFields(checkpoint) {
+function targetFields(checkpoint, environment) {
   if (!checkpoint) return {};
+  if (checkpoint.environment !== void 0 && checkpoint.environment !== environment) return {};
   const { lambdaVersion, ecsTaskDefinition, ecsDesiredCount } = checkpoint;
   return {
     ...lambdaVersion !== void 0 ? { lambdaVersion } : {},
@@ -85159,12 +85165,13 @@ function describeCheckpoint(checkpoint) {
 }
 function resolveRestorePoint(migration, status, targetPhase) {
   const last = status.checkpoints[status.checkpoints.length - 1];
+  const environment = migration.phases.find((phase) => phase.name === status.phase)?.environment;
   const withDecommission = (fields) => fields.ecsDesiredCount === void 0 && status.decommission ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore } : fields;
   if (targetPhase === void 0 && status.decommission?.stage === "scaled-down") {
     return {
       label: "all traffic to the old side (the old side was scaled down for decommissioning)",
       weights: { old: 100, new: 0 },
-      recorded: withDecommission(targetFields(last))
+      recorded: withDecommission(targetFields(last, environment))
     };
   }
   if (targetPhase === void 0) {
@@ -85177,14 +85184,14 @@ function resolveRestorePoint(migration, status, targetPhase) {
       label: `last checkpoint (${describeCheckpoint(last)})`,
       weights: last.weights,
       recordWeights: snapshotRecordWeights(migration, last),
-      recorded: withDecommission(targetFields(last))
+      recorded: withDecommission(targetFields(last, environment))
     };
   }
   if (targetPhase === ALL_OLD) {
     return {
       label: "all traffic to the old side",
       weights: { old: 100, new: 0 },
-      recorded: withDecommission(targetFields(last))
+      recorded: withDecommission(targetFields(last, environment))
     };
   }
   const names = migration.phases.map((phase) => phase.name);
@@ -85206,7 +85213,7 @@ function resolveRestorePoint(migration, status, targetPhase) {
       label: `checkpoint of phase ${targetPhase} (${describeCheckpoint(inPhase)})`,
       weights: inPhase.weights,
       recordWeights: snapshotRecordWeights(migration, inPhase),
-      recorded: withDecommission(targetFields(inPhase))
+      recorded: withDecommission(targetFields(inPhase, environment))
     };
   }
   let percent = 0;
@@ -85214,7 +85221,7 @@ function resolveRestorePoint(migration, status, targetPhase) {
   return {
     label: `phase ${targetPhase} as the spec defines it (new ${percent} %)`,
     weights: { old: 100 - percent, new: percent },
-    recorded: withDecommission(targetFields(last))
+    recorded: withDecommission(targetFields(last, environment))
   };
 }
 async function restoreSides(providers, point, request, journal) {
@@ -85377,7 +85384,7 @@ var contract = defineContract({
     checkpoint: { description: "JSON checkpoint of the state before the rollback, for the status commit." },
     "no-op": { description: "true when the records already held the restored weights." },
     "lambda-version": {
-      description: "The Lambda version the rollback pointed the new side's alias at; empty when it left the alias alone."
+      description: "The Lambda version the new side's alias serves after the rollback (the restored checkpoint's, in this environment); empty when the checkpoint records none."
     },
     timings: {
       description: "JSON: changeSubmittedMs and insyncMs since process start, and every step with its start and duration."

@@ -47,7 +47,7 @@ export const contract = defineContract({
     "no-op": { description: "true when the records already held the restored weights." },
     "lambda-version": {
       description:
-        "The Lambda version the rollback pointed the new side's alias at; empty when it left the alias alone.",
+        "The Lambda version the new side's alias serves after the rollback (the restored checkpoint's, in this environment); empty when the checkpoint records none.",
     },
     timings: {
       description:

@@ -10,6 +10,9 @@ export const HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30] as const;
 
 export type GateMode = "bake" | "check";
 
+/** How long CloudWatch answers periods under a minute: data older than this is only in whole minutes. */
+const HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1000;
+
 /** True when CloudWatch accepts `seconds` as a period. */
 export function isValidPeriod(seconds: number): boolean {
   if (!Number.isInteger(seconds) || seconds <= 0) return false;
@@ -40,7 +43,7 @@ export function coveringPeriod(seconds: number, period: number, startMs?: number
     startMs === undefined || startMs % bucketAlignmentMs(candidate) === 0;
   const needed = Math.max(period, Math.ceil(seconds / period) * period);
   if (isValidPeriod(needed) && needed !== 20 && startsThere(needed)) return needed;
-  // 20 s joined the accepted periods later than the others; older endpoints refuse it, so it is never chosen here.
+  // 20 s joined the accepted periods later than the others; older endpoints refuse it, so it is chosen only as the gate's own period.
   for (const candidate of [1, 5, 10, 30]) {
     if (candidate >= needed && candidate % period === 0 && startsThere(candidate)) return candidate;
   }
@@ -107,13 +110,12 @@ function alignDown(ms: number, periodMs: number): number {
  * period at the end is left out.
  */
 export function resolveGateWindow(request: WindowRequest): GateWindow {
-  const { mode, now, periodSeconds } = request;
-  if (!isValidPeriod(periodSeconds)) {
+  const { mode, now } = request;
+  if (!isValidPeriod(request.periodSeconds)) {
     throw new WindowError(
-      `gate period ${periodSeconds}s is not a CloudWatch period (1, 5, 10, 20, 30 s or a multiple of 60 s)`,
+      `gate period ${request.periodSeconds}s is not a CloudWatch period (1, 5, 10, 20, 30 s or a multiple of 60 s)`,
     );
   }
-  const periodMs = periodSeconds * 1000;
   const gateStart = request.gateStartsAt;
   let start: number;
   let source: string;
@@ -149,6 +151,14 @@ export function resolveGateWindow(request: WindowRequest): GateWindow {
       `the window ends (${new Date(end).toISOString()}) before it starts (${new Date(start).toISOString()}); check window-start, window-end and window`,
     );
   }
+  // CloudWatch answers sub-minute periods only for data of the last 3 hours:
+  // an older start is read in whole minutes, or it would read as no data.
+  let periodSeconds = request.periodSeconds;
+  if (periodSeconds < 60 && now.getTime() - start > HIGH_RESOLUTION_RETENTION_MS) {
+    periodSeconds = 60;
+    source += `, 60 s periods (the gate's ${request.periodSeconds} s data is kept for 3 hours only)`;
+  }
+  const periodMs = periodSeconds * 1000;
   const alignedStart = alignUp(start, periodMs);
   const alignedEnd = Math.max(alignedStart, alignDown(end, periodMs));
   const fromGateStart = gateStart !== undefined && alignedStart <= alignUp(gateStart.getTime(), periodMs);
