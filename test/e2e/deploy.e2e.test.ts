@@ -58,7 +58,7 @@ describe("deploy (bundled) on the sandbox", () => {
       outcome: "success",
       outputs: deployed.outputs as Record<string, string>,
     });
-    expect(recorded.checkpoints.at(-1)).toEqual(checkpoint);
+    expect(recorded.checkpoints.at(-1)).toEqual({ ...checkpoint, environment: "staging" });
     const rolledBack = await runBundledAction("rollback", {
       inputs: { migration: MIGRATION, reason: "release 2 returns errors" },
       env: sandbox.env,
