@@ -65,7 +65,8 @@ export interface Route53Options {
 type SeedZone = NonNullable<SandboxSeed["route53"]>["hostedZones"][number];
 
 const API_PREFIX = "/2013-04-01/";
-const RECORD_TYPES = new Set([
+/** Record types Route 53 serves; the seed is checked against the same list. */
+export const RECORD_TYPES: ReadonlySet<string> = new Set([
   "SOA",
   "A",
   "TXT",

@@ -4,7 +4,7 @@
  * engine), and reports all problems at once, each with its JSON path.
  */
 import { readFile } from "node:fs/promises";
-import { buildSeedZone } from "./route53.js";
+import { buildSeedZone, RECORD_TYPES } from "./route53.js";
 import type { SandboxSeed } from "./types.js";
 
 /** One problem in a seed, at a JSON path such as `$.route53.hostedZones[0].records[1].weight`. */
@@ -52,26 +52,6 @@ export function validateSeed(value: unknown, source = "seed"): SandboxSeed {
 }
 
 type Json = Record<string, unknown>;
-
-const RECORD_TYPES = [
-  "SOA",
-  "A",
-  "TXT",
-  "NS",
-  "CNAME",
-  "MX",
-  "NAPTR",
-  "PTR",
-  "SRV",
-  "SPF",
-  "AAAA",
-  "CAA",
-  "DS",
-  "TLSA",
-  "SSHFP",
-  "SVCB",
-  "HTTPS",
-];
 
 class SeedChecker {
   readonly problems: SeedProblem[] = [];
@@ -141,8 +121,11 @@ class SeedChecker {
     if (!record) return;
     this.match(record, "name", path, /^[^\s]{1,1024}$/, "a DNS name such as api.example.com");
     const type = record.type;
-    if (typeof type !== "string" || !RECORD_TYPES.includes(type))
-      this.problem(`${path}.type`, `must be one of ${RECORD_TYPES.join(", ")}; got ${JSON.stringify(type)}`);
+    if (typeof type !== "string" || !RECORD_TYPES.has(type))
+      this.problem(
+        `${path}.type`,
+        `must be one of ${[...RECORD_TYPES].join(", ")}; got ${JSON.stringify(type)}`,
+      );
     this.optionalInteger(record, "ttl", path, 0, 2147483647);
     this.optionalMatch(
       record,

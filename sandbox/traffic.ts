@@ -159,6 +159,20 @@ function validate(options: TrafficOptions): void {
   }
 }
 
+function summaries(byKey: Map<string, GrowableSamples>): Record<string, LatencySummary> {
+  return Object.fromEntries([...byKey].map(([key, samples]) => [key, samples.summary()]));
+}
+
+/** The samples kept under `key`, created on first use. */
+function samplesOf(byKey: Map<string, GrowableSamples>, key: string): GrowableSamples {
+  let samples = byKey.get(key);
+  if (!samples) {
+    samples = new GrowableSamples();
+    byKey.set(key, samples);
+  }
+  return samples;
+}
+
 /** Starts sending load to `url`; bounded by duration and/or request count (and hard ceilings). */
 export function startTraffic(options: TrafficOptions): Traffic {
   validate(options);
@@ -223,12 +237,8 @@ export function startTraffic(options: TrafficOptions): Traffic {
       byVersion: { ...byVersion },
       byStatus: { ...byStatus },
       latencyMs: latency.summary(),
-      serverLatencyMs: Object.fromEntries(
-        [...serverLatency].map(([backend, samples]) => [backend, samples.summary()]),
-      ),
-      clientLatencyMs: Object.fromEntries(
-        [...clientLatency].map(([backend, samples]) => [backend, samples.summary()]),
-      ),
+      serverLatencyMs: summaries(serverLatency),
+      clientLatencyMs: summaries(clientLatency),
       timeline: timeline.map((second) => ({
         ...second,
         byBackend: { ...second.byBackend },
@@ -288,21 +298,9 @@ export function startTraffic(options: TrafficOptions): Traffic {
             bucket.byBackend[backend] = (bucket.byBackend[backend] ?? 0) + 1;
             bucket.byStatus[status] = (bucket.byStatus[status] ?? 0) + 1;
             latency.push(answeredAt - sentAt);
-            let observed = clientLatency.get(backend);
-            if (!observed) {
-              observed = new GrowableSamples();
-              clientLatency.set(backend, observed);
-            }
-            observed.push(answeredAt - sentAt);
+            samplesOf(clientLatency, backend).push(answeredAt - sentAt);
             const reported = Number(headerOf(res.headers["x-cutover-latency-ms"]));
-            if (Number.isFinite(reported)) {
-              let samples = serverLatency.get(backend);
-              if (!samples) {
-                samples = new GrowableSamples();
-                serverLatency.set(backend, samples);
-              }
-              samples.push(reported);
-            }
+            if (Number.isFinite(reported)) samplesOf(serverLatency, backend).push(reported);
           }),
         );
         res.on("error", (error) => settle(() => recordFailure(error.message)));

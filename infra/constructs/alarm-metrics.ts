@@ -127,51 +127,44 @@ function single(
   return { queries: [{ ...query("m1", namespace, metricName, dimensions, stat, period), returnData: true }] };
 }
 
-/** 5xx over requests; FILL turns a minute without errors into 0 instead of a gap. */
-function apiErrorRate(dims: SideDimensions, period: number): AlarmMetric {
+/** Errors over requests; FILL turns a minute without errors into 0 instead of a gap. */
+function errorRate(
+  namespace: string,
+  errors: string,
+  requests: string,
+  dimensions: Record<string, string>,
+  period: number,
+  label: string,
+): AlarmMetric {
   return {
     queries: [
-      query("errors", "AWS/ApiGateway", "5xx", apiDimensions(dims), "Sum", period),
-      query("requests", "AWS/ApiGateway", "Count", apiDimensions(dims), "Sum", period),
-      {
-        id: "error_rate",
-        expression: "FILL(errors, 0) / requests",
-        label: "5xx / requests",
-        returnData: true,
-      },
+      query("errors", namespace, errors, dimensions, "Sum", period),
+      query("requests", namespace, requests, dimensions, "Sum", period),
+      { id: "error_rate", expression: "FILL(errors, 0) / requests", label, returnData: true },
     ],
   };
+}
+
+function apiErrorRate(dims: SideDimensions, period: number): AlarmMetric {
+  return errorRate("AWS/ApiGateway", "5xx", "Count", apiDimensions(dims), period, "5xx / requests");
 }
 
 /** The function's own errors over its invocations. */
 function lambdaErrorRate(dims: SideDimensions, period: number): AlarmMetric {
-  return {
-    queries: [
-      query("errors", "AWS/Lambda", "Errors", lambdaAliasDimensions(dims), "Sum", period),
-      query("invocations", "AWS/Lambda", "Invocations", lambdaAliasDimensions(dims), "Sum", period),
-      {
-        id: "error_rate",
-        expression: "FILL(errors, 0) / invocations",
-        label: "Lambda errors / invocations",
-        returnData: true,
-      },
-    ],
-  };
+  const dimensions = lambdaAliasDimensions(dims);
+  return errorRate("AWS/Lambda", "Errors", "Invocations", dimensions, period, "Lambda errors / invocations");
 }
 
 function albErrorRate(dims: SideDimensions, period: number): AlarmMetric {
-  return {
-    queries: [
-      query("errors", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", albDimensions(dims), "Sum", period),
-      query("requests", "AWS/ApplicationELB", "RequestCount", albDimensions(dims), "Sum", period),
-      {
-        id: "error_rate",
-        expression: "FILL(errors, 0) / requests",
-        label: "target 5xx / requests",
-        returnData: true,
-      },
-    ],
-  };
+  const dimensions = albDimensions(dims);
+  return errorRate(
+    "AWS/ApplicationELB",
+    "HTTPCode_Target_5XX_Count",
+    "RequestCount",
+    dimensions,
+    period,
+    "target 5xx / requests",
+  );
 }
 
 function apiLatency(dims: SideDimensions, percentile: string, period: number): AlarmMetric {

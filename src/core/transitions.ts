@@ -420,6 +420,15 @@ const rollbackStarted: Handler<RollbackStartedEvent> = (status, event) => {
   return { to: "rolling-back", reason: event.reason, ...withEvidence(event.evidence) };
 };
 
+/**
+ * What a rollback restores when no target is named: the last checkpoint; all
+ * traffic to the old side while it is scaled down for decommissioning (the
+ * scale-down's checkpoint, with everything on the new side, would move nothing).
+ */
+export function defaultRollbackTarget(status: MigrationStatus): RollbackTarget {
+  return status.decommission?.stage === "scaled-down" ? { kind: "all-old" } : { kind: "last-checkpoint" };
+}
+
 function rollbackCheckpoint(
   status: MigrationStatus,
   target: RollbackTarget,
@@ -432,7 +441,7 @@ function rollbackCheckpoint(
 
 const rollbackCompleted: Handler<RollbackCompletedEvent> = (status, event) => {
   if (status.state !== "rolling-back") return `no rollback is in progress; ${describe(status)}`;
-  const target = event.target ?? { kind: "last-checkpoint" };
+  const target = event.target ?? defaultRollbackTarget(status);
   const checkpoint = rollbackCheckpoint(status, target);
   if (typeof checkpoint === "string") return checkpoint;
   const weights: Weights = checkpoint ? { ...checkpoint.weights } : { old: 100, new: 0 };

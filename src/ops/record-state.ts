@@ -409,10 +409,9 @@ function gateSteps(status: MigrationStatus, request: RecordRequest): StatusStep[
   ];
 }
 
-function rollbackTarget(status: MigrationStatus, targetPhase: string | undefined): RollbackTarget {
-  // The rollback action sends everything to the old side when it rolls back a scaled-down decommission.
-  if (!targetPhase && status.decommission?.stage === "scaled-down") return { kind: "all-old" };
-  if (!targetPhase) return { kind: "last-checkpoint" };
+/** The target a rollback named; none means the state machine's default, as the rollback action resolved it. */
+function rollbackTarget(targetPhase: string | undefined): RollbackTarget | undefined {
+  if (!targetPhase) return undefined;
   if (targetPhase === "all-old") return { kind: "all-old" };
   return { kind: "phase", phase: targetPhase };
 }
@@ -461,14 +460,10 @@ function rolledBackSteps(status: MigrationStatus, request: RecordRequest): Statu
     ...(outputs["lambda-version"] ? { lambdaVersion: outputs["lambda-version"] } : {}),
     ...(outputJson<unknown>(outputs, "timings") ? { timings: outputJson<unknown>(outputs, "timings") } : {}),
   };
+  const target = rollbackTarget(request.targetPhase);
   steps.push({
     kind: "event",
-    event: {
-      type: "rollback-completed",
-      target: rollbackTarget(status, request.targetPhase),
-      evidence,
-      ...origin,
-    },
+    event: { type: "rollback-completed", ...(target ? { target } : {}), evidence, ...origin },
   });
   return steps;
 }

@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path";
 import type { ActionReport } from "../action/summary.js";
+import { defaultRollbackTarget } from "../core/transitions.js";
 import type { Migration } from "../model/spec.js";
 import type { Checkpoint, MigrationStatus, Weights } from "../model/status.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
@@ -98,17 +99,9 @@ export function resolveRestorePoint(
     fields.ecsDesiredCount === undefined && status.decommission
       ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore }
       : fields;
-  if (targetPhase === undefined && status.decommission?.stage === "scaled-down") {
-    // The last checkpoint is the scale-down's (all traffic already on the new
-    // side): restoring it would move nothing. Rolling back a decommission
-    // means the old side serves again.
-    return {
-      label: "all traffic to the old side (the old side was scaled down for decommissioning)",
-      weights: { old: 100, new: 0 },
-      recorded: withDecommission(targetFields(last, environment)),
-    };
-  }
-  if (targetPhase === undefined) {
+  const defaultAllOld = targetPhase === undefined && defaultRollbackTarget(status).kind === "all-old";
+  const target = defaultAllOld ? ALL_OLD : targetPhase;
+  if (target === undefined) {
     if (!last) {
       throw new OperationRefusal(
         `${migration.id} has no checkpoint in its status to roll back to; give target-phase "${ALL_OLD}" to send all traffic to the old side`,
@@ -121,31 +114,33 @@ export function resolveRestorePoint(
       recorded: withDecommission(targetFields(last, environment)),
     };
   }
-  if (targetPhase === ALL_OLD) {
+  if (target === ALL_OLD) {
     return {
-      label: "all traffic to the old side",
+      label: defaultAllOld
+        ? "all traffic to the old side (the old side was scaled down for decommissioning)"
+        : "all traffic to the old side",
       weights: { old: 100, new: 0 },
       recorded: withDecommission(targetFields(last, environment)),
     };
   }
   const names = migration.phases.map((phase) => phase.name);
-  const wanted = names.indexOf(targetPhase);
+  const wanted = names.indexOf(target);
   if (wanted < 0) {
     throw new OperationRefusal(
-      `input "target-phase": "${targetPhase}" is not a phase of ${migration.id}; give one of ${names.join(", ")} or "${ALL_OLD}"`,
+      `input "target-phase": "${target}" is not a phase of ${migration.id}; give one of ${names.join(", ")} or "${ALL_OLD}"`,
     );
   }
   const applied = status.phase === null ? -1 : names.indexOf(status.phase);
   if (wanted > applied) {
     throw new OperationRefusal(
-      `input "target-phase": "${targetPhase}" comes after the applied phase (${status.phase ?? "none applied"}); ` +
+      `input "target-phase": "${target}" comes after the applied phase (${status.phase ?? "none applied"}); ` +
         `a rollback only goes back. Give an earlier phase or "${ALL_OLD}"`,
     );
   }
-  const inPhase = status.checkpoints.filter((checkpoint) => checkpoint.phase === targetPhase).pop();
+  const inPhase = status.checkpoints.filter((checkpoint) => checkpoint.phase === target).pop();
   if (inPhase) {
     return {
-      label: `checkpoint of phase ${targetPhase} (${describeCheckpoint(inPhase)})`,
+      label: `checkpoint of phase ${target} (${describeCheckpoint(inPhase)})`,
       weights: inPhase.weights,
       recordWeights: snapshotRecordWeights(migration, inPhase),
       recorded: withDecommission(targetFields(inPhase, environment)),
@@ -156,7 +151,7 @@ export function resolveRestorePoint(
   let percent = 0;
   for (const name of names.slice(0, wanted + 1)) percent = phaseShiftWeight(migration, name) ?? percent;
   return {
-    label: `phase ${targetPhase} as the spec defines it (new ${percent} %)`,
+    label: `phase ${target} as the spec defines it (new ${percent} %)`,
     weights: { old: 100 - percent, new: percent },
     recorded: withDecommission(targetFields(last, environment)),
   };
@@ -205,12 +200,17 @@ async function restoreSides(
   return steps.length > 0;
 }
 
+/** A rollback's weight move, and what it restored on the compute targets. */
+export interface RollbackMove extends WeightMove {
+  restored: TargetCheckpointFields;
+}
+
 /** Rolls back: restore the sides that will serve, then move the weights in one change and wait for INSYNC. */
 export async function rollback(
   request: RollbackRequest,
   providers: TrafficProviders,
   journal: OperationJournal,
-): Promise<WeightMove> {
+): Promise<RollbackMove> {
   const point = resolveRestorePoint(request.migration, request.status, request.targetPhase);
   journal.found.push(`Rolling back to ${point.label}. Reason: ${request.reason}`);
   const target = point.recordWeights ?? providers.router.recordWeightsFor(Math.round(point.weights.new));
@@ -219,7 +219,7 @@ export async function rollback(
     // Time has passed and the sides changed: decide on what is true now.
     observed = await observeTraffic(providers, request.status, journal, true);
   }
-  return moveWeights(
+  const move = await moveWeights(
     providers,
     {
       migration: request.migration,
@@ -233,6 +233,7 @@ export async function rollback(
     },
     journal,
   );
+  return { ...move, restored: point.recorded };
 }
 
 /** The rollback action's inputs, parsed. */
@@ -284,10 +285,9 @@ export async function runRollback(
     publishMove(move, env.setOutput);
     env.setOutput("timings", timingsOf(move, journal));
     // The version the rollback left the alias on, so the recorded status knows what the new side serves.
-    const restored = resolveRestorePoint(context.migration, context.status, inputs.targetPhase).recorded;
     env.setOutput(
       "lambda-version",
-      context.migration.newSide.kind === "lambda" ? (restored.lambdaVersion ?? "") : "",
+      context.migration.newSide.kind === "lambda" ? (move.restored.lambdaVersion ?? "") : "",
     );
     const problems = await journal.step("validate spec and status", () =>
       validateMigrationFiles(specPath, inputs.migration),

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ActionRefusal } from "../../src/action/run.js";
+import { storedZip } from "../../src/demo/zip.js";
 import type { TargetSpec } from "../../src/model/spec.js";
 import type { MigrationStatus } from "../../src/model/status.js";
 import {
@@ -17,7 +18,6 @@ import {
 import { codeSha256 } from "../../src/ops/deploy-lambda.js";
 import { NOW, referenceMigration, statusAtFull } from "../fixtures/deploy/migration.js";
 import { DeployWorld, taskDefinitionArn } from "../fixtures/deploy/world.js";
-import { zipOf } from "../fixtures/deploy/zip.js";
 
 function workspace(status?: MigrationStatus): string {
   const dir = mkdtempSync(join(tmpdir(), "cutover-deploy-"));
@@ -32,7 +32,7 @@ function workspace(status?: MigrationStatus): string {
   mkdirSync(join(dir, "dist"));
   writeFileSync(
     join(dir, "dist", "orders.zip"),
-    zipOf({ "index.mjs": "export const handler = async () => ({ statusCode: 200 });" }),
+    storedZip({ "index.mjs": "export const handler = async () => ({ statusCode: 200 });" }),
   );
   writeFileSync(join(dir, "dist", "empty.zip"), "");
   writeFileSync(join(dir, "dist", "orders.tar"), "not a zip at all");
@@ -165,7 +165,7 @@ describe("runDeploy", () => {
       ecsTaskDefinition: taskDefinitionArn(7),
     });
     expect(world.versions.get("5")).toBe(
-      codeSha256(zipOf({ "index.mjs": "export const handler = async () => ({ statusCode: 200 });" })),
+      codeSha256(storedZip({ "index.mjs": "export const handler = async () => ({ statusCode: 200 });" })),
     );
     expect(report.headline).toBe("Lambda orders-api:live: version 4 → version 5.");
     expect(report.tables?.[0]?.rows[1]?.slice(0, 4)).toEqual([

@@ -82538,12 +82538,8 @@ function seriesSum(series) {
 }
 
 // src/core/gate/presets.ts
-var sum = (namespace, metricName, dimensions) => ({
-  namespace,
-  metricName,
-  dimensions,
-  stat: "Sum"
-});
+var statOf = (namespace, metricName, dimensions, stat2) => ({ namespace, metricName, dimensions, stat: stat2 });
+var sum = (namespace, metricName, dimensions) => statOf(namespace, metricName, dimensions, "Sum");
 function requestMetrics(side) {
   const telemetry = side.telemetry;
   switch (telemetry.kind) {
@@ -82552,7 +82548,7 @@ function requestMetrics(side) {
       return {
         requests: sum("AWS/ApiGateway", "Count", dims),
         errors: sum("AWS/ApiGateway", "5xx", dims),
-        latency: (stat2) => ({ namespace: "AWS/ApiGateway", metricName: "Latency", dimensions: dims, stat: stat2 }),
+        latency: (stat2) => statOf("AWS/ApiGateway", "Latency", dims, stat2),
         latencyToMs: 1,
         source: `API Gateway HTTP API ${telemetry.apiId} stage ${telemetry.stage}`
       };
@@ -82562,7 +82558,7 @@ function requestMetrics(side) {
       return {
         requests: sum("AWS/ApiGateway", "Count", dims),
         errors: sum("AWS/ApiGateway", "5XXError", dims),
-        latency: (stat2) => ({ namespace: "AWS/ApiGateway", metricName: "Latency", dimensions: dims, stat: stat2 }),
+        latency: (stat2) => statOf("AWS/ApiGateway", "Latency", dims, stat2),
         latencyToMs: 1,
         source: `API Gateway REST API ${telemetry.apiName} stage ${telemetry.stage}`
       };

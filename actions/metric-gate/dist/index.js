@@ -82826,12 +82826,8 @@ var MetricDefinitionError = class extends Error {
     this.name = "MetricDefinitionError";
   }
 };
-var sum = (namespace, metricName, dimensions) => ({
-  namespace,
-  metricName,
-  dimensions,
-  stat: "Sum"
-});
+var statOf = (namespace, metricName, dimensions, stat2) => ({ namespace, metricName, dimensions, stat: stat2 });
+var sum = (namespace, metricName, dimensions) => statOf(namespace, metricName, dimensions, "Sum");
 function ratio(numerator, denominator) {
   return `IF(${denominator} > 0, FILL(${numerator}, 0) / ${denominator})`;
 }
@@ -82843,7 +82839,7 @@ function requestMetrics(side) {
       return {
         requests: sum("AWS/ApiGateway", "Count", dims),
         errors: sum("AWS/ApiGateway", "5xx", dims),
-        latency: (stat2) => ({ namespace: "AWS/ApiGateway", metricName: "Latency", dimensions: dims, stat: stat2 }),
+        latency: (stat2) => statOf("AWS/ApiGateway", "Latency", dims, stat2),
         latencyToMs: 1,
         source: `API Gateway HTTP API ${telemetry.apiId} stage ${telemetry.stage}`
       };
@@ -82853,7 +82849,7 @@ function requestMetrics(side) {
       return {
         requests: sum("AWS/ApiGateway", "Count", dims),
         errors: sum("AWS/ApiGateway", "5XXError", dims),
-        latency: (stat2) => ({ namespace: "AWS/ApiGateway", metricName: "Latency", dimensions: dims, stat: stat2 }),
+        latency: (stat2) => statOf("AWS/ApiGateway", "Latency", dims, stat2),
         latencyToMs: 1,
         source: `API Gateway REST API ${telemetry.apiName} stage ${telemetry.stage}`
       };
@@ -82953,12 +82949,7 @@ function presetDefinition(preset, side, sideName, location) {
       const lambda = requireLambda(side, preset, location, sideName);
       return {
         inputs: {
-          concurrency: {
-            namespace: "AWS/Lambda",
-            metricName: "ConcurrentExecutions",
-            dimensions: lambdaDimensions(lambda),
-            stat: "Maximum"
-          }
+          concurrency: statOf("AWS/Lambda", "ConcurrentExecutions", lambdaDimensions(lambda), "Maximum")
         },
         unit: "executions",
         missingMeansZero: false,
@@ -82997,12 +82988,7 @@ function presetDefinition(preset, side, sideName, location) {
       const lambda = requireLambda(side, preset, location, sideName);
       return {
         inputs: {
-          duration: {
-            namespace: "AWS/Lambda",
-            metricName: "Duration",
-            dimensions: lambdaDimensions(lambda),
-            stat: "p95"
-          }
+          duration: statOf("AWS/Lambda", "Duration", lambdaDimensions(lambda), "p95")
         },
         unit: "ms",
         missingMeansZero: false,
@@ -83020,18 +83006,8 @@ function presetDefinition(preset, side, sideName, location) {
       const dims = { ProxyName: lambda.rdsProxy };
       return {
         inputs: {
-          connections: {
-            namespace: "AWS/RDS",
-            metricName: "DatabaseConnections",
-            dimensions: dims,
-            stat: "Maximum"
-          },
-          allowed: {
-            namespace: "AWS/RDS",
-            metricName: "MaxDatabaseConnectionsAllowed",
-            dimensions: dims,
-            stat: "Maximum"
-          }
+          connections: statOf("AWS/RDS", "DatabaseConnections", dims, "Maximum"),
+          allowed: statOf("AWS/RDS", "MaxDatabaseConnectionsAllowed", dims, "Maximum")
         },
         expression: "IF(allowed > 0, connections / allowed)",
         unit: "fraction of pool",

@@ -82510,6 +82510,9 @@ var rollbackStarted = (status, event) => {
     return "nothing has been applied; there is nothing to roll back";
   return { to: "rolling-back", reason: event.reason, ...withEvidence(event.evidence) };
 };
+function defaultRollbackTarget(status) {
+  return status.decommission?.stage === "scaled-down" ? { kind: "all-old" } : { kind: "last-checkpoint" };
+}
 function rollbackCheckpoint(status, target) {
   if (target.kind === "all-old") return void 0;
   if (target.kind === "last-checkpoint") return status.checkpoints.at(-1);
@@ -82518,7 +82521,7 @@ function rollbackCheckpoint(status, target) {
 }
 var rollbackCompleted = (status, event) => {
   if (status.state !== "rolling-back") return `no rollback is in progress; ${describe146(status)}`;
-  const target = event.target ?? { kind: "last-checkpoint" };
+  const target = event.target ?? defaultRollbackTarget(status);
   const checkpoint = rollbackCheckpoint(status, target);
   if (typeof checkpoint === "string") return checkpoint;
   const weights = checkpoint ? { ...checkpoint.weights } : { old: 100, new: 0 };

@@ -27789,6 +27789,9 @@ var rollbackStarted = (status, event) => {
     return "nothing has been applied; there is nothing to roll back";
   return { to: "rolling-back", reason: event.reason, ...withEvidence(event.evidence) };
 };
+function defaultRollbackTarget(status) {
+  return status.decommission?.stage === "scaled-down" ? { kind: "all-old" } : { kind: "last-checkpoint" };
+}
 function rollbackCheckpoint(status, target) {
   if (target.kind === "all-old") return void 0;
   if (target.kind === "last-checkpoint") return status.checkpoints.at(-1);
@@ -27797,7 +27800,7 @@ function rollbackCheckpoint(status, target) {
 }
 var rollbackCompleted = (status, event) => {
   if (status.state !== "rolling-back") return `no rollback is in progress; ${describe(status)}`;
-  const target = event.target ?? { kind: "last-checkpoint" };
+  const target = event.target ?? defaultRollbackTarget(status);
   const checkpoint = rollbackCheckpoint(status, target);
   if (typeof checkpoint === "string") return checkpoint;
   const weights = checkpoint ? { ...checkpoint.weights } : { old: 100, new: 0 };
@@ -29909,9 +29912,8 @@ function gateSteps(status, request2) {
     }
   ];
 }
-function rollbackTarget(status, targetPhase) {
-  if (!targetPhase && status.decommission?.stage === "scaled-down") return { kind: "all-old" };
-  if (!targetPhase) return { kind: "last-checkpoint" };
+function rollbackTarget(targetPhase) {
+  if (!targetPhase) return void 0;
   if (targetPhase === "all-old") return { kind: "all-old" };
   return { kind: "phase", phase: targetPhase };
 }
@@ -29952,14 +29954,10 @@ function rolledBackSteps(status, request2) {
     ...outputs["lambda-version"] ? { lambdaVersion: outputs["lambda-version"] } : {},
     ...outputJson(outputs, "timings") ? { timings: outputJson(outputs, "timings") } : {}
   };
+  const target = rollbackTarget(request2.targetPhase);
   steps.push({
     kind: "event",
-    event: {
-      type: "rollback-completed",
-      target: rollbackTarget(status, request2.targetPhase),
-      evidence,
-      ...origin
-    }
+    event: { type: "rollback-completed", ...target ? { target } : {}, evidence, ...origin }
   });
   return steps;
 }

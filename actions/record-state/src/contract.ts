@@ -1,12 +1,7 @@
 import { defineContract } from "../../../src/action/contract.js";
 import type { InputReader } from "../../../src/action/inputs.js";
 import type { Evidence } from "../../../src/model/status.js";
-import {
-  STEP_EVENTS,
-  STEP_OUTCOMES,
-  type StepEvent,
-  type StepOutcome,
-} from "../../../src/ops/record-state.js";
+import { type RecordStateActionInputs, STEP_EVENTS, STEP_OUTCOMES } from "../../../src/ops/record-state.js";
 
 /** Inputs and outputs of record-state; action.yml must say exactly the same. */
 export const contract = defineContract({
@@ -65,18 +60,8 @@ export const contract = defineContract({
   },
 });
 
-export interface RecordStateInputs {
-  migration: string;
-  event: StepEvent;
-  phase?: string;
-  outcome: StepOutcome;
-  reason?: string;
-  step?: string;
-  targetPhase?: string;
-  stepOutputs: Record<string, string>;
-  gateEvidence?: Evidence;
-  environment?: string;
-  spec: string;
+/** What the operation needs, and where the status is committed. */
+export interface RecordStateInputs extends RecordStateActionInputs {
   stateBranch?: string;
   token?: string;
 }

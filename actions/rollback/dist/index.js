@@ -82302,6 +82302,11 @@ async function runAction(contract2, body, source = environmentInputs()) {
 // src/ops/rollback.ts
 import { resolve as resolve2 } from "node:path";
 
+// src/core/transitions.ts
+function defaultRollbackTarget(status) {
+  return status.decommission?.stage === "scaled-down" ? { kind: "all-old" } : { kind: "last-checkpoint" };
+}
+
 // src/ops/journal.ts
 var OperationRefusal = class extends Error {
   constructor(message) {
@@ -85167,14 +85172,9 @@ function resolveRestorePoint(migration, status, targetPhase) {
   const last = status.checkpoints[status.checkpoints.length - 1];
   const environment = migration.phases.find((phase) => phase.name === status.phase)?.environment;
   const withDecommission = (fields) => fields.ecsDesiredCount === void 0 && status.decommission ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore } : fields;
-  if (targetPhase === void 0 && status.decommission?.stage === "scaled-down") {
-    return {
-      label: "all traffic to the old side (the old side was scaled down for decommissioning)",
-      weights: { old: 100, new: 0 },
-      recorded: withDecommission(targetFields(last, environment))
-    };
-  }
-  if (targetPhase === void 0) {
+  const defaultAllOld = targetPhase === void 0 && defaultRollbackTarget(status).kind === "all-old";
+  const target = defaultAllOld ? ALL_OLD : targetPhase;
+  if (target === void 0) {
     if (!last) {
       throw new OperationRefusal(
         `${migration.id} has no checkpoint in its status to roll back to; give target-phase "${ALL_OLD}" to send all traffic to the old side`
@@ -85187,30 +85187,30 @@ function resolveRestorePoint(migration, status, targetPhase) {
       recorded: withDecommission(targetFields(last, environment))
     };
   }
-  if (targetPhase === ALL_OLD) {
+  if (target === ALL_OLD) {
     return {
-      label: "all traffic to the old side",
+      label: defaultAllOld ? "all traffic to the old side (the old side was scaled down for decommissioning)" : "all traffic to the old side",
       weights: { old: 100, new: 0 },
       recorded: withDecommission(targetFields(last, environment))
     };
   }
   const names = migration.phases.map((phase) => phase.name);
-  const wanted = names.indexOf(targetPhase);
+  const wanted = names.indexOf(target);
   if (wanted < 0) {
     throw new OperationRefusal(
-      `input "target-phase": "${targetPhase}" is not a phase of ${migration.id}; give one of ${names.join(", ")} or "${ALL_OLD}"`
+      `input "target-phase": "${target}" is not a phase of ${migration.id}; give one of ${names.join(", ")} or "${ALL_OLD}"`
     );
   }
   const applied = status.phase === null ? -1 : names.indexOf(status.phase);
   if (wanted > applied) {
     throw new OperationRefusal(
-      `input "target-phase": "${targetPhase}" comes after the applied phase (${status.phase ?? "none applied"}); a rollback only goes back. Give an earlier phase or "${ALL_OLD}"`
+      `input "target-phase": "${target}" comes after the applied phase (${status.phase ?? "none applied"}); a rollback only goes back. Give an earlier phase or "${ALL_OLD}"`
     );
   }
-  const inPhase = status.checkpoints.filter((checkpoint) => checkpoint.phase === targetPhase).pop();
+  const inPhase = status.checkpoints.filter((checkpoint) => checkpoint.phase === target).pop();
   if (inPhase) {
     return {
-      label: `checkpoint of phase ${targetPhase} (${describeCheckpoint(inPhase)})`,
+      label: `checkpoint of phase ${target} (${describeCheckpoint(inPhase)})`,
       weights: inPhase.weights,
       recordWeights: snapshotRecordWeights(migration, inPhase),
       recorded: withDecommission(targetFields(inPhase, environment))
@@ -85219,7 +85219,7 @@ function resolveRestorePoint(migration, status, targetPhase) {
   let percent = 0;
   for (const name of names.slice(0, wanted + 1)) percent = phaseShiftWeight(migration, name) ?? percent;
   return {
-    label: `phase ${targetPhase} as the spec defines it (new ${percent} %)`,
+    label: `phase ${target} as the spec defines it (new ${percent} %)`,
     weights: { old: 100 - percent, new: percent },
     recorded: withDecommission(targetFields(last, environment))
   };
@@ -85250,7 +85250,7 @@ async function rollback(request, providers, journal) {
   if (await restoreSides(providers, point, request, journal)) {
     observed = await observeTraffic(providers, request.status, journal, true);
   }
-  return moveWeights(
+  const move = await moveWeights(
     providers,
     {
       migration: request.migration,
@@ -85264,6 +85264,7 @@ async function rollback(request, providers, journal) {
     },
     journal
   );
+  return { ...move, restored: point.recorded };
 }
 async function runRollback(inputs, env2) {
   const journal = new OperationJournal(env2.log);
@@ -85297,10 +85298,9 @@ async function runRollback(inputs, env2) {
     );
     publishMove(move, env2.setOutput);
     env2.setOutput("timings", timingsOf(move, journal));
-    const restored = resolveRestorePoint(context.migration, context.status, inputs.targetPhase).recorded;
     env2.setOutput(
       "lambda-version",
-      context.migration.newSide.kind === "lambda" ? restored.lambdaVersion ?? "" : ""
+      context.migration.newSide.kind === "lambda" ? move.restored.lambdaVersion ?? "" : ""
     );
     const problems = await journal.step(
       "validate spec and status",

@@ -57,12 +57,15 @@ export class MetricDefinitionError extends Error {
   }
 }
 
-const sum = (namespace: string, metricName: string, dimensions: Record<string, string>): MetricStatSpec => ({
-  namespace,
-  metricName,
-  dimensions,
-  stat: "Sum",
-});
+const statOf = (
+  namespace: string,
+  metricName: string,
+  dimensions: Record<string, string>,
+  stat: string,
+): MetricStatSpec => ({ namespace, metricName, dimensions, stat });
+
+const sum = (namespace: string, metricName: string, dimensions: Record<string, string>): MetricStatSpec =>
+  statOf(namespace, metricName, dimensions, "Sum");
 
 /** Ratio with missing numerator points filled with zero, and no datapoint where the denominator is zero. */
 function ratio(numerator: string, denominator: string): string {
@@ -87,7 +90,7 @@ function requestMetrics(side: TargetSpec): RequestMetrics {
       return {
         requests: sum("AWS/ApiGateway", "Count", dims),
         errors: sum("AWS/ApiGateway", "5xx", dims),
-        latency: (stat) => ({ namespace: "AWS/ApiGateway", metricName: "Latency", dimensions: dims, stat }),
+        latency: (stat) => statOf("AWS/ApiGateway", "Latency", dims, stat),
         latencyToMs: 1,
         source: `API Gateway HTTP API ${telemetry.apiId} stage ${telemetry.stage}`,
       };
@@ -97,7 +100,7 @@ function requestMetrics(side: TargetSpec): RequestMetrics {
       return {
         requests: sum("AWS/ApiGateway", "Count", dims),
         errors: sum("AWS/ApiGateway", "5XXError", dims),
-        latency: (stat) => ({ namespace: "AWS/ApiGateway", metricName: "Latency", dimensions: dims, stat }),
+        latency: (stat) => statOf("AWS/ApiGateway", "Latency", dims, stat),
         latencyToMs: 1,
         source: `API Gateway REST API ${telemetry.apiName} stage ${telemetry.stage}`,
       };
@@ -209,12 +212,7 @@ export function presetDefinition(
       const lambda = requireLambda(side, preset, location, sideName);
       return {
         inputs: {
-          concurrency: {
-            namespace: "AWS/Lambda",
-            metricName: "ConcurrentExecutions",
-            dimensions: lambdaDimensions(lambda),
-            stat: "Maximum",
-          },
+          concurrency: statOf("AWS/Lambda", "ConcurrentExecutions", lambdaDimensions(lambda), "Maximum"),
         },
         unit: "executions",
         missingMeansZero: false,
@@ -254,12 +252,7 @@ export function presetDefinition(
       const lambda = requireLambda(side, preset, location, sideName);
       return {
         inputs: {
-          duration: {
-            namespace: "AWS/Lambda",
-            metricName: "Duration",
-            dimensions: lambdaDimensions(lambda),
-            stat: "p95",
-          },
+          duration: statOf("AWS/Lambda", "Duration", lambdaDimensions(lambda), "p95"),
         },
         unit: "ms",
         missingMeansZero: false,
@@ -277,18 +270,8 @@ export function presetDefinition(
       const dims = { ProxyName: lambda.rdsProxy };
       return {
         inputs: {
-          connections: {
-            namespace: "AWS/RDS",
-            metricName: "DatabaseConnections",
-            dimensions: dims,
-            stat: "Maximum",
-          },
-          allowed: {
-            namespace: "AWS/RDS",
-            metricName: "MaxDatabaseConnectionsAllowed",
-            dimensions: dims,
-            stat: "Maximum",
-          },
+          connections: statOf("AWS/RDS", "DatabaseConnections", dims, "Maximum"),
+          allowed: statOf("AWS/RDS", "MaxDatabaseConnectionsAllowed", dims, "Maximum"),
         },
         expression: "IF(allowed > 0, connections / allowed)",
         unit: "fraction of pool",
