@@ -222,7 +222,8 @@ function writeStatements(target: MigrationAccessTarget, grants: Set<DeployGrant>
   if (grants.has("traffic")) {
     statements.push(
       {
-        // Only UPSERTs of this migration's record name and type: the shift and rollback change batches.
+        // Only DELETE + CREATE pairs of this migration's record name and type: the shift and rollback
+        // change batches, written as a compare-and-swap so concurrent writers cannot overwrite each other.
         Sid: `ShiftWeights${sid}`,
         Effect: "Allow",
         Action: ["route53:ChangeResourceRecordSets"],
@@ -231,7 +232,7 @@ function writeStatements(target: MigrationAccessTarget, grants: Set<DeployGrant>
           "ForAllValues:StringEquals": {
             "route53:ChangeResourceRecordSetsNormalizedRecordNames": [target.recordName],
             "route53:ChangeResourceRecordSetsRecordTypes": [target.recordType],
-            "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+            "route53:ChangeResourceRecordSetsActions": ["CREATE", "DELETE"],
           },
         },
       },

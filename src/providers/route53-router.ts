@@ -149,7 +149,11 @@ export class Route53Router implements TrafficRouter {
     }
     // One batch holding both records: Route 53 applies a batch entirely or
     // not at all, so the records are never left half old, half new. Each
-    // record is written back as read, only its Weight changed.
+    // record is written back as read, only its Weight changed. DELETE of the
+    // records exactly as read, then CREATE, makes the batch a compare-and-swap:
+    // when any other writer (a second run, the guardian, a person) changed
+    // either record since it was read, Route 53 refuses the whole batch and
+    // nothing changes, where UPSERT would silently overwrite their change.
     const output = await this.call("ChangeResourceRecordSets", () =>
       this.client.send(
         new ChangeResourceRecordSetsCommand({
@@ -157,13 +161,24 @@ export class Route53Router implements TrafficRouter {
           ChangeBatch: {
             Comment: comment.slice(0, MAX_COMMENT_LENGTH),
             Changes: [
-              { Action: "UPSERT", ResourceRecordSet: { ...native.old, Weight: target.old } },
-              { Action: "UPSERT", ResourceRecordSet: { ...native.new, Weight: target.new } },
+              { Action: "DELETE", ResourceRecordSet: native.old },
+              { Action: "DELETE", ResourceRecordSet: native.new },
+              { Action: "CREATE", ResourceRecordSet: { ...native.old, Weight: target.old } },
+              { Action: "CREATE", ResourceRecordSet: { ...native.new, Weight: target.new } },
             ],
           },
         }),
       ),
-    );
+    ).catch((error: unknown) => {
+      if (isConcurrentChange(error)) {
+        throw new TrafficRouterRefusal(
+          "concurrent-change",
+          `${this.label}: the records changed after they were read (another run, the guardian or a person wrote them); ` +
+            `Route 53 refused the whole change and nothing was changed. Read them again before deciding. (${(error as Error).message})`,
+        );
+      }
+      throw error;
+    });
     const info = output.ChangeInfo;
     if (!info?.Id) throw new Error(`${this.label}: ChangeResourceRecordSets answered without a change id`);
     return {
@@ -317,4 +332,12 @@ function cacheOf(old: ResourceRecordSet, fresh: ResourceRecordSet): { seconds: n
         },
   );
   return each.reduce((longest, candidate) => (candidate.seconds > longest.seconds ? candidate : longest));
+}
+
+/** Route 53's refusal of a DELETE whose record no longer matches: someone else changed it since it was read. */
+function isConcurrentChange(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== "InvalidChangeBatch") return false;
+  return /Tried to delete resource record set .* but (it was not found|the values provided do not match the current values)/.test(
+    error.message,
+  );
 }

@@ -44,7 +44,9 @@ export type RouterRefusalCode =
   | "foreign-weighted-record"
   | "managed-by-traffic-policy"
   | "weight-out-of-range"
-  | "insync-timeout";
+  | "insync-timeout"
+  /** The records changed between reading and writing them: another writer won; nothing was changed. */
+  | "concurrent-change";
 
 /** The records are not in a shape the router can change safely; nothing was changed. */
 export class TrafficRouterRefusal extends Error {

@@ -170,23 +170,40 @@ describe("Route53Router weights", () => {
 });
 
 describe("Route53Router.submitWeights", () => {
-  it("writes both records in one batch of two UPSERTs, only the weights changed", async () => {
+  it("writes both records in one compare-and-swap batch (DELETE as read, CREATE with the new weight), only the weights changed", async () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     const router = routerIn(world);
     const pair = await router.readPair();
     const change = await router.submitWeights(pair, { old: 90, new: 10 }, "cutover orders-api: new 10%");
     expect(change.id).toBe("C0001");
     expect(world.changeBatches).toHaveLength(1);
+    const [readOld, readNew] = weightedPair(100, 0);
     const [expectedOld, expectedNew] = weightedPair(90, 10);
     expect(world.changeBatches[0]).toEqual({
       HostedZoneId: ZONE_ID,
       ChangeBatch: {
         Comment: "cutover orders-api: new 10%",
         Changes: [
-          { Action: "UPSERT", ResourceRecordSet: expectedOld },
-          { Action: "UPSERT", ResourceRecordSet: expectedNew },
+          { Action: "DELETE", ResourceRecordSet: readOld },
+          { Action: "DELETE", ResourceRecordSet: readNew },
+          { Action: "CREATE", ResourceRecordSet: expectedOld },
+          { Action: "CREATE", ResourceRecordSet: expectedNew },
         ],
       },
+    });
+    expect(world.weightOf("ecs-fargate")).toBe(90);
+    expect(world.weightOf("lambda")).toBe(10);
+  });
+
+  it("refuses, changing nothing, when another writer changed the records after they were read", async () => {
+    const world = new TrafficWorld(weightedPair(100, 0));
+    const router = routerIn(world);
+    const first = await router.readPair();
+    const second = await router.readPair();
+    await router.submitWeights(first, { old: 90, new: 10 }, "first writer");
+    await expect(router.submitWeights(second, { old: 50, new: 50 }, "second writer")).rejects.toMatchObject({
+      name: "TrafficRouterRefusal",
+      code: "concurrent-change",
     });
     expect(world.weightOf("ecs-fargate")).toBe(90);
     expect(world.weightOf("lambda")).toBe(10);
