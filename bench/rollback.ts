@@ -6,7 +6,7 @@
 //   npx tsx bench/rollback.ts            # 10 runs
 //   BENCH_RUNS=30 npx tsx bench/rollback.ts
 //
-// Build the action first: node scripts/build-actions.mjs --only rollback
+// Build the action first: npm run build -- --only rollback
 import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";

@@ -1,6 +1,7 @@
-// Bundles every action under actions/<name>/src/index.ts into actions/<name>/dist/index.js:
-// ESM, everything bundled, runnable by the runner's node24 (and by Node 20 here).
-// `--outdir <dir>` writes <dir>/<name>/index.js instead, which check-dist uses.
+// Bundles every action under actions/<name>/src/index.ts into actions/<name>/dist/index.js,
+// and the guardian Lambda function (guardian/src/index.ts) into guardian/dist/index.mjs:
+// ESM, everything bundled, runnable by node24 (and by Node 20 here).
+// `--outdir <dir>` writes <dir>/<path> instead, which check-dist uses.
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,15 +19,25 @@ export function listActions() {
     .sort();
 }
 
-/** Builds the named actions; returns the output file of each. */
-export async function buildActions(names, outRoot) {
+/** Every bundle: its name for --only, its entry and its committed output, relative to the root. */
+export function listBundles() {
+  return [
+    ...listActions().map((name) => ({
+      name,
+      entry: join("actions", name, "src", "index.ts"),
+      output: join("actions", name, "dist", "index.js"),
+    })),
+    { name: "guardian", entry: join("guardian", "src", "index.ts"), output: join("guardian", "dist", "index.mjs") },
+  ];
+}
+
+/** Builds the named bundles; returns the output file of each. */
+export async function buildBundles(names, outRoot) {
   const outputs = {};
-  for (const name of names) {
-    const outfile = outRoot
-      ? join(outRoot, name, "index.js")
-      : join(root, "actions", name, "dist", "index.js");
+  for (const bundle of listBundles().filter((candidate) => names.includes(candidate.name))) {
+    const outfile = join(outRoot ?? root, bundle.output);
     await build({
-      entryPoints: [join(root, "actions", name, "src", "index.ts")],
+      entryPoints: [join(root, bundle.entry)],
       outfile,
       bundle: true,
       platform: "node",
@@ -40,7 +51,7 @@ export async function buildActions(names, outRoot) {
       logLevel: "warning",
       absWorkingDir: root,
     });
-    outputs[name] = outfile;
+    outputs[bundle.name] = outfile;
   }
   return outputs;
 }
@@ -50,8 +61,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const outRoot = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : undefined;
   const onlyIndex = process.argv.indexOf("--only");
   const only = onlyIndex > 0 ? process.argv[onlyIndex + 1].split(",") : undefined;
-  const names = listActions().filter((name) => !only || only.includes(name));
+  const names = listBundles()
+    .map((bundle) => bundle.name)
+    .filter((name) => !only || only.includes(name));
   const started = Date.now();
-  await buildActions(names, outRoot);
-  console.log(`built ${names.length} actions (${names.join(", ")}) in ${Date.now() - started} ms`);
+  await buildBundles(names, outRoot);
+  console.log(`built ${names.length} bundles (${names.join(", ")}) in ${Date.now() - started} ms`);
 }

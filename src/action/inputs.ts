@@ -1,4 +1,5 @@
 import { DURATION_HINT, parseDuration } from "../model/duration.js";
+import { checkpointStoreLocation } from "../providers/checkpoint-store.js";
 import type { ActionContract } from "./contract.js";
 
 /** A bad action input: names the input, what was given and what would be accepted. */
@@ -127,4 +128,19 @@ export function errorMessage(error: unknown): string {
   } catch {
     return String(error);
   }
+}
+
+/** The `checkpoint-store` input, checked: `{ checkpointStore }` when given, `{}` when empty. */
+export function optionalCheckpointStore<I extends string>(
+  inputs: InputReader<I>,
+  name: I,
+): { checkpointStore?: string } {
+  const value = inputs.optional(name);
+  if (value === undefined) return {};
+  try {
+    checkpointStoreLocation(value, `input "${name}"`);
+  } catch (error) {
+    throw new InputError(name, (error as Error).message.replace(`input "${name}": `, ""));
+  }
+  return { checkpointStore: value };
 }

@@ -62,7 +62,7 @@ function checkTrafficFields(migration: Migration, where: string): void {
  * a rollback must stay possible while someone's unrelated edit (a gate, a
  * missing scenario file) makes the spec invalid.
  */
-async function readMigrationLeniently(specPath: string, migrationId: string): Promise<Migration> {
+export async function readMigrationLeniently(specPath: string, migrationId: string): Promise<Migration> {
   let spec: MigrationsFile;
   try {
     spec = JSON.parse(await readFile(specPath, "utf8")) as MigrationsFile;

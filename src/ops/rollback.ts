@@ -4,15 +4,23 @@
  * is first made able to serve (scaled back up, alias pointed back), then the
  * weights move exactly as shift-traffic moves them.
  */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { ActionReport } from "../action/summary.js";
+import { statusOfDocument } from "../core/aws-checkpoint.js";
 import { defaultRollbackTarget } from "../core/transitions.js";
 import type { Migration } from "../model/spec.js";
-import type { Checkpoint, MigrationStatus, Weights } from "../model/status.js";
+import { type Checkpoint, initialStatus, type MigrationStatus, type Weights } from "../model/status.js";
+import { statusPath as statusPathOf } from "../spec/files.js";
+import { statusAfterMove, writeCheckpointAfterRollback } from "./checkpoint-sync.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { RecordWeights } from "../providers/traffic-router.js";
 import { OperationJournal, OperationRefusal } from "./journal.js";
-import { loadMigrationContext, validateMigrationFiles } from "./migration-context.js";
+import {
+  loadMigrationContext,
+  type MigrationContext,
+  readMigrationLeniently,
+  validateMigrationFiles,
+} from "./migration-context.js";
 import { phaseShiftWeight, type TrafficActionEnvironment } from "./shift-traffic.js";
 import {
   createTrafficProviders,
@@ -96,7 +104,8 @@ export function resolveRestorePoint(
   // The rollback acts on the account of the applied phase's environment.
   const environment = migration.phases.find((phase) => phase.name === status.phase)?.environment;
   const withDecommission = (fields: TargetCheckpointFields): TargetCheckpointFields =>
-    fields.ecsDesiredCount === undefined && status.decommission
+    // A count of 0 was taken while the old side was already scaled down: what it served with is the decommission's.
+    !fields.ecsDesiredCount && status.decommission
       ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore }
       : fields;
   const defaultAllOld = targetPhase === undefined && defaultRollbackTarget(status).kind === "all-old";
@@ -245,6 +254,8 @@ export interface RollbackInputs {
   insyncTimeoutSeconds: number;
   stableTimeoutSeconds: number;
   fallbackDesiredCount?: number;
+  /** Where the AWS-side checkpoint lives ("s3://bucket/prefix"). */
+  checkpointStore?: string;
 }
 
 export type RollbackOutput = WeightMoveOutput | "timings" | "lambda-version";
@@ -260,9 +271,15 @@ export async function runRollback(
     const specPath = resolve(env.run.workspace, inputs.spec);
     // Acting comes first: the files are checked for the fields a rollback uses
     // now, and validated in full once traffic has moved.
-    const context = await journal.step("load spec and status", () =>
-      loadMigrationContext(specPath, inputs.migration, env.now(), { quick: true }),
-    );
+    const context = await loadRollbackContext(specPath, inputs, env, journal);
+    const stored = env.checkpointStore
+      ? await env.checkpointStore.read(inputs.migration).catch((error: unknown) => {
+          journal.log.warn("could not read the AWS-side checkpoint; rolling back from git", {
+            error: (error as Error).message,
+          });
+          return undefined;
+        })
+      : undefined;
     const providers = createTrafficProviders(context.migration, env.clients, (operation, attempt, delayMs) =>
       env.log.warn("throttled, retrying", { operation, attempt, delay_ms: delayMs }),
     );
@@ -284,6 +301,20 @@ export async function runRollback(
     );
     publishMove(move, env.setOutput);
     env.setOutput("timings", timingsOf(move, journal));
+    if (env.checkpointStore) {
+      await writeCheckpointAfterRollback(
+        {
+          store: env.checkpointStore,
+          stored,
+          migration: context.migration,
+          status: statusAfterMove(context.status, move, "rolled-back"),
+          writer: `rollback run ${env.run.correlationId}`,
+          now: env.now(),
+          ...(move.change ? { appliedAt: move.change.submittedAt } : {}),
+        },
+        journal,
+      );
+    }
     // The version the rollback left the alias on, so the recorded status knows what the new side serves.
     env.setOutput(
       "lambda-version",
@@ -326,4 +357,60 @@ function rollbackNextSteps(migrationId: string, statusPath: string, move: Weight
   if (!move.noOp)
     steps.push(`Metrics from ${move.gateWindowStart.toISOString()} on reflect the restored weights.`);
   return steps;
+}
+
+/**
+ * Loads the spec and status for a rollback. An all-old rollback is never
+ * blocked by bookkeeping: when the status (or the spec) cannot be read, it
+ * takes what it needs from the AWS-side checkpoint, or from the spec alone,
+ * reads the true weights from AWS, goes ahead, and says what it could not read.
+ */
+async function loadRollbackContext(
+  specPath: string,
+  inputs: RollbackInputs,
+  env: TrafficActionEnvironment<RollbackOutput>,
+  journal: OperationJournal,
+): Promise<MigrationContext> {
+  try {
+    return await journal.step("load spec and status", () =>
+      loadMigrationContext(specPath, inputs.migration, env.now(), { quick: true }),
+    );
+  } catch (error) {
+    if (inputs.targetPhase !== ALL_OLD) throw error;
+    const problem = (error as Error).message;
+    journal.found.push(
+      `Could not read the spec and status (${problem}); an all-old rollback goes ahead on what AWS holds.`,
+    );
+    journal.log.warn("rolling back to all-old without a readable status", { problem });
+    const stored = env.checkpointStore
+      ? await env.checkpointStore.read(inputs.migration).catch(() => undefined)
+      : undefined;
+    const statusPath = statusPathOf(dirname(specPath), inputs.migration);
+    if (stored) {
+      journal.found.push(
+        `Using the AWS-side checkpoint ${env.checkpointStore!.checkpointLabel(inputs.migration)} (sequence ${stored.document.sequence}).`,
+      );
+      return {
+        specPath,
+        migration: stored.document.spec,
+        statusPath,
+        statusExists: false,
+        status: statusOfDocument(stored.document, env.now()),
+      };
+    }
+    const migration = await journal.step("load spec alone", () =>
+      readMigrationLeniently(specPath, inputs.migration),
+    );
+    return {
+      specPath,
+      migration,
+      statusPath,
+      statusExists: false,
+      status: {
+        ...initialStatus(inputs.migration, env.now()),
+        state: "baking",
+        weights: { old: 0, new: 100 },
+      },
+    };
+  }
 }

@@ -8,6 +8,8 @@ import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import type { Migration } from "../model/spec.js";
 import type { MigrationStatus } from "../model/status.js";
+import type { CheckpointStore } from "../providers/checkpoint-store.js";
+import { readCheckpointBeforeShift, statusAfterMove, writeCheckpointAfterShift } from "./checkpoint-sync.js";
 import { OperationJournal, type OperationLog, OperationRefusal } from "./journal.js";
 import { loadMigrationContext } from "./migration-context.js";
 import {
@@ -120,6 +122,8 @@ export interface ShiftTrafficInputs {
   /** Path of migrations.json, relative to the workspace. */
   spec: string;
   insyncTimeoutSeconds: number;
+  /** Where the AWS-side checkpoint lives ("s3://bucket/prefix"); none: the guardian cannot act for this migration. */
+  checkpointStore?: string;
 }
 
 /** What the action needs from the runner, injected so the operation can run anywhere. */
@@ -129,6 +133,8 @@ export interface TrafficActionEnvironment<O extends string> {
   setOutput: OutputSetter<O>;
   clients: Pick<AwsClients, "route53" | "ecs" | "lambda">;
   now: () => Date;
+  /** The AWS-side checkpoint store, when the action was given one. */
+  checkpointStore?: CheckpointStore;
 }
 
 /** The shift-traffic action: load the migration, shift, publish outputs, return the job summary. */
@@ -146,6 +152,10 @@ export async function runShiftTraffic(
     const providers = createTrafficProviders(context.migration, env.clients, (operation, attempt, delayMs) =>
       env.log.warn("throttled, retrying", { operation, attempt, delay_ms: delayMs }),
     );
+    const store = env.checkpointStore;
+    const stored = store
+      ? await readCheckpointBeforeShift(store, context.migration.id, context.status, journal)
+      : undefined;
     const move = await shiftTraffic(
       {
         migration: context.migration,
@@ -159,6 +169,25 @@ export async function runShiftTraffic(
       providers,
       journal,
     );
+    if (store && (!move.noOp || !stored || !sameAsApplied(stored.document.applied.weights, move))) {
+      await writeCheckpointAfterShift(
+        {
+          store,
+          stored,
+          migration: context.migration,
+          status: statusAfterMove(
+            context.status,
+            move,
+            "applying",
+            inputs.target.kind === "phase" ? inputs.target.phase : context.status.phase,
+          ),
+          writer: `shift-traffic run ${env.run.correlationId}`,
+          now: env.now(),
+          ...(move.change ? { appliedAt: move.change.submittedAt } : {}),
+        },
+        journal,
+      );
+    }
     publishMove(move, env.setOutput);
     return moveReport({
       title,
@@ -183,4 +212,8 @@ function shiftNextSteps(migrationId: string, statusPath: string, move: WeightMov
     `Evaluate the gate from ${move.gateWindowStart.toISOString()} on: traffic before it has not certainly moved and is not evidence.`,
     `To undo, run rollback for ${migrationId}: it restores this checkpoint (${formatWeights(move.previousWeights)}).`,
   ];
+}
+
+function sameAsApplied(weights: { old: number; new: number }, move: WeightMove): boolean {
+  return weights.old === move.weights.old && weights.new === move.weights.new;
 }

@@ -1,5 +1,5 @@
 import { defineContract } from "../../../src/action/contract.js";
-import { InputError, type InputReader } from "../../../src/action/inputs.js";
+import { InputError, type InputReader, optionalCheckpointStore } from "../../../src/action/inputs.js";
 import type { RollbackInputs } from "../../../src/ops/rollback.js";
 
 /** Inputs and outputs of rollback; action.yml must say exactly the same. */
@@ -32,6 +32,10 @@ export const contract = defineContract({
     "desired-count": {
       description:
         "Desired count for an ECS side scaled to zero when neither the checkpoint nor the status recorded one.",
+    },
+    "checkpoint-store": {
+      description:
+        "Where the AWS-side checkpoint lives, as s3://<bucket>/<prefix>: updated after the rollback, and read for an all-old rollback when the status cannot be.",
     },
   },
   outputs: {
@@ -68,6 +72,7 @@ export function readInputs(inputs: InputReader<RollbackInput>): RollbackInputs {
     insyncTimeoutSeconds: positiveDuration(inputs, "insync-timeout"),
     stableTimeoutSeconds: positiveDuration(inputs, "stable-timeout"),
     fallbackDesiredCount: inputs.integer("desired-count", { min: 1, max: 5000 }, true),
+    ...optionalCheckpointStore(inputs, "checkpoint-store"),
   };
 }
 

@@ -1,14 +1,19 @@
 import { createAwsClients } from "../../../src/action/aws.js";
 import { runAction } from "../../../src/action/run.js";
 import { runRollback } from "../../../src/ops/rollback.js";
+import { createCheckpointStore } from "../../../src/providers/checkpoint-stores.js";
 import { contract, readInputs } from "./contract.js";
 
-await runAction(contract, (ctx) =>
-  runRollback(readInputs(ctx.inputs), {
+await runAction(contract, (ctx) => {
+  const inputs = readInputs(ctx.inputs);
+  return runRollback(inputs, {
     run: ctx.run,
     log: ctx.log,
     setOutput: ctx.setOutput,
     clients: createAwsClients(),
     now: () => new Date(),
-  }),
-);
+    ...(inputs.checkpointStore
+      ? { checkpointStore: createCheckpointStore(inputs.checkpointStore, 'input "checkpoint-store"') }
+      : {}),
+  });
+});

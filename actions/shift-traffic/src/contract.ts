@@ -1,6 +1,6 @@
 import { defineContract } from "../../../src/action/contract.js";
 import type { InputReader } from "../../../src/action/inputs.js";
-import { InputError } from "../../../src/action/inputs.js";
+import { InputError, optionalCheckpointStore } from "../../../src/action/inputs.js";
 import type { ShiftTrafficInputs } from "../../../src/ops/shift-traffic.js";
 
 /** Inputs and outputs of shift-traffic; action.yml must say exactly the same. */
@@ -23,6 +23,10 @@ export const contract = defineContract({
     "insync-timeout": {
       description: "How long to wait for the change to be INSYNC, as a duration (e.g. 300s, 5m).",
       default: "300s",
+    },
+    "checkpoint-store": {
+      description:
+        "Where the AWS-side checkpoint the guardian restores lives, as s3://<bucket>/<prefix>. Written after every change; empty: no guardian for this migration.",
     },
   },
   outputs: {
@@ -62,6 +66,7 @@ export function readInputs(inputs: InputReader<keyof typeof contract.inputs>): S
     target: weight !== undefined ? { kind: "weight", percent: weight } : { kind: "phase", phase: phase! },
     spec: inputs.string("spec"),
     insyncTimeoutSeconds: positiveDuration(inputs, "insync-timeout"),
+    ...optionalCheckpointStore(inputs, "checkpoint-store"),
   };
 }
 

@@ -1,14 +1,19 @@
 import { createAwsClients } from "../../../src/action/aws.js";
 import { runAction } from "../../../src/action/run.js";
 import { runShiftTraffic } from "../../../src/ops/shift-traffic.js";
+import { createCheckpointStore } from "../../../src/providers/checkpoint-stores.js";
 import { contract, readInputs } from "./contract.js";
 
-await runAction(contract, (ctx) =>
-  runShiftTraffic(readInputs(ctx.inputs), {
+await runAction(contract, (ctx) => {
+  const inputs = readInputs(ctx.inputs);
+  return runShiftTraffic(inputs, {
     run: ctx.run,
     log: ctx.log,
     setOutput: ctx.setOutput,
     clients: createAwsClients(),
     now: () => new Date(),
-  }),
-);
+    ...(inputs.checkpointStore
+      ? { checkpointStore: createCheckpointStore(inputs.checkpointStore, 'input "checkpoint-store"') }
+      : {}),
+  });
+});

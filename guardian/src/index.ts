@@ -1,0 +1,42 @@
+/**
+ * The guardian Lambda function's entry: configuration from the function's
+ * environment, clients from the SDK's standard chain, JSON log lines for
+ * CloudWatch Logs. A refusal is logged and rethrown so that Lambda retries
+ * the event and then dead-letters it.
+ */
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { Route53Client } from "@aws-sdk/client-route-53";
+import {
+  GUARDIAN_ENV,
+  type GuardianOutcome,
+  handleAlarmEvent,
+  readGuardianConfig,
+} from "../../src/guardian/handler.js";
+import type { OperationLog } from "../../src/ops/journal.js";
+import { createCheckpointStore } from "../../src/providers/checkpoint-stores.js";
+
+const log: OperationLog = {
+  info: (message, fields) => console.log(JSON.stringify({ level: "info", message, ...fields })),
+  warn: (message, fields) => console.warn(JSON.stringify({ level: "warn", message, ...fields })),
+};
+
+// Created once per execution environment, so warm invocations reuse connections.
+const common = { retryMode: "adaptive" as const, maxAttempts: 4 };
+const clients = {
+  route53: new Route53Client({ ...common, region: "us-east-1" }),
+  ecs: new ECSClient(common),
+  lambda: new LambdaClient(common),
+};
+
+export async function handler(event: unknown): Promise<GuardianOutcome> {
+  try {
+    const config = readGuardianConfig(process.env);
+    const store = createCheckpointStore(config.store, `environment variable ${GUARDIAN_ENV.store}`);
+    return await handleAlarmEvent(event, { config, store, clients, log, now: () => new Date() });
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    log.warn(`guardian stopped: ${message}`, { event: JSON.stringify(event).slice(0, 2000) });
+    throw error instanceof Error ? error : new Error(message);
+  }
+}
