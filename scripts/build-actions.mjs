@@ -27,7 +27,11 @@ export function listBundles() {
       entry: join("actions", name, "src", "index.ts"),
       output: join("actions", name, "dist", "index.js"),
     })),
-    { name: "guardian", entry: join("guardian", "src", "index.ts"), output: join("guardian", "dist", "index.mjs") },
+    {
+      name: "guardian",
+      entry: join("guardian", "src", "index.ts"),
+      output: join("guardian", "dist", "index.mjs"),
+    },
   ];
 }
 

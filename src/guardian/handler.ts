@@ -10,9 +10,9 @@
  * out-of-order events return without changing anything.
  */
 import type { AwsClients } from "../action/aws.js";
-import type { CheckpointStore } from "../providers/checkpoint-store.js";
 import { type AwsRollbackResult, rollbackFromCheckpoint } from "../ops/aws-rollback.js";
 import { OperationJournal, type OperationLog } from "../ops/journal.js";
+import type { CheckpointStore } from "../providers/checkpoint-store.js";
 import { alarmEntryId, GuardianRefusal, migrationOfAlarm, readAlarmEvent } from "./alarm-event.js";
 
 /** The guardian's settings, from its function's environment variables. */

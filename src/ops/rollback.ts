@@ -10,10 +10,10 @@ import { statusOfDocument } from "../core/aws-checkpoint.js";
 import { defaultRollbackTarget } from "../core/transitions.js";
 import type { Migration } from "../model/spec.js";
 import { type Checkpoint, initialStatus, type MigrationStatus, type Weights } from "../model/status.js";
-import { statusPath as statusPathOf } from "../spec/files.js";
-import { statusAfterMove, writeCheckpointAfterRollback } from "./checkpoint-sync.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { RecordWeights } from "../providers/traffic-router.js";
+import { statusPath as statusPathOf } from "../spec/files.js";
+import { statusAfterMove, writeCheckpointAfterRollback } from "./checkpoint-sync.js";
 import { OperationJournal, OperationRefusal } from "./journal.js";
 import {
   loadMigrationContext,
