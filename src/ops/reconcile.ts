@@ -14,14 +14,18 @@ import {
   type EventOrigin,
   type MigrationEvent,
   overrideAlreadyUsed,
+  type RollbackTarget,
   transition,
   unresolvedDrift,
 } from "../core/transitions.js";
+import type { AwsJournalEntry } from "../model/aws-checkpoint.js";
 import type { Migration } from "../model/spec.js";
-import type { Checkpoint, MigrationStatus, Weights } from "../model/status.js";
+import type { Checkpoint, Evidence, MigrationStatus, Weights } from "../model/status.js";
+import type { CheckpointStore } from "../providers/checkpoint-store.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { StateStore, StatusUpdate } from "../providers/state-store.js";
 import { findMigration, loadSpec } from "../spec/files.js";
+import { JOURNAL_ENTRY_FIELD, recordsJournalEntry } from "./checkpoint-sync.js";
 import { bakeSecondsOf, describeWeights } from "./record-state.js";
 import type { TrafficProviders } from "./traffic.js";
 
@@ -41,6 +45,8 @@ export interface ObservedAws {
   new: TargetCheckpointFields;
   /** "Route 53 zone … record …", for messages. */
   routerLabel: string;
+  /** Rollbacks made outside the workflows (guardian, break-glass), from the AWS-side journal. */
+  journal?: AwsJournalEntry[];
 }
 
 export type ReconcileOutcome = "in-sync" | "recorded" | "drift";
@@ -267,6 +273,67 @@ function firstAccepted(
 }
 
 /**
+ * The events that record a rollback the guardian or a person made from the
+ * AWS-side checkpoint, journaled but not yet in the status: the latest such
+ * entry whose weights AWS still holds, with its evidence (alarm, datapoints,
+ * before and after, change id). Earlier unrecorded entries are named in it.
+ */
+function rollbackOutsideWorkflows(
+  status: MigrationStatus,
+  observed: ObservedAws,
+  origin: EventOrigin,
+  now: Date,
+): { finding: string; events: MigrationEvent[] } | undefined {
+  const pending = (observed.journal ?? []).filter(
+    (entry) => entry.outcome === "rolled-back" && !recordsJournalEntry(status, entry.id),
+  );
+  const entry = pending.findLast(
+    (candidate) => candidate.after && sameWeights(candidate.after, observed.weights),
+  );
+  if (!entry?.after) return undefined;
+  const last = status.checkpoints.at(-1);
+  // The state machine restores a target's weights: the last checkpoint's, or all-old.
+  let target: RollbackTarget | undefined;
+  if (entry.after.new === 0 && entry.after.old === 100) target = { kind: "all-old" };
+  else if (last && sameWeights(last.weights, entry.after)) target = { kind: "last-checkpoint" };
+  if (!target) return undefined;
+  const who =
+    entry.by === "guardian"
+      ? "the guardian"
+      : `a break-glass rollback${entry.trigger.operator ? ` by ${entry.trigger.operator}` : ""}`;
+  const evidence: Evidence = {
+    kind: "rollback",
+    by: entry.by,
+    [JOURNAL_ENTRY_FIELD]: entry.id,
+    trigger: entry.trigger,
+    before: entry.before,
+    after: entry.after,
+    target: entry.target,
+    ...(entry.changeId ? { changeId: entry.changeId } : {}),
+    ...(entry.submittedAt ? { submittedAt: entry.submittedAt } : {}),
+    ...(entry.insyncAt ? { insyncAt: entry.insyncAt } : {}),
+    ...(entry.restored && typeof entry.restored.lambdaVersion === "string"
+      ? { lambdaVersion: entry.restored.lambdaVersion }
+      : {}),
+    ...(pending.length > 1
+      ? { alsoRecorded: pending.filter((other) => other !== entry).map((other) => other.id) }
+      : {}),
+  };
+  const reason = `rolled back by ${who} at ${entry.at}: ${entry.trigger.reason}`;
+  const events: MigrationEvent[] = [
+    ...(status.state === "rolling-back"
+      ? []
+      : [{ type: "rollback-started" as const, reason, evidence, ...origin }]),
+    { type: "rollback-completed", target, evidence, ...origin },
+  ];
+  if (!simulate(status, events, now).ok) return undefined;
+  return {
+    finding: `Recorded the rollback ${who} made at ${entry.at} (journal entry ${entry.id}): ${describeWeights(entry.before ?? status.weights)} → ${describeWeights(entry.after)}, change ${entry.changeId ?? "none"}.`,
+    events,
+  };
+}
+
+/**
  * Decides what reconciling `status` against `observed` records. Pure: the
  * same inputs give the same plan, so the store can re-run it on a newer status.
  */
@@ -288,6 +355,11 @@ export function planReconcile(
   if (status.state === "done") {
     findings.push("The migration is done (old side deleted): nothing to reconcile.");
     return { outcome: "in-sync", findings, events: [] };
+  }
+  const outside = rollbackOutsideWorkflows(status, observed, origin, now);
+  if (outside) {
+    findings.push(outside.finding);
+    return { outcome: "recorded", findings, events: outside.events };
   }
   const weightsAgree = sameWeights(status.weights, observed.weights);
   const explained = weightsAgree
@@ -389,7 +461,10 @@ export function planReconcile(
 }
 
 /** Reads what AWS holds for a migration through its providers. */
-export async function observeAws(providers: TrafficProviders): Promise<ObservedAws> {
+export async function observeAws(
+  providers: TrafficProviders,
+  journalOf?: () => Promise<AwsJournalEntry[]>,
+): Promise<ObservedAws> {
   const capture = async (side: "old" | "new"): Promise<TargetCheckpointFields> => {
     try {
       return await providers.sides[side].capture();
@@ -398,7 +473,12 @@ export async function observeAws(providers: TrafficProviders): Promise<ObservedA
       return {};
     }
   };
-  const [pair, old, fresh] = await Promise.all([providers.router.readPair(), capture("old"), capture("new")]);
+  const [pair, old, fresh, journal] = await Promise.all([
+    providers.router.readPair(),
+    capture("old"),
+    capture("new"),
+    journalOf ? journalOf() : Promise.resolve(undefined),
+  ]);
   const weights = providers.router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight });
   const pick = (fields: TargetCheckpointFields, keys: Array<keyof TargetCheckpointFields>) =>
     Object.fromEntries(keys.filter((key) => fields[key] !== undefined).map((key) => [key, fields[key]]));
@@ -408,6 +488,7 @@ export async function observeAws(providers: TrafficProviders): Promise<ObservedA
     old: pick(old, ["ecsDesiredCount", "ecsTaskDefinition", "lambdaVersion"]),
     new: pick(fresh, ["lambdaVersion", "ecsDesiredCount", "ecsTaskDefinition"]),
     routerLabel: providers.router.label,
+    ...(journal ? { journal } : {}),
   };
 }
 
@@ -425,8 +506,18 @@ export async function reconcile(
   policy: DriftPolicy,
   now: () => Date,
   origin: EventOrigin,
+  outside?: { store: CheckpointStore; warn: (message: string) => void },
 ): Promise<ReconcileResult> {
-  const observed = await observeAws(providers);
+  const observed = await observeAws(
+    providers,
+    outside
+      ? async () => {
+          const { entries, problems } = await outside.store.listJournal(migration.id);
+          for (const problem of problems) outside.warn(`AWS-side journal entry skipped: ${problem}`);
+          return entries;
+        }
+      : undefined,
+  );
   let plan: ReconcilePlan | undefined;
   const update = await store.update(migration.id, (current) => {
     plan = planReconcile(migration, current.status, observed, policy, now(), origin);
@@ -451,6 +542,8 @@ export interface ReconcileInputs {
   migration: string;
   spec: string;
   onDrift: DriftPolicy;
+  /** Where the AWS-side checkpoint and journal live; rollbacks journaled there are recorded. */
+  checkpointStore?: string;
 }
 
 export type ReconcileOutput =
@@ -460,7 +553,8 @@ export type ReconcileOutput =
   | "state"
   | "weights"
   | "observed-weights"
-  | "committed";
+  | "committed"
+  | "rolled-back-outside";
 
 export interface ReconcileEnvironment {
   run: RunContext;
@@ -470,6 +564,7 @@ export interface ReconcileEnvironment {
   providers: (migration: Migration) => TrafficProviders;
   warn: (message: string) => void;
   now: () => Date;
+  checkpointStore?: CheckpointStore;
 }
 
 /** Thrown when drift fails the step; carries the job summary. */
@@ -501,8 +596,17 @@ export async function runReconcile(
     inputs.onDrift,
     env.now,
     origin,
+    env.checkpointStore ? { store: env.checkpointStore, warn: env.warn } : undefined,
   );
   const { status } = update;
+  const outsideBy = plan.events
+    .map((event) =>
+      event.type === "rollback-completed"
+        ? event.evidence?.[JOURNAL_ENTRY_FIELD] && event.evidence.by
+        : undefined,
+    )
+    .find((by) => typeof by === "string");
+  env.setOutput("rolled-back-outside", typeof outsideBy === "string" ? outsideBy : "");
   env.setOutput("outcome", plan.outcome);
   env.setOutput("drift", plan.drift ?? "");
   env.setOutput("phase", status.phase ?? "");

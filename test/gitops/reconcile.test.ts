@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { transitionOrThrow } from "../../src/core/transitions.js";
+import type { AwsJournalEntry } from "../../src/model/aws-checkpoint.js";
 import type { MigrationStatus, Weights } from "../../src/model/status.js";
 import {
   driftHandling,
@@ -244,5 +245,80 @@ describe("reconcile", () => {
     expect(planReconcile(migration, status, moved, "fail", at(20), {}).drift).toContain(
       "points at version 2, but the last recorded deploy or rollback left version 1",
     );
+  });
+});
+
+describe("reconcile after a rollback made outside the workflows", () => {
+  const entry = (overrides: Partial<AwsJournalEntry> = {}): AwsJournalEntry => ({
+    format: "cutover.aws-journal/1",
+    id: "alarm-20260302T100000-abc",
+    migration: "orders-api",
+    by: "guardian",
+    at: at(3).toISOString(),
+    trigger: {
+      kind: "alarm",
+      alarm: {
+        name: "cutover-production-orders-api-standard-error-rate-rollback-max",
+        state: "ALARM",
+        reason: "Threshold Crossed",
+        timestamp: at(3).toISOString(),
+      },
+      reason: "rollback alarm error-rate: Threshold Crossed",
+    },
+    outcome: "rolled-back",
+    before: { old: 90, new: 10 },
+    after: { old: 100, new: 0 },
+    changeId: "C42",
+    target: "last-checkpoint",
+    ...overrides,
+  });
+
+  it("records the guardian's rollback with its evidence, not as drift, and only once", async () => {
+    const migration = await exampleMigration("canary-10");
+    const status = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const plan = planReconcile(
+      migration,
+      status,
+      observed({ old: 100, new: 0 }, { journal: [entry()] }),
+      "fail",
+      at(4),
+      {},
+    );
+    expect(plan.outcome).toBe("recorded");
+    expect(plan.events.map((event) => event.type)).toEqual(["rollback-started", "rollback-completed"]);
+    const after = applied(status, plan, at(4));
+    expect(after.state).toBe("rolled-back");
+    expect(after.weights).toEqual({ old: 100, new: 0 });
+    const recorded = after.history.at(-1)!;
+    expect(recorded.evidence).toMatchObject({
+      kind: "rollback",
+      by: "guardian",
+      journalEntry: entry().id,
+      changeId: "C42",
+    });
+    // The next reconcile finds the entry recorded: AWS agrees, nothing more.
+    const again = planReconcile(
+      migration,
+      after,
+      observed({ old: 100, new: 0 }, { journal: [entry()] }),
+      "fail",
+      at(5),
+      {},
+    );
+    expect(again.outcome).toBe("in-sync");
+  });
+
+  it("does not take a journal entry whose weights AWS no longer holds as the explanation", async () => {
+    const migration = await exampleMigration("canary-10");
+    const status = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const plan = planReconcile(
+      migration,
+      status,
+      observed({ old: 50, new: 50 }, { journal: [entry()] }),
+      "fail",
+      at(4),
+      {},
+    );
+    expect(plan.outcome).toBe("drift");
   });
 });

@@ -1,5 +1,5 @@
 import { defineContract } from "../../../src/action/contract.js";
-import type { InputReader } from "../../../src/action/inputs.js";
+import { type InputReader, optionalCheckpointStore } from "../../../src/action/inputs.js";
 import { DRIFT_POLICIES, type ReconcileInputs } from "../../../src/ops/reconcile.js";
 
 /** Inputs and outputs of reconcile; action.yml must say exactly the same. */
@@ -19,6 +19,10 @@ export const contract = defineContract({
       description: "Branch the status files are committed to; the repository's default branch when empty.",
     },
     token: { description: "Token to fetch and push the state branch with; the workflow's github.token." },
+    "checkpoint-store": {
+      description:
+        "Where the AWS-side checkpoint and journal live, as s3://<bucket>/<prefix>: rollbacks the guardian or a break-glass run made are recorded from it.",
+    },
   },
   outputs: {
     outcome: {
@@ -30,6 +34,10 @@ export const contract = defineContract({
     weights: { description: 'Weights the status records, as JSON: {"old":90,"new":10}.' },
     "observed-weights": { description: "Weights AWS reports, as JSON." },
     committed: { description: "true when a status commit was pushed." },
+    "rolled-back-outside": {
+      description:
+        "guardian or break-glass when this run recorded a rollback made outside the workflows (the spec then needs realigning); empty otherwise.",
+    },
   },
 });
 
@@ -46,5 +54,6 @@ export function readInputs(inputs: InputReader<keyof typeof contract.inputs>): R
     spec: inputs.string("spec"),
     stateBranch: inputs.optional("state-branch"),
     token: inputs.optional("token"),
+    ...optionalCheckpointStore(inputs, "checkpoint-store"),
   };
 }

@@ -4,6 +4,7 @@ import { ActionRefusal, runAction } from "../../../src/action/run.js";
 import { DriftRefusal, runReconcile } from "../../../src/ops/reconcile.js";
 import { resolveStateBranch } from "../../../src/ops/state-branch.js";
 import { createTrafficProviders } from "../../../src/ops/traffic.js";
+import { createCheckpointStore } from "../../../src/providers/checkpoint-stores.js";
 import { createStateStore } from "../../../src/providers/state-store.js";
 import { contract, readInputs } from "./contract.js";
 
@@ -28,6 +29,9 @@ await runAction(contract, async (ctx) => {
       providers: (migration) => createTrafficProviders(migration, clients),
       warn: (message) => core.warning(message, { title: "Drift made outside cutover" }),
       now: () => new Date(),
+      ...(inputs.checkpointStore
+        ? { checkpointStore: createCheckpointStore(inputs.checkpointStore, 'input "checkpoint-store"') }
+        : {}),
     });
   } catch (error) {
     if (error instanceof DriftRefusal) throw new ActionRefusal(error.message, error.report);
