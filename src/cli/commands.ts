@@ -4,9 +4,10 @@
  */
 import type { CliCommand } from "./command.js";
 import { planCommand } from "./plan-command.js";
+import { rollbackCommand } from "./rollback-command.js";
 import { statusCommand } from "./status-command.js";
 import { validateCommand } from "./validate-command.js";
 
 export const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
-  [validateCommand, planCommand, statusCommand].map((command) => [command.name, command]),
+  [validateCommand, planCommand, statusCommand, rollbackCommand].map((command) => [command.name, command]),
 );

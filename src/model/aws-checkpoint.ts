@@ -87,8 +87,8 @@ export interface AwsJournalEntry {
   before?: Weights;
   after?: Weights;
   changeId?: string;
-  /** "last-checkpoint" or "all-old". */
-  target?: "last-checkpoint" | "all-old";
+  /** "last-checkpoint", "all-old", or "phase:<name>" for the last checkpoint of a phase. */
+  target?: "last-checkpoint" | "all-old" | `phase:${string}`;
   /** What the rollback restored on the compute targets. */
   restored?: Record<string, unknown>;
   submittedAt?: string;

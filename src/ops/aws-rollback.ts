@@ -43,8 +43,11 @@ export interface AwsRollbackRequest {
   entryId: string;
   by: "guardian" | "break-glass";
   trigger: JournalTrigger;
-  /** "checkpoint": the last checkpoint (all-old while decommissioning, or when none exists); "all-old". */
-  target: "checkpoint" | "all-old";
+  /**
+   * "checkpoint": the last checkpoint (all-old while decommissioning, or
+   * when none exists); "all-old"; or the last checkpoint of a named phase.
+   */
+  target: "checkpoint" | "all-old" | { phase: string };
   clients: Pick<AwsClients, "route53" | "ecs" | "lambda">;
   insyncTimeoutSeconds: number;
   stableTimeoutSeconds: number;
@@ -147,14 +150,17 @@ export async function rollbackFromCheckpoint(
         detail: `the trigger (${request.triggeredAt}) is older than the weights it would undo (applied ${appliedAt} by ${document?.writer}); nothing changed`,
       };
     }
-    const useAllOld = request.target === "all-old" || source.status.checkpoints.length === 0;
+    const phase = typeof request.target === "object" ? request.target.phase : undefined;
+    const useAllOld =
+      request.target === "all-old" || (phase === undefined && source.status.checkpoints.length === 0);
+    const targetPhase = useAllOld ? ALL_OLD : phase;
     try {
       const move = await rollback(
         {
           migration: source.migration,
           status: source.status,
           reason: request.trigger.reason,
-          ...(useAllOld ? { targetPhase: ALL_OLD } : {}),
+          ...(targetPhase !== undefined ? { targetPhase } : {}),
           insyncTimeoutSeconds: request.insyncTimeoutSeconds,
           stableTimeoutSeconds: request.stableTimeoutSeconds,
           ...(request.fallbackDesiredCount !== undefined
@@ -169,7 +175,13 @@ export async function rollbackFromCheckpoint(
         createTrafficProviders(source.migration, request.clients),
         journal,
       );
-      return await settle(request, source, move, useAllOld ? "all-old" : "last-checkpoint", journal);
+      return await settle(
+        request,
+        source,
+        move,
+        useAllOld ? "all-old" : phase !== undefined ? `phase:${phase}` : "last-checkpoint",
+        journal,
+      );
     } catch (error) {
       if (
         error instanceof TrafficRouterRefusal &&
@@ -189,7 +201,7 @@ async function settle(
   request: AwsRollbackRequest,
   source: Source,
   move: RollbackMove,
-  target: "last-checkpoint" | "all-old",
+  target: AwsJournalEntry["target"] & string,
   journal: OperationJournal,
 ): Promise<AwsRollbackResult> {
   const entry: AwsJournalEntry = {

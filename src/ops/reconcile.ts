@@ -294,7 +294,9 @@ function rollbackOutsideWorkflows(
   const last = status.checkpoints.at(-1);
   // The state machine restores a target's weights: the last checkpoint's, or all-old.
   let target: RollbackTarget | undefined;
+  const phase = entry.target?.startsWith("phase:") ? entry.target.slice("phase:".length) : undefined;
   if (entry.after.new === 0 && entry.after.old === 100) target = { kind: "all-old" };
+  else if (phase !== undefined) target = { kind: "phase", phase };
   else if (last && sameWeights(last.weights, entry.after)) target = { kind: "last-checkpoint" };
   if (!target) return undefined;
   const who =
@@ -326,7 +328,9 @@ function rollbackOutsideWorkflows(
       : [{ type: "rollback-started" as const, reason, evidence, ...origin }]),
     { type: "rollback-completed", target, evidence, ...origin },
   ];
-  if (!simulate(status, events, now).ok) return undefined;
+  // Recorded only when the status it leaves says what AWS holds.
+  const result = simulate(status, events, now);
+  if (!result.ok || !sameWeights(result.status.weights, observed.weights)) return undefined;
   return {
     finding: `Recorded the rollback ${who} made at ${entry.at} (journal entry ${entry.id}): ${describeWeights(entry.before ?? status.weights)} → ${describeWeights(entry.after)}, change ${entry.changeId ?? "none"}.`,
     events,
