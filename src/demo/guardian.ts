@@ -74,13 +74,15 @@ function dimensionsOf(migration: Migration): SideDimensions | undefined {
 }
 
 /** The gates a migration's phases bake on, by name. */
-function gatesOf(spec: MigrationsFile, migration: Migration) {
+function gatesOf(migration: Migration) {
   const names = new Set(
     migration.phases.flatMap((phase) =>
       phase.steps.flatMap((step) => (step.kind === "bake" ? [step.gate] : [])),
     ),
   );
-  return [...names].flatMap((name) => (spec.gates?.[name] ? [{ name, gate: spec.gates[name]! }] : []));
+  return [...names].flatMap((name) =>
+    migration.gates[name] ? [{ name, gate: migration.gates[name]! }] : [],
+  );
 }
 
 /** Installs everything; idempotent only on a fresh account (it creates, it does not update). */
