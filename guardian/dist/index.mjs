@@ -83419,7 +83419,9 @@ function checkWeights(value, path, problems) {
   }
   const { old, new: fresh } = value;
   if (typeof old !== "number" || typeof fresh !== "number" || old < 0 || fresh < 0 || Math.abs(old + fresh - 100) > 0.01) {
-    problems.push(`${path} must hold old and new percentages from 0 to 100 that sum to 100 (got ${JSON.stringify(value)})`);
+    problems.push(
+      `${path} must hold old and new percentages from 0 to 100 that sum to 100 (got ${JSON.stringify(value)})`
+    );
   }
 }
 function checkSpec(value, problems) {
@@ -83433,7 +83435,8 @@ function checkSpec(value, problems) {
       return;
     }
     for (const field of fields) {
-      if (typeof shape[field] !== "string" || shape[field] === "") problems.push(`${path}.${field} must be a non-empty string`);
+      if (typeof shape[field] !== "string" || shape[field] === "")
+        problems.push(`${path}.${field} must be a non-empty string`);
     }
   };
   if (typeof value.id !== "string") problems.push("$.spec.id must be the migration id");
@@ -83452,21 +83455,28 @@ function parseCheckpointDocument(text, where, migrationId) {
   const problems = [];
   if (!isObject(raw)) throw new CheckpointDocumentError(where, ["it is not a JSON object"]);
   if (raw.format !== AWS_CHECKPOINT_FORMAT) {
-    problems.push(`$.format is ${JSON.stringify(raw.format)}; this version reads ${JSON.stringify(AWS_CHECKPOINT_FORMAT)}`);
+    problems.push(
+      `$.format is ${JSON.stringify(raw.format)}; this version reads ${JSON.stringify(AWS_CHECKPOINT_FORMAT)}`
+    );
   }
   if (raw.migration !== migrationId) {
     problems.push(`$.migration is ${JSON.stringify(raw.migration)}, not ${JSON.stringify(migrationId)}`);
   }
-  if (!Number.isInteger(raw.sequence) || raw.sequence < 1) problems.push("$.sequence must be a whole number from 1");
+  if (!Number.isInteger(raw.sequence) || raw.sequence < 1)
+    problems.push("$.sequence must be a whole number from 1");
   checkSpec(raw.spec, problems);
-  if (isObject(raw.spec) && raw.spec.id !== migrationId) problems.push(`$.spec.id is not ${JSON.stringify(migrationId)}`);
+  if (isObject(raw.spec) && raw.spec.id !== migrationId)
+    problems.push(`$.spec.id is not ${JSON.stringify(migrationId)}`);
   const applied = raw.applied;
   if (!isObject(applied)) problems.push("$.applied is missing");
   else {
     if (!PHASE_STATES.includes(applied.state)) {
-      problems.push(`$.applied.state ${JSON.stringify(applied.state)} is not one of ${PHASE_STATES.join(", ")}`);
+      problems.push(
+        `$.applied.state ${JSON.stringify(applied.state)} is not one of ${PHASE_STATES.join(", ")}`
+      );
     }
-    if (applied.phase !== null && typeof applied.phase !== "string") problems.push("$.applied.phase must be a phase name or null");
+    if (applied.phase !== null && typeof applied.phase !== "string")
+      problems.push("$.applied.phase must be a phase name or null");
     checkWeights(applied.weights, "$.applied.weights", problems);
   }
   if (!Array.isArray(raw.checkpoints)) problems.push("$.checkpoints must be a list");
@@ -83482,7 +83492,9 @@ function parseCheckpointDocument(text, where, migrationId) {
         if (!isObject(entry.router) || typeof entry.router.kind !== "string") {
           problems.push(`${path}.router must be a snapshot tagged with its router kind`);
         } else if (isObject(raw.spec) && isObject(raw.spec.router) && entry.router.kind !== raw.spec.router.kind) {
-          problems.push(`${path}.router is a ${entry.router.kind} snapshot but the migration routes with ${String(raw.spec.router.kind)}`);
+          problems.push(
+            `${path}.router is a ${entry.router.kind} snapshot but the migration routes with ${String(raw.spec.router.kind)}`
+          );
         }
       }
     });
@@ -84823,7 +84835,10 @@ function describeCheckpoint(checkpoint) {
 function resolveRestorePoint(migration, status, targetPhase) {
   const last = status.checkpoints[status.checkpoints.length - 1];
   const environment = migration.phases.find((phase) => phase.name === status.phase)?.environment;
-  const withDecommission = (fields) => fields.ecsDesiredCount === void 0 && status.decommission ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore } : fields;
+  const withDecommission = (fields) => (
+    // A count of 0 was taken while the old side was already scaled down: what it served with is the decommission's.
+    !fields.ecsDesiredCount && status.decommission ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore } : fields
+  );
   const defaultAllOld = targetPhase === void 0 && defaultRollbackTarget(status).kind === "all-old";
   const target = defaultAllOld ? ALL_OLD : targetPhase;
   if (target === void 0) {
@@ -84929,7 +84944,11 @@ async function readSource(request, journal) {
     (found) => found ? `${request.store.checkpointLabel(request.migrationId)} sequence ${found.document.sequence} by ${found.document.writer}, ${formatWeights(found.document.applied.weights)}` : `${request.store.checkpointLabel(request.migrationId)} does not exist`
   );
   if (stored) {
-    return { stored, migration: stored.document.spec, status: statusOfDocument(stored.document, request.now()) };
+    return {
+      stored,
+      migration: stored.document.spec,
+      status: statusOfDocument(stored.document, request.now())
+    };
   }
   if (request.fromGit) {
     const status = request.fromGit.status;
@@ -84974,14 +84993,16 @@ async function rollbackFromCheckpoint(request, journal) {
         detail: `the trigger (${request.triggeredAt}) is older than the weights it would undo (applied ${appliedAt} by ${document?.writer}); nothing changed`
       };
     }
-    const useAllOld = request.target === "all-old" || source.status.checkpoints.length === 0;
+    const phase = typeof request.target === "object" ? request.target.phase : void 0;
+    const useAllOld = request.target === "all-old" || phase === void 0 && source.status.checkpoints.length === 0;
+    const targetPhase = useAllOld ? ALL_OLD : phase;
     try {
       const move = await rollback(
         {
           migration: source.migration,
           status: source.status,
           reason: request.trigger.reason,
-          ...useAllOld ? { targetPhase: ALL_OLD } : {},
+          ...targetPhase !== void 0 ? { targetPhase } : {},
           insyncTimeoutSeconds: request.insyncTimeoutSeconds,
           stableTimeoutSeconds: request.stableTimeoutSeconds,
           ...request.fallbackDesiredCount !== void 0 ? { fallbackDesiredCount: request.fallbackDesiredCount } : {},
@@ -84991,7 +85012,13 @@ async function rollbackFromCheckpoint(request, journal) {
         createTrafficProviders(source.migration, request.clients),
         journal
       );
-      return await settle(request, source, move, useAllOld ? "all-old" : "last-checkpoint", journal);
+      return await settle(
+        request,
+        source,
+        move,
+        useAllOld ? "all-old" : phase !== void 0 ? `phase:${phase}` : "last-checkpoint",
+        journal
+      );
     } catch (error2) {
       if (error2 instanceof TrafficRouterRefusal && error2.code === "concurrent-change" && attempt < MAX_ROLLBACK_ATTEMPTS) {
         journal.log.warn("another writer changed the records while rolling back; reading again", { attempt });
@@ -85016,7 +85043,12 @@ async function settle(request, source, move, target, journal) {
     restored: { ...move.restored },
     ...move.change ? { changeId: move.change.id, submittedAt: move.change.submittedAt.toISOString() } : {},
     ...move.insyncAt ? { insyncAt: move.insyncAt.toISOString() } : {},
-    steps: journal.steps.map(({ step, elapsedMs, outcome, detail }) => ({ step, elapsedMs, outcome, detail }))
+    steps: journal.steps.map(({ step, elapsedMs, outcome, detail }) => ({
+      step,
+      elapsedMs,
+      outcome,
+      detail
+    }))
   };
   if (move.noOp) {
     return {
@@ -85070,7 +85102,9 @@ async function writeHold(request, source, weights, journal) {
       stored = await request.store.read(request.migrationId);
     }
   }
-  journal.log.warn("the checkpoint kept changing; the hold was not written (the journal entry records the rollback)");
+  journal.log.warn(
+    "the checkpoint kept changing; the hold was not written (the journal entry records the rollback)"
+  );
   return false;
 }
 
@@ -85147,20 +85181,27 @@ function seconds(env2, name, fallback2) {
   if (raw === void 0 || raw === "") return fallback2;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1 || value > 900) {
-    throw new Error(`environment variable ${name}: ${JSON.stringify(raw)} is not a whole number of seconds from 1 to 900`);
+    throw new Error(
+      `environment variable ${name}: ${JSON.stringify(raw)} is not a whole number of seconds from 1 to 900`
+    );
   }
   return value;
 }
 function readGuardianConfig(env2) {
   const store = env2[GUARDIAN_ENV.store] ?? "";
-  if (store === "") throw new Error(`environment variable ${GUARDIAN_ENV.store} is not set; give s3://<bucket>/<prefix>`);
+  if (store === "")
+    throw new Error(`environment variable ${GUARDIAN_ENV.store} is not set; give s3://<bucket>/<prefix>`);
   const migrations = (env2[GUARDIAN_ENV.migrations] ?? "").split(",").map((id) => id.trim()).filter(Boolean);
   if (migrations.length === 0) {
-    throw new Error(`environment variable ${GUARDIAN_ENV.migrations} is empty; give the migration ids this guardian guards, comma-separated`);
+    throw new Error(
+      `environment variable ${GUARDIAN_ENV.migrations} is empty; give the migration ids this guardian guards, comma-separated`
+    );
   }
   const target = env2[GUARDIAN_ENV.target] ?? "checkpoint";
   if (target !== "checkpoint" && target !== "all-old") {
-    throw new Error(`environment variable ${GUARDIAN_ENV.target}: ${JSON.stringify(target)}; give "checkpoint" or "all-old"`);
+    throw new Error(
+      `environment variable ${GUARDIAN_ENV.target}: ${JSON.stringify(target)}; give "checkpoint" or "all-old"`
+    );
   }
   return {
     store,
@@ -85269,7 +85310,10 @@ var S3CheckpointStore = class {
       if (error2.name === "NoSuchKey") return void 0;
       throw error2;
     }
-    return { document: parseCheckpointDocument(text, this.checkpointLabel(migrationId), migrationId), version };
+    return {
+      document: parseCheckpointDocument(text, this.checkpointLabel(migrationId), migrationId),
+      version
+    };
   }
   async write(document, expected) {
     try {
@@ -85344,7 +85388,11 @@ var S3CheckpointStore = class {
 // src/providers/checkpoint-stores.ts
 function createCheckpointStore(value, where, options = {}) {
   const location = checkpointStoreLocation(value, where);
-  const client = options.s3 ?? new import_client_s32.S3Client({ retryMode: "adaptive", maxAttempts: 6, ...options.region ? { region: options.region } : {} });
+  const client = options.s3 ?? new import_client_s32.S3Client({
+    retryMode: "adaptive",
+    maxAttempts: 6,
+    ...options.region ? { region: options.region } : {}
+  });
   return new S3CheckpointStore(location, client);
 }
 

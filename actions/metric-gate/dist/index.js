@@ -12296,21 +12296,26 @@ var init_hostHeaderMiddleware = __esm({
 var loggerMiddleware, loggerMiddlewareOptions, getLoggerPlugin;
 var init_loggerMiddleware = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/client/middleware-logger/loggerMiddleware.js"() {
+    init_client2();
     loggerMiddleware = () => (next, context) => async (args) => {
       try {
         const response = await next(args);
-        const { clientName, commandName, logger: logger2, dynamoDbDocumentClientOptions = {} } = context;
-        const { overrideInputFilterSensitiveLog, overrideOutputFilterSensitiveLog } = dynamoDbDocumentClientOptions;
-        const inputFilterSensitiveLog = overrideInputFilterSensitiveLog ?? context.inputFilterSensitiveLog;
-        const outputFilterSensitiveLog = overrideOutputFilterSensitiveLog ?? context.outputFilterSensitiveLog;
-        const { $metadata, ...outputWithoutMetadata } = response.output;
-        logger2?.info?.({
-          clientName,
-          commandName,
-          input: inputFilterSensitiveLog(args.input),
-          output: outputFilterSensitiveLog(outputWithoutMetadata),
-          metadata: $metadata
-        });
+        const { logger: logger2 } = context;
+        const isNoOpLogger = logger2 instanceof NoOpLogger;
+        if (logger2 && !isNoOpLogger) {
+          const { clientName, commandName, dynamoDbDocumentClientOptions = {} } = context;
+          const { overrideInputFilterSensitiveLog, overrideOutputFilterSensitiveLog } = dynamoDbDocumentClientOptions;
+          const inputFilterSensitiveLog = overrideInputFilterSensitiveLog ?? context.inputFilterSensitiveLog;
+          const outputFilterSensitiveLog = overrideOutputFilterSensitiveLog ?? context.outputFilterSensitiveLog;
+          const { $metadata, ...outputWithoutMetadata } = response.output;
+          logger2.info?.({
+            clientName,
+            commandName,
+            input: inputFilterSensitiveLog(args.input),
+            output: outputFilterSensitiveLog(outputWithoutMetadata),
+            metadata: $metadata
+          });
+        }
         return response;
       } catch (error3) {
         const { clientName, commandName, logger: logger2, dynamoDbDocumentClientOptions = {} } = context;
@@ -13503,7 +13508,7 @@ var init_race = __esm({
       let cleanup = () => {
       };
       const aborted = new Promise((_, reject) => {
-        const handler = () => reject(createAbortError());
+        const handler = () => reject(createAbortError(signal));
         if (signal.aborted) {
           handler();
         } else if (typeof signal.addEventListener === "function") {
@@ -13515,7 +13520,13 @@ var init_race = __esm({
       });
       return Promise.race([promise, aborted]).finally(cleanup);
     };
-    createAbortError = () => Object.assign(new Error("Request aborted"), { name: "AbortError" });
+    createAbortError = (signal) => {
+      const reason = signal.reason;
+      if (reason instanceof Error) {
+        return Object.assign(new Error("Request aborted"), { name: "AbortError", cause: reason });
+      }
+      return Object.assign(new Error(reason ? String(reason) : "Request aborted"), { name: "AbortError" });
+    };
     isAbortError = (error3) => typeof error3 === "object" && error3 !== null && "name" in error3 && error3.name === "AbortError";
   }
 });
@@ -13645,9 +13656,12 @@ function bindRetryMiddleware(isStreamingPayload2) {
             throw lastError;
           }
           try {
+            if (abortSignal?.aborted) {
+              throw lastError;
+            }
             retryToken = await race(retryStrategy.refreshRetryTokenForRetry(retryToken, retryErrorInfo), abortSignal);
           } catch (refreshError) {
-            if (abortSignal?.aborted && isAbortError(refreshError)) {
+            if (refreshError !== lastError && abortSignal?.aborted && isAbortError(refreshError)) {
               throw refreshError;
             }
             if (!lastError.$metadata) {
@@ -19836,7 +19850,7 @@ var init_package = __esm({
   "node_modules/@aws-sdk/nested-clients/package.json"() {
     package_default = {
       name: "@aws-sdk/nested-clients",
-      version: "3.998.3",
+      version: "3.998.5",
       description: "Nested clients for AWS SDK packages.",
       homepage: "https://github.com/aws/aws-sdk-js-v3/tree/main/packages/nested-clients",
       license: "Apache-2.0",
@@ -19936,10 +19950,10 @@ var init_package = __esm({
         "test:watch": "yarn g:vitest watch"
       },
       dependencies: {
-        "@aws-sdk/core": "^3.981.0",
+        "@aws-sdk/core": "^3.981.2",
         "@aws-sdk/signature-v4-multi-region": "^3.996.52",
         "@aws-sdk/types": "^3.975.1",
-        "@smithy/core": "^3.40.0",
+        "@smithy/core": "^3.41.1",
         "@smithy/fetch-http-handler": "^5.8.1",
         "@smithy/node-http-handler": "^4.14.2",
         "@smithy/types": "^4.20.0",
@@ -25758,7 +25772,7 @@ var init_STSServiceException = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/models/errors.js
-var ExpiredTokenException2, MalformedPolicyDocumentException, PackedPolicyTooLargeException, RegionDisabledException, IDPRejectedClaimException, InvalidIdentityTokenException, IDPCommunicationErrorException;
+var ExpiredTokenException2, InvalidContextAssertionException, MalformedPolicyDocumentException, PackedPolicyTooLargeException, RegionDisabledException, IDPRejectedClaimException, InvalidIdentityTokenException, IDPCommunicationErrorException;
 var init_errors3 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/models/errors.js"() {
     init_STSServiceException();
@@ -25773,6 +25787,19 @@ var init_errors3 = __esm({
           ...opts
         });
         Object.setPrototypeOf(this, _ExpiredTokenException.prototype);
+      }
+    };
+    InvalidContextAssertionException = class _InvalidContextAssertionException extends STSServiceException {
+      static shapeId = "com.amazonaws.sts#InvalidContextAssertionException";
+      name = "InvalidContextAssertionException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "InvalidContextAssertionException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _InvalidContextAssertionException.prototype);
       }
     };
     MalformedPolicyDocumentException = class _MalformedPolicyDocumentException extends STSServiceException {
@@ -25858,7 +25885,7 @@ var init_errors3 = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/schemas/schemas_0.js
-var _A, _AKI, _AR, _ARI, _ARR, _ARRs, _ARU, _ARWWI, _ARWWIR, _ARWWIRs, _Au, _C, _CA, _DS, _E, _EI, _ETE2, _IDPCEE, _IDPRCE, _IITE, _K, _MPDE, _MSTS, _P, _PA, _PAr, _PC, _PCLT, _PCr, _PDT, _PI, _PPS, _PPTLE, _Pr, _RA, _RDE, _RSN, _SAK, _SFWIT, _SI, _SN, _ST, _STS, _STU, _T, _TC, _TTK, _Ta, _V, _WIT, _a, _aKST, _aQE, _c3, _cTT, _e3, _hE3, _m2, _pDLT, _s3, _tLT, n03, _s_registry3, STSServiceException$, n0_registry3, ExpiredTokenException$2, IDPCommunicationErrorException$, IDPRejectedClaimException$, InvalidIdentityTokenException$, MalformedPolicyDocumentException$, PackedPolicyTooLargeException$, RegionDisabledException$, errorTypeRegistries3, accessKeySecretType, clientTokenType, AssumedRoleUser$, AssumeRoleRequest$, AssumeRoleResponse$, AssumeRoleWithWebIdentityRequest$, AssumeRoleWithWebIdentityResponse$, Credentials$, PolicyDescriptorType$, ProvidedContext$, Tag$, policyDescriptorListType, ProvidedContextsListType, tagKeyListType, tagListType, AssumeRole$, AssumeRoleWithWebIdentity$;
+var _A, _AKI, _AR, _ARI, _ARR, _ARRs, _ARU, _ARWWI, _ARWWIR, _ARWWIRs, _Au, _C, _CA, _DS, _E, _EI, _ETE2, _FPA, _I, _ICAE, _IDPCEE, _IDPRCE, _IITE, _IP, _K, _MPDE, _MSTS, _OI, _P, _PA, _PAr, _PC, _PCLT, _PCr, _PDT, _PI, _PPS, _PPTLE, _Pr, _RA, _RDE, _RSN, _S, _SAK, _SFWIT, _SI, _SN, _ST, _STS, _STU, _STu, _T, _TC, _TCr, _TIPC, _TTK, _Ta, _V, _WIT, _a, _aKST, _aQE, _c3, _cTT, _e3, _hE3, _m2, _oIIT, _oIST, _oISTT, _pDLT, _s3, _tCIPMT, _tCVT, _tLT, n03, _s_registry3, STSServiceException$, n0_registry3, ExpiredTokenException$2, IDPCommunicationErrorException$, IDPRejectedClaimException$, InvalidContextAssertionException$, InvalidIdentityTokenException$, MalformedPolicyDocumentException$, PackedPolicyTooLargeException$, RegionDisabledException$, errorTypeRegistries3, accessKeySecretType, clientTokenType, originIdentityIssuerType, originIdentitySubjectType, originIdentitySubjectTypeType, transactionContextValueType, AssumedRoleUser$, AssumeRoleRequest$, AssumeRoleResponse$, AssumeRoleWithWebIdentityRequest$, AssumeRoleWithWebIdentityResponse$, Credentials$, OriginIdentity$, PolicyDescriptorType$, ProvidedContext$, Tag$, TransactionContext$, TrustedIdentityPropagationContext$, policyDescriptorListType, ProvidedContextsListType, tagKeyListType, tagListType, transactionContextIdentityProviderMapType, AssumeRole$, AssumeRoleWithWebIdentity$;
 var init_schemas_03 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/schemas/schemas_0.js"() {
     init_schema();
@@ -25881,12 +25908,17 @@ var init_schemas_03 = __esm({
     _E = "Expiration";
     _EI = "ExternalId";
     _ETE2 = "ExpiredTokenException";
+    _FPA = "FederatedProviderArn";
+    _I = "Issuer";
+    _ICAE = "InvalidContextAssertionException";
     _IDPCEE = "IDPCommunicationErrorException";
     _IDPRCE = "IDPRejectedClaimException";
     _IITE = "InvalidIdentityTokenException";
+    _IP = "IdentityProvider";
     _K = "Key";
     _MPDE = "MalformedPolicyDocumentException";
     _MSTS = "MinimumSessionTokenSize";
+    _OI = "OriginIdentity";
     _P = "Policy";
     _PA = "PolicyArns";
     _PAr = "ProviderArn";
@@ -25901,6 +25933,7 @@ var init_schemas_03 = __esm({
     _RA = "RoleArn";
     _RDE = "RegionDisabledException";
     _RSN = "RoleSessionName";
+    _S = "Subject";
     _SAK = "SecretAccessKey";
     _SFWIT = "SubjectFromWebIdentityToken";
     _SI = "SourceIdentity";
@@ -25908,8 +25941,11 @@ var init_schemas_03 = __esm({
     _ST = "SessionToken";
     _STS = "SessionTokenSize";
     _STU = "SessionTokenUtilization";
+    _STu = "SubjectType";
     _T = "Tags";
     _TC = "TokenCode";
+    _TCr = "TransactionContext";
+    _TIPC = "TrustedIdentityPropagationContext";
     _TTK = "TransitiveTagKeys";
     _Ta = "Tag";
     _V = "Value";
@@ -25922,8 +25958,13 @@ var init_schemas_03 = __esm({
     _e3 = "error";
     _hE3 = "httpError";
     _m2 = "message";
+    _oIIT = "originIdentityIssuerType";
+    _oIST = "originIdentitySubjectType";
+    _oISTT = "originIdentitySubjectTypeType";
     _pDLT = "policyDescriptorListType";
     _s3 = "smithy.ts.sdk.synthetic.com.amazonaws.sts";
+    _tCIPMT = "transactionContextIdentityProviderMapType";
+    _tCVT = "transactionContextValueType";
     _tLT = "tagListType";
     n03 = "com.amazonaws.sts";
     _s_registry3 = new TypeRegistry(_s3);
@@ -25957,6 +25998,15 @@ var init_schemas_03 = __esm({
       [0]
     ];
     n0_registry3.registerError(IDPRejectedClaimException$, IDPRejectedClaimException);
+    InvalidContextAssertionException$ = [
+      -3,
+      n03,
+      _ICAE,
+      { [_aQE]: [`InvalidContextAssertion`, 400], [_e3]: _c3, [_hE3]: 400 },
+      [_m2],
+      [0]
+    ];
+    n0_registry3.registerError(InvalidContextAssertionException$, InvalidContextAssertionException);
     InvalidIdentityTokenException$ = [
       -3,
       n03,
@@ -25999,6 +26049,10 @@ var init_schemas_03 = __esm({
     ];
     accessKeySecretType = [0, n03, _aKST, 8, 0];
     clientTokenType = [0, n03, _cTT, 8, 0];
+    originIdentityIssuerType = [0, n03, _oIIT, 8, 0];
+    originIdentitySubjectType = [0, n03, _oIST, 8, 0];
+    originIdentitySubjectTypeType = [0, n03, _oISTT, 8, 0];
+    transactionContextValueType = [0, n03, _tCVT, 8, 0];
     AssumedRoleUser$ = [
       3,
       n03,
@@ -26039,8 +26093,8 @@ var init_schemas_03 = __esm({
       n03,
       _ARWWIRs,
       0,
-      [_C, _SFWIT, _ARU, _PPS, _Pr, _Au, _SI, _STU, _STS],
-      [[() => Credentials$, 0], 0, () => AssumedRoleUser$, 1, 0, 0, 0, 1, 1]
+      [_C, _SFWIT, _ARU, _PPS, _Pr, _Au, _SI, _STU, _STS, _TIPC],
+      [[() => Credentials$, 0], 0, () => AssumedRoleUser$, 1, 0, 0, 0, 1, 1, [() => TrustedIdentityPropagationContext$, 0]]
     ];
     Credentials$ = [
       3,
@@ -26050,6 +26104,14 @@ var init_schemas_03 = __esm({
       [_AKI, _SAK, _ST, _E],
       [0, [() => accessKeySecretType, 0], 0, 4],
       4
+    ];
+    OriginIdentity$ = [
+      3,
+      n03,
+      _OI,
+      0,
+      [_S, _STu, _I, _FPA],
+      [[() => originIdentitySubjectType, 0], [() => originIdentitySubjectTypeType, 0], [() => originIdentityIssuerType, 0], 0]
     ];
     PolicyDescriptorType$ = [
       3,
@@ -26076,6 +26138,22 @@ var init_schemas_03 = __esm({
       [0, 0],
       2
     ];
+    TransactionContext$ = [
+      3,
+      n03,
+      _TCr,
+      0,
+      [_IP],
+      [[() => transactionContextIdentityProviderMapType, 0]]
+    ];
+    TrustedIdentityPropagationContext$ = [
+      3,
+      n03,
+      _TIPC,
+      8,
+      [_OI, _TCr],
+      [[() => OriginIdentity$, 0], [() => TransactionContext$, 0]]
+    ];
     policyDescriptorListType = [
       1,
       n03,
@@ -26097,6 +26175,20 @@ var init_schemas_03 = __esm({
       _tLT,
       0,
       () => Tag$
+    ];
+    transactionContextIdentityProviderMapType = [
+      2,
+      n03,
+      _tCIPMT,
+      0,
+      [
+        0,
+        0
+      ],
+      [
+        () => transactionContextValueType,
+        0
+      ]
     ];
     AssumeRole$ = [
       9,
@@ -26583,10 +26675,13 @@ __export(sts_exports, {
   IDPCommunicationErrorException$: () => IDPCommunicationErrorException$,
   IDPRejectedClaimException: () => IDPRejectedClaimException,
   IDPRejectedClaimException$: () => IDPRejectedClaimException$,
+  InvalidContextAssertionException: () => InvalidContextAssertionException,
+  InvalidContextAssertionException$: () => InvalidContextAssertionException$,
   InvalidIdentityTokenException: () => InvalidIdentityTokenException,
   InvalidIdentityTokenException$: () => InvalidIdentityTokenException$,
   MalformedPolicyDocumentException: () => MalformedPolicyDocumentException,
   MalformedPolicyDocumentException$: () => MalformedPolicyDocumentException$,
+  OriginIdentity$: () => OriginIdentity$,
   PackedPolicyTooLargeException: () => PackedPolicyTooLargeException,
   PackedPolicyTooLargeException$: () => PackedPolicyTooLargeException$,
   PolicyDescriptorType$: () => PolicyDescriptorType$,
@@ -26598,6 +26693,8 @@ __export(sts_exports, {
   STSServiceException: () => STSServiceException,
   STSServiceException$: () => STSServiceException$,
   Tag$: () => Tag$,
+  TransactionContext$: () => TransactionContext$,
+  TrustedIdentityPropagationContext$: () => TrustedIdentityPropagationContext$,
   __Client: () => Client,
   decorateDefaultCredentialProvider: () => decorateDefaultCredentialProvider,
   errorTypeRegistries: () => errorTypeRegistries3,
@@ -27475,6 +27572,7 @@ var init_enums2 = __esm({
       CONFLICT: "CONFLICT",
       INSUFFICIENT_PERMISSIONS: "INSUFFICIENT_PERMISSIONS",
       INVALID_REQUEST: "INVALID_REQUEST",
+      OAUTH_INVALID_CLIENT: "invalid_client",
       OAUTH_INVALID_GRANT: "invalid_grant",
       OAUTH_INVALID_REQUEST: "invalid_request",
       OAUTH_INVALID_SCOPE: "invalid_scope",
@@ -28973,7 +29071,7 @@ var require_dist_cjs17 = __commonJS({
     var _HD = "HistoryData";
     var _HIT = "HistoryItemType";
     var _HS = "HistorySummary";
-    var _I = "Id";
+    var _I2 = "Id";
     var _IDA = "InsufficientDataActions";
     var _IF = "IncludeFilters";
     var _IFF = "InvalidFormatFault";
@@ -29145,7 +29243,7 @@ var require_dist_cjs17 = __commonJS({
     var _RS = "RuleState";
     var _RT3 = "ResourceType";
     var _Ra = "Range";
-    var _S = "Status";
+    var _S2 = "Status";
     var _SAS = "SetAlarmState";
     var _SASI = "SetAlarmStateInput";
     var _SB = "ScanBy";
@@ -29444,7 +29542,7 @@ var require_dist_cjs17 = __commonJS({
       n05,
       _AMRS,
       0,
-      [_AMRA, _ED, _S, _MT, _LUT],
+      [_AMRA, _ED, _S2, _MT, _LUT],
       [0, 4, 0, 0, 4]
     ];
     var AlarmPromQLCriteria$ = [
@@ -29866,7 +29964,7 @@ var require_dist_cjs17 = __commonJS({
       n05,
       _GAMRO,
       0,
-      [_Na, _AMRA, _De, _R, _MTu, _SD, _ED, _S, _LUT, _MT],
+      [_Na, _AMRA, _De, _R, _MTu, _SD, _ED, _S2, _LUT, _MT],
       [0, 0, 0, () => Rule$, () => MuteTargets$, 4, 4, 0, 4, 0]
     ];
     var GetDashboardInput$ = [
@@ -30002,7 +30100,7 @@ var require_dist_cjs17 = __commonJS({
       n05,
       _GOTEO,
       0,
-      [_S, _IF, _EF, _CAr, _UA],
+      [_S2, _IF, _EF, _CAr, _UA],
       [0, () => OTelEnrichmentMetricSelectorList, () => OTelEnrichmentMetricSelectorList, 4, 4],
       1
     ];
@@ -30237,7 +30335,7 @@ var require_dist_cjs17 = __commonJS({
       n05,
       _MDQe,
       0,
-      [_I, _MSe, _Ex, _L, _RD, _P2, _AI],
+      [_I2, _MSe, _Ex, _L, _RD, _P2, _AI],
       [0, () => MetricStat$, 0, 0, 2, 1, 0],
       1
     ];
@@ -30246,7 +30344,7 @@ var require_dist_cjs17 = __commonJS({
       n05,
       _MDRe,
       0,
-      [_I, _L, _Tim, _Va, _SCta, _Mes],
+      [_I2, _L, _Tim, _Va, _SCta, _Mes],
       [0, 0, 64 | 4, 64 | 1, 0, () => MetricDataResultMessages]
     ];
     var MetricDatum$ = [
@@ -33407,7 +33505,7 @@ var require_dist_cjs18 = __commonJS({
     var _RTRu = "RunTaskResponse";
     var _Re = "Resources";
     var _Ro = "Rollback";
-    var _S = "Scale";
+    var _S2 = "Scale";
     var _SASC = "SubmitAttachmentStateChanges";
     var _SASCR = "SubmitAttachmentStateChangesRequest";
     var _SASCRu = "SubmitAttachmentStateChangesResponse";
@@ -37061,7 +37159,7 @@ var require_dist_cjs18 = __commonJS({
     var Scale$ = [
       3,
       n05,
-      _S,
+      _S2,
       0,
       [_v, _un],
       [1, 0]
@@ -43263,7 +43361,7 @@ var require_dist_cjs19 = __commonJS({
     var _H = "Handler";
     var _HT = "HeartbeatTimeout";
     var _HTS = "HeartbeatTimeoutSeconds";
-    var _I = "Input";
+    var _I2 = "Input";
     var _IA = "InvokeArgs";
     var _IAFDS = "Ipv6AllowedForDualStack";
     var _IAR = "InvokeAsyncRequest";
@@ -43277,7 +43375,7 @@ var require_dist_cjs19 = __commonJS({
     var _ICn = "InvokeComplete";
     var _IED = "IncludeExecutionData";
     var _IM = "InvokeMode";
-    var _IP = "InputPayload";
+    var _IP2 = "InputPayload";
     var _IPVE = "InvalidParameterValueException";
     var _IR = "InstanceRequirements";
     var _IRCE = "InvalidRequestContentException";
@@ -43413,7 +43511,7 @@ var require_dist_cjs19 = __commonJS({
     var _NPVE = "NoPublishedVersionException";
     var _O = "Operations";
     var _OF = "OnFailure";
-    var _OI = "OrganizationId";
+    var _OI2 = "OrganizationId";
     var _OP = "OperationPayload";
     var _OPu = "OutputPayload";
     var _OS = "OnSuccess";
@@ -43510,7 +43608,7 @@ var require_dist_cjs19 = __commonJS({
     var _Res = "Resource";
     var _Ro = "Role";
     var _Ru = "Runtime";
-    var _S = "Statement";
+    var _S2 = "Statement";
     var _SA = "SourceArn";
     var _SAC = "SourceAccessConfigurations";
     var _SACo = "SourceAccessConfiguration";
@@ -43581,7 +43679,7 @@ var require_dist_cjs19 = __commonJS({
     var _STR = "StateTransitionReason";
     var _STt = "StartTimestamp";
     var _STto = "StopTimestamp";
-    var _STu = "SubType";
+    var _STu2 = "SubType";
     var _SVC = "SchemaValidationConfigs";
     var _Si = "Size";
     var _St = "State";
@@ -43593,7 +43691,7 @@ var require_dist_cjs19 = __commonJS({
     var _TCR = "TracingConfigResponse";
     var _TCS = "TotalCodeSize";
     var _TCe = "TenancyConfig";
-    var _TCr = "TracingConfig";
+    var _TCr2 = "TracingConfig";
     var _TE = "TagsError";
     var _TH = "TraceHeader";
     var _TI = "TenantId";
@@ -44199,7 +44297,7 @@ var require_dist_cjs19 = __commonJS({
     var ErrorData = [0, n05, _ED, 8, 0];
     var ErrorMessage = [0, n05, _EM, 8, 0];
     var ErrorType = [0, n05, _ET, 8, 0];
-    var InputPayload = [0, n05, _IP, 8, 0];
+    var InputPayload = [0, n05, _IP2, 8, 0];
     var OperationPayload = [0, n05, _OP, 8, 0];
     var OutputPayload = [0, n05, _OPu, 8, 0];
     var SensitiveString = [0, n05, _SS, 8, 0];
@@ -44225,7 +44323,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _ALVPR,
       0,
-      [_LN, _VN, _SI2, _A2, _P2, _OI, _RI],
+      [_LN, _VN, _SI2, _A2, _P2, _OI2, _RI],
       [[0, 1], [1, 1], 0, 0, 0, 0, [0, { [_hQ2]: _RI }]],
       5
     ];
@@ -44234,7 +44332,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _ALVPRd,
       0,
-      [_S, _RI],
+      [_S2, _RI],
       [0, 0]
     ];
     var AddPermissionRequest$ = [
@@ -44251,7 +44349,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _APRd,
       0,
-      [_S],
+      [_S2],
       [0]
     ];
     var AliasConfiguration$ = [
@@ -44430,7 +44528,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _CISD,
       0,
-      [_FN, _TI, _I, _EV, _DEA],
+      [_FN, _TI, _I2, _EV, _DEA],
       [0, 0, [() => EventInput$, 0], 0, 0],
       1
     ];
@@ -44621,7 +44719,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _CFR,
       0,
-      [_FN, _Ro, _Cod, _Ru, _H, _D, _Ti, _MS, _Pu, _PTu, _VC, _PTa, _DLC, _Env, _KMSKA, _TCr, _Ta2, _L, _FSC, _CSCA, _IC, _Ar, _ES, _SSn, _LC, _TCe, _CPC, _DCu],
+      [_FN, _Ro, _Cod, _Ru, _H, _D, _Ti, _MS, _Pu, _PTu, _VC, _PTa, _DLC, _Env, _KMSKA, _TCr2, _Ta2, _L, _FSC, _CSCA, _IC, _Ar, _ES, _SSn, _LC, _TCe, _CPC, _DCu],
       [0, 0, [() => FunctionCode$, 0], 0, 0, 0, 1, 1, 2, 0, () => VpcConfig$, 0, () => DeadLetterConfig$, [() => Environment$, 0], 0, () => TracingConfig$, 128 | 0, 64 | 0, () => FileSystemConfigList, 0, () => ImageConfig$, 64 | 0, () => EphemeralStorage$, () => SnapStart$, () => LoggingConfig$, () => TenancyConfig$, () => CapacityProviderConfig$, () => DurableConfig$],
       3
     ];
@@ -44854,7 +44952,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _Ev,
       0,
-      [_ETv, _STu, _EI2, _Id, _N, _ETve, _PI2, _ESD, _ESDx, _EFD, _ETOD, _ESDxe, _CSDo, _CSDon, _CFDo, _WSD, _WSDa, _WCD, _SSD, _SSDt, _SFD, _CISD, _CISDha, _CIFD, _CITOD, _CISDh, _CSD, _CSDa, _CFD, _CTOD, _ICD],
+      [_ETv, _STu2, _EI2, _Id, _N, _ETve, _PI2, _ESD, _ESDx, _EFD, _ETOD, _ESDxe, _CSDo, _CSDon, _CFDo, _WSD, _WSDa, _WCD, _SSD, _SSDt, _SFD, _CISD, _CISDha, _CIFD, _CITOD, _CISDh, _CSD, _CSDa, _CFD, _CTOD, _ICD],
       [0, 0, 1, 0, 0, 4, 0, [() => ExecutionStartedDetails$, 0], [() => ExecutionSucceededDetails$, 0], [() => ExecutionFailedDetails$, 0], [() => ExecutionTimedOutDetails$, 0], [() => ExecutionStoppedDetails$, 0], () => ContextStartedDetails$, [() => ContextSucceededDetails$, 0], [() => ContextFailedDetails$, 0], () => WaitStartedDetails$, () => WaitSucceededDetails$, [() => WaitCancelledDetails$, 0], () => StepStartedDetails$, [() => StepSucceededDetails$, 0], [() => StepFailedDetails$, 0], [() => ChainedInvokeStartedDetails$, 0], [() => ChainedInvokeSucceededDetails$, 0], [() => ChainedInvokeFailedDetails$, 0], [() => ChainedInvokeTimedOutDetails$, 0], [() => ChainedInvokeStoppedDetails$, 0], () => CallbackStartedDetails$, [() => CallbackSucceededDetails$, 0], [() => CallbackFailedDetails$, 0], [() => CallbackTimedOutDetails$, 0], [() => InvocationCompletedDetails$, 0]]
     ];
     var EventError$ = [
@@ -44919,7 +45017,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _EDx,
       0,
-      [_IP],
+      [_IP2],
       [[() => InputPayload, 0]]
     ];
     var ExecutionFailedDetails$ = [
@@ -44936,7 +45034,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _ESD,
       0,
-      [_I, _ETx],
+      [_I2, _ETx],
       [[() => EventInput$, 0], 1],
       2
     ];
@@ -45028,7 +45126,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _FCun,
       0,
-      [_FN, _FA, _Ru, _Ro, _H, _CS2, _D, _Ti, _MS, _LM, _CSo, _Ve, _VC, _DLC, _Env, _KMSKA, _TCr, _MAa, _RI, _L, _St, _SR, _SRCt, _LUS, _LUSR, _LUSRC, _FSC, _SPVAi, _SJA, _PTa, _ICR, _Ar, _ES, _SSn, _RVC, _LC, _TCe, _CPC, _CSon, _DCu],
+      [_FN, _FA, _Ru, _Ro, _H, _CS2, _D, _Ti, _MS, _LM, _CSo, _Ve, _VC, _DLC, _Env, _KMSKA, _TCr2, _MAa, _RI, _L, _St, _SR, _SRCt, _LUS, _LUSR, _LUSRC, _FSC, _SPVAi, _SJA, _PTa, _ICR, _Ar, _ES, _SSn, _RVC, _LC, _TCe, _CPC, _CSon, _DCu],
       [0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0, () => VpcConfigResponse$, () => DeadLetterConfig$, [() => EnvironmentResponse$, 0], 0, () => TracingConfigResponse$, 0, 0, () => LayersReferenceList, 0, 0, 0, 0, 0, 0, () => FileSystemConfigList, 0, 0, 0, [() => ImageConfigResponse$, 0], 64 | 0, () => EphemeralStorage$, () => SnapStartResponse$, [() => RuntimeVersionConfig$, 0], () => LoggingConfig$, () => TenancyConfig$, () => CapacityProviderConfig$, 0, () => DurableConfig$]
     ];
     var FunctionEventInvokeConfig$ = [
@@ -45158,7 +45256,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _GDERe,
       0,
-      [_DEA, _DEN, _FA, _STt, _Sta, _IP, _Re, _E2, _ETn, _Ve, _TH, _EDI, _DCu],
+      [_DEA, _DEN, _FA, _STt, _Sta, _IP2, _Re, _E2, _ETn, _Ve, _TH, _EDI, _DCu],
       [0, 0, 0, 4, 0, [() => InputPayload, 0], [() => OutputPayload, 0], [() => ErrorObject$, 0], 4, 0, () => TraceHeader$, 2, () => DurableConfig$],
       5
     ];
@@ -45885,7 +45983,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _Op,
       0,
-      [_Id, _T2, _STt, _Sta, _PI2, _N, _STu, _ETn, _EDx, _CDo, _SD, _WDa, _CD, _CID],
+      [_Id, _T2, _STt, _Sta, _PI2, _N, _STu2, _ETn, _EDx, _CDo, _SD, _WDa, _CD, _CID],
       [0, 0, 4, 0, 0, 0, 0, 4, [() => ExecutionDetails$, 0], [() => ContextDetails$, 0], [() => StepDetails$, 0], () => WaitDetails$, [() => CallbackDetails$, 0], [() => ChainedInvokeDetails$, 0]],
       4
     ];
@@ -45894,7 +45992,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _OU,
       0,
-      [_Id, _T2, _A2, _PI2, _N, _STu, _Pa, _E2, _COo, _SO, _WO, _CO, _CIO],
+      [_Id, _T2, _A2, _PI2, _N, _STu2, _Pa, _E2, _COo, _SO, _WO, _CO, _CIO],
       [0, 0, 0, 0, 0, 0, [() => OperationPayload, 0], [() => ErrorObject$, 0], () => ContextOptions$, () => StepOptions$, () => WaitOptions$, () => CallbackOptions$, () => ChainedInvokeOptions$],
       3
     ];
@@ -46334,7 +46432,7 @@ var require_dist_cjs19 = __commonJS({
     var TracingConfig$ = [
       3,
       n05,
-      _TCr,
+      _TCr2,
       0,
       [_Mo],
       [0]
@@ -46424,7 +46522,7 @@ var require_dist_cjs19 = __commonJS({
       n05,
       _UFCRp,
       0,
-      [_FN, _Ro, _H, _D, _Ti, _MS, _VC, _Env, _Ru, _DLC, _KMSKA, _TCr, _RI, _L, _FSC, _IC, _ES, _SSn, _LC, _CPC, _DCu],
+      [_FN, _Ro, _H, _D, _Ti, _MS, _VC, _Env, _Ru, _DLC, _KMSKA, _TCr2, _RI, _L, _FSC, _IC, _ES, _SSn, _LC, _CPC, _DCu],
       [[0, 1], 0, 0, 0, 1, 1, () => VpcConfig$, [() => Environment$, 0], 0, () => DeadLetterConfig$, 0, () => TracingConfig$, 0, 64 | 0, () => FileSystemConfigList, () => ImageConfig$, () => EphemeralStorage$, () => SnapStart$, () => LoggingConfig$, () => CapacityProviderConfig$, () => DurableConfig$],
       1
     ];
@@ -50715,7 +50813,7 @@ var require_dist_cjs21 = __commonJS({
     var _HZSo = "HostedZoneSummaries";
     var _HZT = "HostedZoneType";
     var _HZo = "HostedZones";
-    var _I = "Id";
+    var _I2 = "Id";
     var _IA = "InvalidArgument";
     var _ICB = "InvalidChangeBatch";
     var _ICWLRP = "InsufficientCloudWatchLogsResourcePolicy";
@@ -50902,7 +51000,7 @@ var require_dist_cjs21 = __commonJS({
     var _RTSe = "ResourceTagSets";
     var _RTe = "RecordType";
     var _Re = "Regions";
-    var _S = "Status";
+    var _S2 = "Status";
     var _SA = "SubmittedAt";
     var _SAM = "SigningAlgorithmMnemonic";
     var _SAT = "SigningAlgorithmType";
@@ -51762,7 +51860,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _CCCR,
       0,
-      [_I, _Cha, _CV2],
+      [_I2, _Cha, _CV2],
       [[0, 1], [() => CidrCollectionChanges, 0], 1],
       2
     ];
@@ -51771,7 +51869,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _CCCRh,
       0,
-      [_I],
+      [_I2],
       [0],
       1
     ];
@@ -51780,7 +51878,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _CI,
       0,
-      [_I, _S, _SA, _C2],
+      [_I2, _S2, _SA, _C2],
       [0, 0, 4, 0],
       3
     ];
@@ -51832,7 +51930,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _CC,
       0,
-      [_Ar, _I, _N, _Ve],
+      [_Ar, _I2, _N, _Ve],
       [0, 0, 0, 1]
     ];
     var CidrCollectionChange$ = [
@@ -51867,7 +51965,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _CS2,
       0,
-      [_Ar, _I, _N, _Ve],
+      [_Ar, _I2, _N, _Ve],
       [0, 0, 0, 1]
     ];
     var Coordinates$ = [
@@ -51937,7 +52035,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _CKSKR,
       0,
-      [_CR, _HZI, _KMSA, _N, _S],
+      [_CR, _HZI, _KMSA, _N, _S2],
       [0, 0, 0, 0, 0],
       5
     ];
@@ -52044,7 +52142,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _CTPVR,
       0,
-      [_I, _Do, _C2],
+      [_I2, _Do, _C2],
       [[0, 1], 0, 0],
       2
     ];
@@ -52098,7 +52196,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _DS2,
       0,
-      [_NS, _I, _CR],
+      [_NS, _I2, _CR],
       [[() => DelegationSetNameServers, 0], 0, 0],
       1
     ];
@@ -52107,7 +52205,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _DCCR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52141,7 +52239,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _DHZR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52177,7 +52275,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _DQLCR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52211,7 +52309,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _DRDSR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52228,7 +52326,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _DTPIR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52245,7 +52343,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _DTPR,
       0,
-      [_I, _Ve],
+      [_I2, _Ve],
       [[0, 1], [1, 1]],
       2
     ];
@@ -52392,7 +52490,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _GCR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52436,7 +52534,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _GDNSSECRe,
       0,
-      [_S, _KSKe],
+      [_S2, _KSKe],
       [() => DNSSECStatus$, () => KeySigningKeys],
       2
     ];
@@ -52568,7 +52666,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _GHZR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52586,7 +52684,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _GQLCR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52622,7 +52720,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _GRDSR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52657,7 +52755,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _GTPIR,
       0,
-      [_I],
+      [_I2],
       [[0, 1]],
       1
     ];
@@ -52675,7 +52773,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _GTPR,
       0,
-      [_I, _Ve],
+      [_I2, _Ve],
       [[0, 1], [1, 1]],
       2
     ];
@@ -52693,7 +52791,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _HC,
       0,
-      [_I, _CR, _HCC, _HCV, _LS, _CWAC],
+      [_I2, _CR, _HCC, _HCV, _LS, _CWAC],
       [0, 0, [() => HealthCheckConfig$, 0], 1, () => LinkedService$, [() => CloudWatchAlarmConfiguration$, 0]],
       4
     ];
@@ -52719,7 +52817,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _HZ,
       0,
-      [_I, _N, _CR, _Con, _RRSC, _LS, _F],
+      [_I2, _N, _CR, _Con, _RRSC, _LS, _F],
       [0, 0, 0, () => HostedZoneConfig$, 1, () => LinkedService$, () => HostedZoneFeatures$],
       3
     ];
@@ -52778,7 +52876,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _KSK,
       0,
-      [_N, _KA, _Fl, _SAM, _SAT, _DAM, _DAT, _KT, _DV, _PK, _DSR, _DNSKEYR, _S, _SM, _CD, _LMD],
+      [_N, _KA, _Fl, _SAM, _SAT, _DAM, _DAT, _KT, _DV, _PK, _DSR, _DNSKEYR, _S2, _SM, _CD, _LMD],
       [0, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 4, 4]
     ];
     var LinkedService$ = [
@@ -53106,7 +53204,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _LTPVR,
       0,
-      [_I, _TPVM, _MI],
+      [_I2, _TPVM, _MI],
       [[0, 1], [0, { [_hQ2]: _traff }], [1, { [_hQ2]: _max }]],
       1
     ];
@@ -53159,7 +53257,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _QLC,
       0,
-      [_I, _HZI, _CWLLGA],
+      [_I2, _HZI, _CWLLGA],
       [0, 0, 0],
       3
     ];
@@ -53230,7 +53328,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _SR,
       0,
-      [_S, _CTh],
+      [_S2, _CTh],
       [0, 4]
     ];
     var Tag$2 = [
@@ -53264,7 +53362,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _TP,
       0,
-      [_I, _Ve, _N, _T2, _Do, _C2],
+      [_I2, _Ve, _N, _T2, _Do, _C2],
       [0, 1, 0, 0, 0, 0],
       5
     ];
@@ -53273,7 +53371,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _TPIr,
       0,
-      [_I, _HZI, _N, _TTL, _Sta, _M, _TPI, _TPV, _TPT],
+      [_I2, _HZI, _N, _TTL, _Sta, _M, _TPI, _TPV, _TPT],
       [0, 0, 0, 1, 0, 0, 0, 1, 0],
       9
     ];
@@ -53282,7 +53380,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _TPSr,
       0,
-      [_I, _N, _T2, _LV, _TPC],
+      [_I2, _N, _T2, _LV, _TPC],
       [0, 0, 0, 1, 1],
       5
     ];
@@ -53309,7 +53407,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _UHZCR,
       0,
-      [_I, _C2],
+      [_I2, _C2],
       [[0, 1], 0],
       1
     ];
@@ -53344,7 +53442,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _UTPCR,
       0,
-      [_I, _Ve, _C2],
+      [_I2, _Ve, _C2],
       [[0, 1], [1, 1], 0],
       3
     ];
@@ -53362,7 +53460,7 @@ var require_dist_cjs21 = __commonJS({
       n05,
       _UTPIR,
       0,
-      [_I, _TTL, _TPI, _TPV],
+      [_I2, _TTL, _TPI, _TPV],
       [[0, 1], 1, 0, 1],
       4
     ];
