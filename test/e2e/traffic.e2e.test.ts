@@ -270,6 +270,29 @@ describe("shift-traffic (bundled) on the sandbox", () => {
   });
 });
 
+describe("writers exclude each other (bundled, on the sandbox)", () => {
+  it("lets one of two shift-traffic runs started together win; the other fails saying so and changes nothing", async () => {
+    // Both runs read the records before either change is applied: the sandbox
+    // holds each ChangeResourceRecordSets for 2 s before serving it.
+    await injectFault({ service: "route53", operation: "ChangeResourceRecordSets", latencyMs: 2000, count: 2 });
+    const [ten, fifty] = await Promise.all([
+      action("shift-traffic", { migration: "orders-api", weight: "10" }),
+      action("shift-traffic", { migration: "orders-api", weight: "50" }),
+    ]);
+    const runs = [ten, fifty];
+    const won = runs.filter((run) => run.exitCode === 0);
+    const lost = runs.filter((run) => run.exitCode !== 0);
+    expect(won, runs.map((run) => run.stdout).join("\n")).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.stdout).toContain("the records changed after they were read");
+    expect(lost[0]!.stdout).toContain("nothing was changed");
+    expect(lost[0]!.outputs.weights).toBeUndefined();
+    // Route 53 holds exactly what the winner says it set.
+    const winner = JSON.parse(won[0]!.outputs.weights!) as { old: number; new: number };
+    expect(await weights()).toEqual([winner.old, winner.new]);
+  });
+});
+
 describe("rollback (bundled) on the sandbox", () => {
   it("rolls back from 50 to the last checkpoint and reports every step with timings", async () => {
     await setWeights(50, 50);
