@@ -1,20 +1,23 @@
 /**
  * Act two: a second migration whose new side starts failing once half the
- * traffic is on it. The gate sees the breach, the rollback action sends all
- * traffic back to the old side at once, the status records why, and the
- * background traffic shows the old side serving everything afterwards.
+ * traffic is on it. Nothing of GitHub takes part in saving it: the rollback
+ * alarm in the sandbox's CloudWatch trips on three breaching 10 s datapoints,
+ * EventBridge wakes the guardian function, which restores the old side inside
+ * AWS. Then the workflow side catches up: reconcile records the rollback
+ * with its evidence, and the background traffic shows the old side serving
+ * everything.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type { AwsJournalEntry } from "../model/aws-checkpoint.js";
 import type { MigrationsFile } from "../model/spec.js";
 import type { HistoryEntry, MigrationStatus } from "../model/status.js";
 import { readAppliedStatus, stagingPhase, trafficPhase } from "./act-one.js";
 import type { BackgroundTraffic, FailureAccount, ObservedSplit } from "./background.js";
 import { describeSplit } from "./background.js";
 import { type DemoContext, DemoStepError, type PhaseOutcome, seconds, sleep } from "./context.js";
-import { failureMessage } from "./runner.js";
-import { bake, type GateLook, promote, reconcile, shift, syncCheckout } from "./steps.js";
-import { type DemoMigrationNames, NEW_SET } from "./world.js";
+import { promote, reconcile, shift, syncCheckout } from "./steps.js";
+import { type DemoMigrationNames, NEW_SET, RECORD_TTL_SECONDS } from "./world.js";
 
 const run = promisify(execFile);
 
@@ -31,6 +34,14 @@ export interface RollbackFigures {
   actionElapsedMs: number;
   previousWeights: string;
   weights: string;
+  /** The guardian's path: first failing request, ALARM, change submitted, INSYNC, last request on the new side. */
+  timeline?: {
+    firstFailingRequestAt?: string;
+    alarmAt?: string;
+    changeSubmittedAt?: string;
+    insyncAt?: string;
+    lastNewSideRequestAt?: string;
+  };
 }
 
 export interface ActTwoResult {
@@ -103,7 +114,7 @@ export async function actTwo(
   names: DemoMigrationNames,
   traffic: BackgroundTraffic,
 ): Promise<ActTwoResult> {
-  const { progress, profile, runner, recorder } = context;
+  const { progress, profile } = context;
   const outcomes: PhaseOutcome[] = [];
   const result: ActTwoResult = {
     rolledBack: false,
@@ -128,87 +139,55 @@ export async function actTwo(
     progress.heading(`${names.id} · phase canary-50 (new side 50 %; the new side will start failing)`);
     failingPhaseStartedAt = Date.now();
     const startedAt = failingPhaseStartedAt;
+    const guardian = context.guardian;
+    if (!guardian) throw new DemoStepError("the guardian is not installed in the sandbox");
     await promote(context, names.id, "canary-50");
     await reconcile(context, names.id);
-    const moved = await shift(context, names.id, "canary-50", 50);
-    let injectedAt: number | undefined;
-    const outcome = await bake(context, {
-      migration: names.id,
-      phase: "canary-50",
-      weight: 50,
-      bakeSeconds: profile.failingBakeSeconds,
-      gateWindowStart: moved.gateWindowStart,
-      traffic,
-      onLook: async (look: GateLook, index: number) => {
-        if (index !== 1 || injectedAt !== undefined) return;
-        injectedAt = Date.now();
-        traffic.beginFault(502, injectedAt);
-        await setBackend(context, names, { errorRate: profile.injectedErrorRate });
-        progress.endBar();
-        progress.warn(
-          `first look ${look.verdict} (${look.figures}); now the new side starts failing: sandbox error rate ${(profile.injectedErrorRate * 100).toFixed(0)} % on ${names.functionName}`,
-        );
-      },
-    });
-    if (!outcome.breach) {
-      throw new DemoStepError(
-        `the gate did not catch the failing new side: last verdict ${outcome.verdict} (${outcome.last.figures})`,
-      );
-    }
-    const evidence = outcome.last.evidence ?? {};
-    result.breach = {
-      verdict: outcome.verdict,
-      figures: outcome.last.figures,
-      reasons: (evidence.reasons as string[] | undefined) ?? [],
-      ...(typeof evidence.evaluatedAt === "string" ? { evaluatedAt: evidence.evaluatedAt } : {}),
-    };
-    const detectedAt = outcome.last.at;
-
-    progress.step(`rollback: all traffic back to the old side (target all-old)`);
-    runner.nextRun();
-    const reason = `gate standard breached in canary-50: ${outcome.last.figures}`;
-    const rollback = await runner.run(
-      "rollback",
-      { migration: names.id, reason, "target-phase": "all-old", "insync-timeout": "60s" },
-      { label: names.id },
+    await shift(context, names.id, "canary-50", 50);
+    // A few seconds of healthy traffic at 50 %, then the new side starts failing.
+    await sleep(profile.quietWindowSeconds * 1000);
+    const injectedAt = Date.now();
+    traffic.beginFault(502, injectedAt);
+    await setBackend(context, names, { errorRate: profile.injectedErrorRate });
+    progress.warn(
+      `the new side starts failing: sandbox error rate ${(profile.injectedErrorRate * 100).toFixed(0)} % on ${names.functionName}; ` +
+        `GitHub plays no part from here: the rollback alarms (3 of 3 × ${guardian.alarmPeriodSeconds} s) and the guardian in the sandbox's AWS watch`,
     );
-    await recorder.record({
-      migration: names.id,
-      event: "rolled-back",
-      phase: "canary-50",
-      outcome: rollback.exitCode === 0 ? "success" : "failure",
-      reason,
-      targetPhase: "all-old",
-      stepOutputs: rollback.outputs,
-      gateEvidence: evidence,
-    });
-    if (rollback.exitCode !== 0) throw new DemoStepError(`rollback failed: ${failureMessage(rollback)}`);
-    let timings: { changeSubmittedMs?: number; insyncMs?: number } = {};
-    try {
-      timings = JSON.parse(rollback.outputs.timings ?? "{}");
-    } catch {
-      timings = {};
-    }
-    const figures: RollbackFigures = {
-      actionElapsedMs: rollback.elapsedMs,
-      previousWeights: rollback.outputs["previous-weights"] ?? "",
-      weights: rollback.outputs.weights ?? "",
-      ...(timings.changeSubmittedMs !== undefined
-        ? {
-            changeSubmittedMs: timings.changeSubmittedMs,
-            detectToSubmittedMs: rollback.startedAt + timings.changeSubmittedMs - detectedAt,
-          }
-        : {}),
-      ...(timings.insyncMs !== undefined
-        ? { insyncMs: timings.insyncMs, detectToInsyncMs: rollback.startedAt + timings.insyncMs - detectedAt }
-        : {}),
+    const entry = await waitForGuardian(context, names.id, injectedAt, traffic);
+    const alarmAt = Date.parse(entry.trigger.alarm?.timestamp ?? "");
+    const submittedAt = Date.parse(entry.submittedAt ?? "");
+    const insyncAt = Date.parse(entry.insyncAt ?? "");
+    result.breach = {
+      verdict: "rollback",
+      figures: entry.trigger.alarm?.reason ?? entry.trigger.reason,
+      reasons: [entry.trigger.reason],
+      ...(entry.trigger.alarm ? { evaluatedAt: new Date(alarmAt).toISOString() } : {}),
     };
+    const firstFailing = firstFailureAfter(traffic, injectedAt);
+    const figures: RollbackFigures = {
+      actionElapsedMs: insyncAt - alarmAt,
+      previousWeights: JSON.stringify(entry.before ?? {}),
+      weights: JSON.stringify(entry.after ?? {}),
+      detectToSubmittedMs: submittedAt - alarmAt,
+      detectToInsyncMs: insyncAt - alarmAt,
+      timeline: {
+        ...(firstFailing !== undefined
+          ? { firstFailingRequestAt: new Date(firstFailing).toISOString() }
+          : {}),
+        alarmAt: new Date(alarmAt).toISOString(),
+        changeSubmittedAt: new Date(submittedAt).toISOString(),
+        insyncAt: new Date(insyncAt).toISOString(),
+      },
+    };
+    const detectedAt = alarmAt;
     progress.ok(
-      `rollback: ${figures.previousWeights} → ${figures.weights}; change submitted ${figures.changeSubmittedMs ?? "?"} ms and INSYNC ${figures.insyncMs ?? "?"} ms after the action started (${seconds(rollback.elapsedMs)} in all)`,
+      `guardian: ${formatPair(entry.before)} → ${formatPair(entry.after)} in change ${entry.changeId}; ` +
+        `ALARM +${seconds(alarmAt - injectedAt)} after the first errors, change submitted +${seconds(submittedAt - alarmAt)} after ALARM, INSYNC +${seconds(insyncAt - submittedAt)} later`,
     );
 
     // Watch the old side take everything once resolvers' cached answers (TTL) have expired.
-    const settleFrom = new Date(rollback.outputs["gate-window-start"] ?? Date.now()).getTime();
+    // Resolvers may answer with the old weights for one TTL after INSYNC.
+    const settleFrom = insyncAt + RECORD_TTL_SECONDS * 1000;
     const watchUntil = Math.max(settleFrom, Date.now()) + profile.watchAfterRollbackSeconds * 1000;
     while (Date.now() < watchUntil + 1100) {
       const split = traffic.recentSplit(2);
@@ -230,7 +209,15 @@ export async function actTwo(
     else progress.fail(line);
     await setBackend(context, names, undefined);
     traffic.endFault();
+    const lastOnNew = lastNewSideAnswer(traffic, injectedAt);
+    if (lastOnNew !== undefined && figures.timeline)
+      figures.timeline.lastNewSideRequestAt = new Date(lastOnNew).toISOString();
+    progress.step("timeline (GitHub down or not, it is the same):");
+    for (const [label, at] of timelineRows(figures.timeline ?? {})) progress.step(`  ${at}  ${label}`);
 
+    // Git catches up: the next workflow run's reconcile records the guardian's rollback.
+    progress.step("the workflow side: reconcile records what the guardian did");
+    await reconcile(context, names.id);
     await syncCheckout(context);
     const status = await committedStatus(context, names.id);
     result.history = (status?.history ?? []).map(({ event, from, to, verdict, reason: why }) => ({
@@ -245,7 +232,7 @@ export async function actTwo(
       result.finalWeights = status.weights;
     }
     const breachEntry = status?.history.find(
-      (entry) => entry.event === "gate-evaluated" && entry.verdict === "rollback",
+      (entry) => entry.event === "rollback-started" && entry.evidence?.by === "guardian",
     );
     const completed = status?.history.find((entry) => entry.event === "rollback-completed");
     if (breachEntry && completed) {
@@ -271,7 +258,7 @@ export async function actTwo(
       state: phaseState,
       startedAt,
       elapsedMs: Date.now() - startedAt,
-      detail: `${outcome.last.figures}; rolled back to old 100 % in ${seconds(figures.detectToInsyncMs ?? rollback.elapsedMs)}`,
+      detail: `${result.breach.figures}; the guardian rolled back to old 100 % in ${seconds(figures.detectToInsyncMs ?? 0)} from ALARM`,
     });
     context.phases.push(outcomes.at(-1)!);
   } catch (error) {
@@ -295,4 +282,81 @@ export async function actTwo(
   }
   result.failures = traffic.failures();
   return result;
+}
+
+function formatPair(weights: { old: number; new: number } | undefined): string {
+  return weights ? `old ${weights.old} / new ${weights.new}` : "?";
+}
+
+/** Waits, bounded, for the guardian's journal entry of this migration; shows the alarm's progress meanwhile. */
+async function waitForGuardian(
+  context: DemoContext,
+  migration: string,
+  since: number,
+  traffic: BackgroundTraffic,
+): Promise<AwsJournalEntry> {
+  const store = context.guardian!.store;
+  const deadline = since + GUARDIAN_WAIT_MS;
+  for (;;) {
+    const { entries } = await store.listJournal(migration);
+    const entry = entries.find(
+      (candidate: AwsJournalEntry) =>
+        candidate.outcome === "rolled-back" && Date.parse(candidate.at) >= since,
+    );
+    if (entry) {
+      context.progress.endBar();
+      return entry;
+    }
+    if (Date.now() > deadline) {
+      context.progress.endBar();
+      throw new DemoStepError(
+        `the guardian did not roll ${migration} back within ${seconds(GUARDIAN_WAIT_MS)} of the first errors`,
+      );
+    }
+    context.progress.bar(
+      "waiting for the alarm",
+      (Date.now() - since) / GUARDIAN_WAIT_MS,
+      `split ${describeSplit(traffic.recentSplit(2), 50)}`,
+    );
+    await sleep(250);
+  }
+}
+
+/** The guardian must act within this long of the first errors (the alarm needs three 10 s datapoints). */
+const GUARDIAN_WAIT_MS = 120_000;
+
+/** Start of the first second after `from` in which a request failed. */
+function firstFailureAfter(traffic: BackgroundTraffic, from: number): number | undefined {
+  const report = traffic.report();
+  for (const second of report.timeline) {
+    const at = report.startedAt + second.second * 1000;
+    if (at + 1000 < from) continue;
+    const failed = Object.entries(second.byStatus).some(
+      ([status, count]) => Number(status) >= 500 && count > 0,
+    );
+    if (failed) return Math.max(at, from);
+  }
+  return undefined;
+}
+
+/** End of the last second after `from` in which the new side answered. */
+function lastNewSideAnswer(traffic: BackgroundTraffic, from: number): number | undefined {
+  const report = traffic.report();
+  let last: number | undefined;
+  for (const second of report.timeline) {
+    const at = report.startedAt + second.second * 1000;
+    if (at + 1000 >= from && (second.byBackend[NEW_SET] ?? 0) > 0) last = at + 1000;
+  }
+  return last;
+}
+
+function timelineRows(timeline: NonNullable<RollbackFigures["timeline"]>): Array<[string, string]> {
+  const rows: Array<[string, string | undefined]> = [
+    ["first failing request", timeline.firstFailingRequestAt],
+    ["alarm ALARM (CloudWatch, in AWS)", timeline.alarmAt],
+    ["change submitted by the guardian (Route 53)", timeline.changeSubmittedAt],
+    ["change INSYNC", timeline.insyncAt],
+    ["last request answered by the new side", timeline.lastNewSideRequestAt],
+  ];
+  return rows.flatMap(([label, at]) => (at ? [[label, at.slice(11, 23)] as [string, string]] : []));
 }

@@ -4,6 +4,8 @@
  * phases run so far (for the summary table and the result file).
  */
 import type { Verdict } from "../model/status.js";
+import type { CheckpointStore } from "../providers/checkpoint-store.js";
+import type { GuardianInstall } from "./guardian.js";
 import type { DemoProfile } from "./options.js";
 import type { Progress } from "./progress.js";
 import type { StateRecorder } from "./recorder.js";
@@ -49,6 +51,8 @@ export interface DemoContext {
   phases: PhaseOutcome[];
   /** Notes about pieces the demo had to work around; shown at the end and kept in the result. */
   notes: string[];
+  /** The guardian installed in the sandbox, and its checkpoint store. */
+  guardian?: { install: GuardianInstall; store: CheckpointStore; alarmPeriodSeconds: number };
 }
 
 /** A step of the demo failed; the phase is recorded as failed and the act stops. */

@@ -44,6 +44,8 @@ export interface GuardianInstallOptions {
   alarmPeriodSeconds: number;
   evaluationPeriods: number;
   datapointsToAlarm: number;
+  /** What the guardian restores: the last checkpoint (default) or all traffic to the old side. */
+  target?: "checkpoint" | "all-old";
   /** Seconds the guardian waits for INSYNC and for a scaled-up ECS service. */
   insyncTimeoutSeconds?: number;
   stableTimeoutSeconds?: number;
@@ -123,6 +125,7 @@ export async function installGuardian(
           [GUARDIAN_ENV.store]: store,
           [GUARDIAN_ENV.environment]: options.environment,
           [GUARDIAN_ENV.migrations]: options.spec.migrations.map((migration) => migration.id).join(","),
+          ...(options.target ? { [GUARDIAN_ENV.target]: options.target } : {}),
           ...(options.insyncTimeoutSeconds
             ? { [GUARDIAN_ENV.insyncTimeout]: String(options.insyncTimeoutSeconds) }
             : {}),

@@ -3,15 +3,26 @@
  * with the same bundled actions the workflows run, the status committed to a
  * local git remote after every step, and live progress. Act one migrates the
  * example API through every phase; act two shows a failing new side caught
- * by the gate and rolled back. Exit code 0 only when both acts went as they
- * should.
+ * by a rollback alarm and rolled back by the guardian inside the sandbox's
+ * AWS, then recorded by the workflow side. Exit code 0 only when both acts
+ * went as they should.
  */
+
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { MigrationsFile } from "../model/spec.js";
+import { createCheckpointStore } from "../providers/checkpoint-stores.js";
 import { actOne } from "./act-one.js";
 import { actTwo } from "./act-two.js";
 import { BackgroundTraffic } from "./background.js";
 import type { DemoContext, DemoSandbox } from "./context.js";
 import { seconds } from "./context.js";
+import { GUARDIAN_BUNDLE, installGuardian } from "./guardian.js";
 import { type DemoOptions, parseDemoArgs, USAGE, UsageError } from "./options.js";
 import { Progress } from "./progress.js";
 import { StateRecorder } from "./recorder.js";
@@ -87,6 +98,10 @@ async function runDemo(options: DemoOptions, progress: Progress): Promise<DemoRe
         "actions/record-state/dist is not built: status changes were recorded by the same record-state operation in this process",
       );
     }
+    const guardian = await installDemoGuardian(sandbox, spec);
+    progress.step(
+      `guardian installed in the sandbox: function ${guardian.install.functionName}, ${guardian.install.alarms.length} rollback alarms of ${PAYMENTS.id} at ${guardian.alarmPeriodSeconds} s, checkpoints in ${guardian.install.store}`,
+    );
     const context: DemoContext = {
       profile,
       progress,
@@ -97,6 +112,7 @@ async function runDemo(options: DemoOptions, progress: Progress): Promise<DemoRe
       projectRoot,
       phases: base.phases,
       notes: base.notes,
+      guardian,
     };
     progress.step(`state recorded by the ${recorder.mode}, committed to ${workspace.remote}`);
 
@@ -224,3 +240,50 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
+
+/** Alarm period of the demo's rollback alarms: the data plane publishes per-second metrics. */
+const DEMO_ALARM_PERIOD_SECONDS = 10;
+
+/**
+ * Installs the guardian for act two's migration, as infra does on AWS. Act
+ * one's migration is not guarded, so nothing but its own phases moves it.
+ */
+async function installDemoGuardian(sandbox: DemoSandbox, spec: MigrationsFile) {
+  if (!existsSync(GUARDIAN_BUNDLE))
+    throw new Error("guardian/dist/index.mjs is not built; run npm run build first");
+  const config = {
+    endpoint: sandbox.env.AWS_ENDPOINT_URL!,
+    region: sandbox.env.AWS_REGION ?? "us-east-1",
+    credentials: {
+      accessKeyId: sandbox.env.AWS_ACCESS_KEY_ID ?? "x",
+      secretAccessKey: sandbox.env.AWS_SECRET_ACCESS_KEY ?? "x",
+    },
+  };
+  const s3 = new S3Client(config);
+  const install = await installGuardian(
+    {
+      s3,
+      sqs: new SQSClient(config),
+      lambda: new LambdaClient(config),
+      cloudwatch: new CloudWatchClient(config),
+      events: new EventBridgeClient(config),
+    },
+    {
+      environment: "demo",
+      account: "123456789012",
+      region: config.region,
+      spec: { ...spec, migrations: spec.migrations.filter((migration) => migration.id === PAYMENTS.id) },
+      alarmPeriodSeconds: DEMO_ALARM_PERIOD_SECONDS,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      target: "all-old",
+      insyncTimeoutSeconds: 60,
+      stableTimeoutSeconds: 60,
+    },
+  );
+  return {
+    install,
+    store: createCheckpointStore(install.store, "demo", { s3 }),
+    alarmPeriodSeconds: DEMO_ALARM_PERIOD_SECONDS,
+  };
+}

@@ -50,7 +50,11 @@ export async function reconcile(context: DemoContext, migration: string): Promis
     if (!context.notes.includes(note)) context.notes.push(note);
     return;
   }
-  const run = await context.runner.run("reconcile", { migration, "on-drift": "fail" }, { label: migration });
+  const run = await context.runner.run(
+    "reconcile",
+    { migration, "on-drift": "fail", ...checkpointStoreInput(context) },
+    { label: migration },
+  );
   requireSuccess(run, "reconcile");
   const outcome = run.outputs.outcome ?? "?";
   context.progress.step(
@@ -172,7 +176,7 @@ export async function shift(
   const { progress, runner, recorder } = context;
   const run = await runner.run(
     "shift-traffic",
-    { migration, phase, "insync-timeout": "60s" },
+    { migration, phase, "insync-timeout": "60s", ...checkpointStoreInput(context) },
     { label: `${migration}-${phase}` },
   );
   await recordOutcome(run, `shift to ${weight} %`, () =>
@@ -410,4 +414,9 @@ function safeList(text: string | undefined): string[] {
   } catch {
     return [];
   }
+}
+
+/** The checkpoint-store input, when the guardian is installed. */
+function checkpointStoreInput(context: DemoContext): Record<string, string> {
+  return context.guardian ? { "checkpoint-store": context.guardian.install.store } : {};
 }

@@ -125,7 +125,7 @@ describe("npm run demo --fast", () => {
     expect(passes.map((entry) => entry.phase)).toEqual(["canary-10", "canary-50", "full"]);
   });
 
-  it("rolls act two back to the old side when the gate sees the failing new side, and records why", async () => {
+  it("rolls act two back inside AWS: the rollback alarm trips, the guardian restores the old side, reconcile records why", async () => {
     const two = run.result.actTwo;
     expect(two?.rolledBack).toBe(true);
     const status = await committedStatus(run, "payments-api");
@@ -133,18 +133,23 @@ describe("npm run demo --fast", () => {
     expect(status.state).toBe("rolled-back");
     expect(status.weights).toEqual({ old: 100, new: 0 });
     const breach = status.history.find(
-      (entry: HistoryEntry) => entry.event === "gate-evaluated" && entry.verdict === "rollback",
+      (entry: HistoryEntry) => entry.event === "rollback-started" && entry.evidence?.by === "guardian",
     );
     expect(breach?.from).toBe("baking");
     expect(breach?.to).toBe("rolling-back");
-    const errorRate = (
-      breach?.evidence?.metrics as Array<{ name: string; value?: number; verdict: string }> | undefined
-    )?.find((metric) => metric.name === "error-rate");
-    expect(errorRate?.verdict).toBe("rollback");
-    expect(errorRate?.value).toBeGreaterThan(0.02);
+    const trigger = breach?.evidence?.trigger as { alarm?: { name: string; reason: string } } | undefined;
+    expect(trigger?.alarm?.name).toMatch(/^cutover-demo-payments-api-.*-error-rate-rollback-max$/);
+    expect(trigger?.alarm?.reason).toMatch(/Threshold Crossed: 3 out of the last 3 datapoints/);
+    expect(breach?.evidence).toMatchObject({ before: { old: 50, new: 50 }, after: { old: 100, new: 0 } });
     const completed = status.history.findLast((entry) => entry.event === "rollback-completed");
     expect(completed?.to).toBe("rolled-back");
     expect(status.history.indexOf(completed!)).toBeGreaterThan(status.history.indexOf(breach!));
+    const timeline = two?.rollback?.timeline;
+    expect(Date.parse(timeline!.alarmAt!)).toBeGreaterThanOrEqual(
+      Date.parse(timeline!.firstFailingRequestAt!),
+    );
+    expect(Date.parse(timeline!.changeSubmittedAt!)).toBeGreaterThanOrEqual(Date.parse(timeline!.alarmAt!));
+    expect(Date.parse(timeline!.insyncAt!)).toBeGreaterThanOrEqual(Date.parse(timeline!.changeSubmittedAt!));
   });
 
   it("shows the old side serving all the traffic after the rollback", () => {

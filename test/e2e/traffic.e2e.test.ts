@@ -274,7 +274,12 @@ describe("writers exclude each other (bundled, on the sandbox)", () => {
   it("lets one of two shift-traffic runs started together win; the other fails saying so and changes nothing", async () => {
     // Both runs read the records before either change is applied: the sandbox
     // holds each ChangeResourceRecordSets for 2 s before serving it.
-    await injectFault({ service: "route53", operation: "ChangeResourceRecordSets", latencyMs: 2000, count: 2 });
+    await injectFault({
+      service: "route53",
+      operation: "ChangeResourceRecordSets",
+      latencyMs: 2000,
+      count: 2,
+    });
     const [ten, fifty] = await Promise.all([
       action("shift-traffic", { migration: "orders-api", weight: "10" }),
       action("shift-traffic", { migration: "orders-api", weight: "50" }),
