@@ -39,7 +39,7 @@ export function createCloudWatchService(
       for (const datum of readPutMetricData(input, now())) store.putDatum(datum);
       return {};
     },
-    GetMetricData: (input) => getMetricData(store, input),
+    GetMetricData: (input) => getMetricData(store, input, now()),
   };
   return {
     name: "cloudwatch",
@@ -144,15 +144,19 @@ function sendError(
 }
 
 /** GetMetricData with AWS's paging: MaxDatapoints per call across all queries, continued by NextToken. */
-function getMetricData(store: MetricStore, input: Record<string, unknown>): Record<string, unknown> {
-  const request = readMetricDataRequest(input);
+function getMetricData(
+  store: MetricStore,
+  input: Record<string, unknown>,
+  now: number,
+): Record<string, unknown> {
+  const request = readMetricDataRequest(input, now);
   const results = evaluateCloudWatchQueries(store, request);
   const fingerprint = requestFingerprint(input);
   const offset = request.nextToken === undefined ? 0 : readNextToken(request.nextToken, fingerprint);
   return pageOf(results, request, offset, fingerprint);
 }
 
-function readMetricDataRequest(input: Record<string, unknown>): MetricDataRequest {
+function readMetricDataRequest(input: Record<string, unknown>, now: number): MetricDataRequest {
   const queries = input["MetricDataQueries"];
   if (queries === undefined) throw cloudWatchErrors.missing("The parameter MetricDataQueries is required.");
   if (!Array.isArray(queries)) throw cloudWatchErrors.invalidValue("MetricDataQueries must be a list.");
@@ -189,7 +193,7 @@ function readMetricDataRequest(input: Record<string, unknown>): MetricDataReques
       "NextToken must be a string returned by a previous GetMetricData call.",
     );
   }
-  return { queries, startTime, endTime, scanBy, maxDatapoints, nextToken };
+  return { queries, startTime, endTime, scanBy, maxDatapoints, nextToken, now };
 }
 
 function readTimestamp(input: Record<string, unknown>, name: string): number {

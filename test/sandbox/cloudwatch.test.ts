@@ -379,7 +379,7 @@ describe("GetMetricData limits and errors", () => {
         ValidationException,
         /exactly one/,
       ],
-      [[statQuery("a", "Latency", "tm90", 60)], InvalidParameterValueException, /tm90/],
+      [[statQuery("a", "Latency", "tm", 60)], InvalidParameterValueException, /"tm"/],
       [[{ Id: "e", Expression: "nope * 2" }], ValidationException, /Unrecognized metric id "nope"/],
     ];
     for (const [queries, errorClass, message] of cases) {
