@@ -5,7 +5,7 @@ import {
   InvalidNextToken,
   InvalidParameterCombinationException,
   InvalidParameterValueException,
-  ListMetricsCommand,
+  ListDashboardsCommand,
   type MetricDataQuery,
   type MetricDataResult,
   MissingRequiredParameterException,
@@ -458,7 +458,7 @@ describe("PutMetricData validation", () => {
 
 describe("CloudWatch operations the sandbox does not serve", () => {
   it("answers with the unknown-operation error", async () => {
-    const error = await cloudwatch.send(new ListMetricsCommand({})).catch((caught: unknown) => caught);
+    const error = await cloudwatch.send(new ListDashboardsCommand({})).catch((caught: unknown) => caught);
     expect((error as Error).name).toBe("UnknownOperationException");
     expect((error as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(400);
   });
