@@ -99,6 +99,7 @@ const UNSUPPORTED_ROUTING = [
 const MAX_RESOURCE_RECORDS_PER_BATCH = 1000;
 /** Characters of all Value elements in one request, an UPSERT's counted twice. */
 const MAX_VALUE_CHARACTERS_PER_BATCH = 32000;
+const MAX_WEIGHTED_PER_NAME = 100;
 const MAX_ITEMS = 300;
 /** TTL the data plane's resolvers use for an alias record, which has none of its own: an ALB's or API Gateway's answer TTL. */
 export const ALIAS_ANSWER_TTL = 60;
@@ -746,6 +747,11 @@ function recordProblem(
   }
   if (record.setIdentifier === undefined && sameType.some((other) => other.setIdentifier !== undefined)) {
     return `RRSet with DNS name ${displayName(record.name)}, type ${record.type} cannot be created as weighted sets exist with the same name and type`;
+  }
+  // Up to 100 weighted records per name and type:
+  // https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/TutorialManagingOver100WRR.html
+  if (record.setIdentifier !== undefined && sameType.length + 1 > MAX_WEIGHTED_PER_NAME) {
+    return `Exceeded limit on number of weighted RRSets for ${displayName(record.name)}, type ${record.type} in this zone.`;
   }
   const alias = record.aliasTarget;
   if (alias) return aliasProblem(zone, working, record, alias);

@@ -128,6 +128,32 @@ describe("ChangeResourceRecordSets: weighted records share one TTL", () => {
   });
 });
 
+describe("ChangeResourceRecordSets: weighted records per name and type", () => {
+  // https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/TutorialManagingOver100WRR.html: up to 100 weighted
+  // records per name and type; recorded wording "Exceeded limit on number of weighted RRSets for <name>, type <type> in
+  // this zone." in https://github.com/airbnb/zonify/issues/16.
+  const weightedTxt = (index: number): Change => ({
+    Action: "CREATE",
+    ResourceRecordSet: {
+      Name: "many.example.com.",
+      Type: "TXT",
+      SetIdentifier: `s${index}`,
+      Weight: 1,
+      TTL: 60,
+      ResourceRecords: [{ Value: `"${index}"` }],
+    },
+  });
+
+  it("accepts 100 weighted records of one name and type and refuses the 101st", async () => {
+    await change(Array.from({ length: 100 }, (_, index) => weightedTxt(index)));
+    const error = await rejectionOf(change([weightedTxt(100)]));
+    expect(error).toBeInstanceOf(InvalidChangeBatch);
+    expect(error.message).toBe(
+      "[Exceeded limit on number of weighted RRSets for many.example.com., type TXT in this zone.]",
+    );
+  });
+});
+
 describe("ChangeResourceRecordSets: request limits", () => {
   // https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html ("Limits"): at most
   // 1,000 ResourceRecord elements, each counted twice for UPSERT; recorded wording "[Number of records limit of 1000 exceeded.]"
