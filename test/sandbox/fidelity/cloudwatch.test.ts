@@ -113,8 +113,9 @@ describe("GetMetricData: retention by period", () => {
 
 describe("GetMetricData: several units under one metric", () => {
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricStat.html (Unit): CloudWatch does not
-  // convert units; https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MessageData.html lists the
-  // MultipleUnits code, returned when a query without Unit finds data in several units.
+  // convert units, and data of each unit stays apart. Notices about a result travel as MessageData
+  // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MessageData.html); the code MultipleUnits is
+  // not in the public reference and its Value wording is undocumented, so only the code and the unit named are checked.
   it("answers one unit's statistic and a MultipleUnits message instead of summing across units", async () => {
     const at = now - 10 * MINUTE;
     await put(at, [100, 200, 300], "Milliseconds");
