@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sandbox } from "../../../sandbox/index.js";
 import { startTestSandbox } from "../../fixtures/sandbox/control-plane.js";
 
-/** The Debian package's aws (aws-cli 2, what .ci/run installs), else the first aws on PATH. */
+/** CUTOVER_AWS_CLI when set, else the Debian package's aws (aws-cli 2, what .ci/run installs), else the first aws on PATH. */
 function findAwsCli(): string | undefined {
+  const chosen = process.env.CUTOVER_AWS_CLI;
+  if (chosen !== undefined && chosen.length > 0) return existsSync(chosen) ? chosen : undefined;
   if (existsSync("/usr/bin/aws")) return "/usr/bin/aws";
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     const candidate = join(dir, "aws");
