@@ -817,6 +817,9 @@ function weightedTtlProblems(changes: RecordChange[], working: Map<string, Recor
         other.type === record.type &&
         other.setIdentifier !== undefined &&
         other.setIdentifier !== record.setIdentifier &&
+        // Alias records have no TTL of their own and may sit in a group beside records that have one.
+        other.ttl !== undefined &&
+        record.ttl !== undefined &&
         other.ttl !== record.ttl,
     );
     if (differing) {

@@ -110,6 +110,28 @@ describe("ChangeResourceRecordSets: weighted records share one TTL", () => {
     );
   });
 
+  it("compares TTLs only between records that have one: a weighted alias may join the group", async () => {
+    await change([weighted("a", 60)]);
+    await change([
+      {
+        Action: "CREATE",
+        ResourceRecordSet: {
+          Name: "w.example.com.",
+          Type: "A",
+          SetIdentifier: "alias",
+          Weight: 1,
+          AliasTarget: {
+            HostedZoneId: "Z35SXDOTRQ7X7K",
+            DNSName: "my-alb-1.us-east-1.elb.amazonaws.com.",
+            EvaluateTargetHealth: false,
+          },
+        },
+      },
+    ]);
+    const error = await rejectionOf(change([weighted("b", 120)]));
+    expect(error.message).toContain("weighted sets must contain the same TTL");
+  });
+
   it("accepts one batch that moves the whole group to a new TTL", async () => {
     await change([weighted("a", 60), weighted("b", 60)]);
     await change([weighted("a", 300, "UPSERT"), weighted("b", 300, "UPSERT")]);
