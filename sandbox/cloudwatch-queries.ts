@@ -15,6 +15,7 @@ import {
 } from "./metric-math.js";
 import {
   bucketOrigin,
+  type Datapoints,
   type MetricIdentity,
   type MetricStore,
   parseStatistic,
@@ -30,6 +31,8 @@ export interface MetricDataRequest {
   scanBy: "TimestampDescending" | "TimestampAscending";
   maxDatapoints: number;
   nextToken?: string;
+  /** Epoch milliseconds of the call, which CloudWatch's retention by period is measured back from; no retention applies without it. */
+  now?: number;
 }
 
 /** The full (unpaged) result of one query with ReturnData, ascending by time. */
@@ -83,7 +86,33 @@ export function evaluateCloudWatchQueries(store: MetricStore, request: MetricDat
   const evaluator = new QueryEvaluator(store, byId, request);
   return prepared
     .filter((query) => query.returnData)
-    .map((query) => ({ id: query.id, label: query.label, ...evaluator.datapoints(query), messages: [] }));
+    .map((query) => {
+      const { timestamps, values, units } = evaluator.datapoints(query);
+      const messages =
+        units === undefined
+          ? []
+          : [
+              {
+                Code: "MultipleUnits",
+                Value: `The metric has data in several units (${units.found.join(", ")}); only data in ${units.used} is returned. Set MetricStat.Unit to choose one.`,
+              },
+            ];
+      return { id: query.id, label: query.label, timestamps, values, messages };
+    });
+}
+
+/**
+ * How far back CloudWatch keeps data at a period: sub-minute periods for 3
+ * hours, then 1-minute for 15 days, 5-minute for 63 days and 1-hour for 455
+ * days; older data is only returned at a coarser period.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html
+ */
+export function retentionMs(periodSeconds: number): number {
+  const day = 86_400_000;
+  if (periodSeconds % 3600 === 0) return 455 * day;
+  if (periodSeconds % 300 === 0) return 63 * day;
+  if (periodSeconds % 60 === 0) return 15 * day;
+  return 3 * 3_600_000;
 }
 
 function prepareQuery(raw: unknown, path: string): PreparedQuery {
@@ -137,7 +166,7 @@ function prepareQuery(raw: unknown, path: string): PreparedQuery {
   const statistic = parseStatistic(statName);
   if (!statistic) {
     throw cloudWatchErrors.invalidValue(
-      `The value ${JSON.stringify(statName)} for parameter ${path}.MetricStat.Stat is not supported by the sandbox; use Sum, Average, SampleCount, Minimum, Maximum or a percentile pNN / pNN.NN.`,
+      `The value ${JSON.stringify(statName)} for parameter ${path}.MetricStat.Stat is invalid; use Sum, Average, SampleCount, Minimum, Maximum, a percentile pNN.NN, tmNN, wmNN, tcNN, tsNN, IQM, TM/WM/TC/TS(a%:b%) or (a:b), or PR(a:b).`,
     );
   }
   const unit = readUnit(stat["Unit"], `${path}.MetricStat.Unit`);
@@ -174,7 +203,7 @@ function readPeriod(value: unknown, path: string): number {
 
 /** Evaluates queries on demand, each at most once, detecting cycles between expressions. */
 class QueryEvaluator {
-  private readonly sparse = new Map<string, { timestamps: number[]; values: number[] }>();
+  private readonly sparse = new Map<string, Datapoints>();
   private readonly dense = new Map<string, TimeSeries>();
   private readonly inProgress = new Set<string>();
 
@@ -184,7 +213,7 @@ class QueryEvaluator {
     private readonly request: MetricDataRequest,
   ) {}
 
-  datapoints(query: PreparedQuery): { timestamps: number[]; values: number[] } {
+  datapoints(query: PreparedQuery): Datapoints {
     if (query.kind === "stat") return this.statDatapoints(query);
     const series = this.series(query.id, query.id);
     const timestamps: number[] = [];
@@ -197,10 +226,7 @@ class QueryEvaluator {
     return { timestamps, values };
   }
 
-  private statDatapoints(query: Extract<PreparedQuery, { kind: "stat" }>): {
-    timestamps: number[];
-    values: number[];
-  } {
+  private statDatapoints(query: Extract<PreparedQuery, { kind: "stat" }>): Datapoints {
     let points = this.sparse.get(query.id);
     if (!points) {
       points = this.store.query(query.metric, {
@@ -210,6 +236,8 @@ class QueryEvaluator {
         statistic: query.statistic,
         unit: query.unit,
       });
+      if (this.request.now !== undefined)
+        points = withinRetention(points, this.request.now - retentionMs(query.period));
       this.sparse.set(query.id, points);
     }
     return points;
@@ -275,4 +303,14 @@ class QueryEvaluator {
     });
     return { grid, values };
   }
+}
+
+/** Drops the buckets that start before `cutoff`: CloudWatch no longer holds them at this period. */
+function withinRetention(points: Datapoints, cutoff: number): Datapoints {
+  const first = points.timestamps.findIndex((timestamp) => timestamp >= cutoff);
+  if (first === 0) return points;
+  const from = first < 0 ? points.timestamps.length : first;
+  const kept: Datapoints = { timestamps: points.timestamps.slice(from), values: points.values.slice(from) };
+  if (points.units !== undefined) kept.units = points.units;
+  return kept;
 }

@@ -3,7 +3,9 @@
  * (`X-Amz-Target: GraniteServiceVersion20100801.<Operation>`, content type
  * `application/x-amz-json-1.0`, timestamps as epoch seconds) in its
  * query-compatible flavour, where errors carry the legacy query error code in
- * `x-amzn-query-error` so the SDK raises its own exception classes.
+ * `x-amzn-query-error` so the SDK raises its own exception classes; and on the
+ * AWS Query protocol aws-cli 2 and botocore speak (form-encoded, XML answers),
+ * for the same operations.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -11,6 +13,15 @@ import { gunzipSync } from "node:zlib";
 import { CloudWatchError, cloudWatchErrors } from "./cloudwatch-errors.js";
 import { readPutMetricData } from "./cloudwatch-input.js";
 import { evaluateCloudWatchQueries, type MetricDataRequest, type QueryResult } from "./cloudwatch-queries.js";
+import {
+  CLOUDWATCH_API_VERSION,
+  decodeQueryRequest,
+  encodeQueryError,
+  encodeQueryResponse,
+  isCloudWatchQueryRequest,
+  QueryDecodeError,
+} from "./cloudwatch-query-protocol.js";
+import { getMetricStatistics, listMetrics } from "./cloudwatch-statistics.js";
 import type { MetricStore } from "./metric-store.js";
 import { requestIdOf } from "./protocol.js";
 import type { ServiceHandler } from "./types.js";
@@ -39,16 +50,22 @@ export function createCloudWatchService(
       for (const datum of readPutMetricData(input, now())) store.putDatum(datum);
       return {};
     },
-    GetMetricData: (input) => getMetricData(store, input),
+    GetMetricData: (input) => getMetricData(store, input, now()),
+    GetMetricStatistics: (input) => getMetricStatistics(store, input, now()),
+    ListMetrics: (input) => listMetrics(store, input),
   };
   return {
     name: "cloudwatch",
-    matches: (req) => targetOf(req).startsWith(CLOUDWATCH_TARGET_PREFIX),
+    matches: (req) => targetOf(req).startsWith(CLOUDWATCH_TARGET_PREFIX) || isCloudWatchQueryRequest(req),
     operationOf: (req) => {
       const operationName = targetOf(req).slice(CLOUDWATCH_TARGET_PREFIX.length);
       return Object.hasOwn(operations, operationName) ? operationName : undefined;
     },
     async handle(req, body, res) {
+      if (isCloudWatchQueryRequest(req)) {
+        answerQuery(req, body, res, operations);
+        return;
+      }
       const operationName = targetOf(req).slice(CLOUDWATCH_TARGET_PREFIX.length);
       const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
       if (!operation) {
@@ -143,16 +160,85 @@ function sendError(
   );
 }
 
+/** Serves a Query-protocol call with the same operations, in XML. */
+function answerQuery(
+  req: IncomingMessage,
+  body: Buffer,
+  res: ServerResponse,
+  operations: Record<string, Operation>,
+): void {
+  const requestId = requestIdOf(req);
+  const { status, xml } = queryAnswer(
+    body,
+    req.headers["content-encoding"] === "gzip",
+    operations,
+    requestId,
+  );
+  res.writeHead(status, {
+    "content-type": "text/xml",
+    "content-length": Buffer.byteLength(xml),
+    "x-amzn-requestid": requestId,
+  });
+  res.end(xml);
+}
+
+function queryAnswer(
+  body: Buffer,
+  gzipped: boolean,
+  operations: Record<string, Operation>,
+  requestId: string,
+): { status: number; xml: string } {
+  const fail = (code: string, message: string, status = 400) => ({
+    status,
+    xml: encodeQueryError(code, message, status, requestId),
+  });
+  let decoded: ReturnType<typeof decodeQueryRequest>;
+  try {
+    decoded = decodeQueryRequest((gzipped ? gunzipSync(body) : body).toString("utf8"));
+  } catch (error) {
+    if (error instanceof QueryDecodeError) return fail("InvalidParameterValue", error.message);
+    return fail(
+      "MalformedQueryString",
+      `The request body is not a form-encoded query: ${(error as Error).message}`,
+    );
+  }
+  const { action, version, input } = decoded;
+  if (action === undefined) return fail("MissingAction", "The request must contain the parameter Action.");
+  if (version !== CLOUDWATCH_API_VERSION) {
+    return fail(
+      "InvalidParameterValue",
+      `The parameter Version must be ${CLOUDWATCH_API_VERSION}; got ${JSON.stringify(version ?? null)}.`,
+    );
+  }
+  const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
+  if (!operation) {
+    return fail(
+      "InvalidAction",
+      `The action ${action} is not valid for this web service; the sandbox's CloudWatch serves ${Object.keys(operations).join(", ")}.`,
+    );
+  }
+  try {
+    return { status: 200, xml: encodeQueryResponse(action, operation(input), requestId) };
+  } catch (error) {
+    if (error instanceof CloudWatchError) return fail(error.queryCode, error.message, error.status);
+    return fail("InternalServiceError", `The sandbox's CloudWatch failed: ${(error as Error).message}`, 500);
+  }
+}
+
 /** GetMetricData with AWS's paging: MaxDatapoints per call across all queries, continued by NextToken. */
-function getMetricData(store: MetricStore, input: Record<string, unknown>): Record<string, unknown> {
-  const request = readMetricDataRequest(input);
+function getMetricData(
+  store: MetricStore,
+  input: Record<string, unknown>,
+  now: number,
+): Record<string, unknown> {
+  const request = readMetricDataRequest(input, now);
   const results = evaluateCloudWatchQueries(store, request);
   const fingerprint = requestFingerprint(input);
   const offset = request.nextToken === undefined ? 0 : readNextToken(request.nextToken, fingerprint);
   return pageOf(results, request, offset, fingerprint);
 }
 
-function readMetricDataRequest(input: Record<string, unknown>): MetricDataRequest {
+function readMetricDataRequest(input: Record<string, unknown>, now: number): MetricDataRequest {
   const queries = input["MetricDataQueries"];
   if (queries === undefined) throw cloudWatchErrors.missing("The parameter MetricDataQueries is required.");
   if (!Array.isArray(queries)) throw cloudWatchErrors.invalidValue("MetricDataQueries must be a list.");
@@ -189,7 +275,7 @@ function readMetricDataRequest(input: Record<string, unknown>): MetricDataReques
       "NextToken must be a string returned by a previous GetMetricData call.",
     );
   }
-  return { queries, startTime, endTime, scanBy, maxDatapoints, nextToken };
+  return { queries, startTime, endTime, scanBy, maxDatapoints, nextToken, now };
 }
 
 function readTimestamp(input: Record<string, unknown>, name: string): number {

@@ -280,6 +280,8 @@ export class EcsService implements ServiceHandler, EcsView {
         );
       if (input.optionalString("networkMode") !== "awsvpc")
         throw new ServiceError("ClientException", "Fargate only supports network mode 'awsvpc'.");
+      checkFargateSize(String(input.raw.cpu), String(input.raw.memory));
+      checkFargateExecutionRole(containers, input.optionalString("executionRoleArn"));
     }
     const definition = this.addTaskDefinition(family, { ...input.raw });
     return { taskDefinition: this.taskDefinitionShape(definition), tags: input.raw.tags ?? [] };
@@ -640,21 +642,32 @@ export class EcsService implements ServiceHandler, EcsView {
     };
     const now = this.now();
     for (const service of seed.services) {
-      const { family, image, cpu, memory } = service.taskDefinition;
+      const { family, image, cpu, memory, executionRoleArn } = service.taskDefinition;
+      const container: Record<string, unknown> = {
+        name: service.name,
+        image,
+        essential: true,
+        portMappings: [{ containerPort: 8080, protocol: "tcp" }],
+      };
+      // A seeded service with an execution role logs as a real Fargate service does; without one it cannot use awslogs.
+      if (executionRoleArn !== undefined) {
+        container.logConfiguration = {
+          logDriver: "awslogs",
+          options: {
+            "awslogs-group": `/ecs/${family}`,
+            "awslogs-region": this.options.region,
+            "awslogs-stream-prefix": "ecs",
+          },
+        };
+      }
       const definition = this.addTaskDefinition(family, {
         family,
-        containerDefinitions: [
-          {
-            name: service.name,
-            image,
-            essential: true,
-            portMappings: [{ containerPort: 8080, protocol: "tcp" }],
-          },
-        ],
+        containerDefinitions: [container],
         networkMode: "awsvpc",
         requiresCompatibilities: ["FARGATE"],
         cpu: cpu ?? "256",
         memory: memory ?? "512",
+        ...(executionRoleArn === undefined ? {} : { executionRoleArn }),
       });
       const deployment: Deployment = {
         id: newDeploymentId(),
@@ -725,4 +738,78 @@ function newDeploymentId(): string {
 
 function randomUuid(): string {
   return globalThis.crypto.randomUUID();
+}
+
+// ---------------------------------------------------------------- Fargate task sizes
+
+/**
+ * The task sizes Fargate offers (Linux), as CPU units to the memory values in
+ * MiB allowed with them:
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+ */
+const FARGATE_SIZES: ReadonlyArray<{ cpu: number; memory: readonly number[] }> = [
+  { cpu: 256, memory: [512, 1024, 2048] },
+  { cpu: 512, memory: steps(1024, 4096, 1024) },
+  { cpu: 1024, memory: steps(2048, 8192, 1024) },
+  { cpu: 2048, memory: steps(4096, 16384, 1024) },
+  { cpu: 4096, memory: steps(8192, 30720, 1024) },
+  { cpu: 8192, memory: steps(16384, 61440, 4096) },
+  { cpu: 16384, memory: steps(32768, 122880, 8192) },
+];
+
+function steps(from: number, to: number, by: number): number[] {
+  const values: number[] = [];
+  for (let value = from; value <= to; value += by) values.push(value);
+  return values;
+}
+
+/** CPU units from "256", "0.25 vCPU" or "1 vcpu", as task definitions accept; NaN otherwise. */
+export function fargateCpuUnits(raw: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$/i.exec(raw);
+  if (!match) return Number.NaN;
+  const amount = Number(match[1]);
+  return match[2] === undefined ? amount : Math.round(amount * 1024);
+}
+
+/** Memory in MiB from "512", "1GB" or "1 gb", as task definitions accept; NaN otherwise. */
+export function fargateMemoryMiB(raw: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(gb)?\s*$/i.exec(raw);
+  if (!match) return Number.NaN;
+  const amount = Number(match[1]);
+  return match[2] === undefined ? amount : Math.round(amount * 1024);
+}
+
+/** Whether Fargate offers a task of this CPU and memory. */
+export function isFargateSize(cpu: string, memory: string): boolean {
+  const cpuUnits = fargateCpuUnits(cpu);
+  const memoryMiB = fargateMemoryMiB(memory);
+  const size = FARGATE_SIZES.find((entry) => entry.cpu === cpuUnits);
+  return size?.memory.includes(memoryMiB) ?? false;
+}
+
+function checkFargateSize(cpu: string, memory: string): void {
+  if (!isFargateSize(cpu, memory)) {
+    throw new ServiceError(
+      "ClientException",
+      `No Fargate configuration exists for given values: ${cpu} CPU, ${memory} memory. See the Amazon ECS documentation for the valid values.`,
+    );
+  }
+}
+
+/** Fargate pulls logs through the execution role: the awslogs driver without one is refused at registration. */
+function checkFargateExecutionRole(
+  containers: ReadonlyArray<Record<string, unknown>>,
+  executionRoleArn: string | undefined,
+): void {
+  if (executionRoleArn !== undefined && executionRoleArn.length > 0) return;
+  const usesAwsLogs = containers.some((container) => {
+    const logConfiguration = container.logConfiguration as { logDriver?: unknown } | undefined;
+    return logConfiguration?.logDriver === "awslogs";
+  });
+  if (usesAwsLogs) {
+    throw new ServiceError(
+      "ClientException",
+      "Fargate requires task definition to have execution role ARN to support log driver awslogs.",
+    );
+  }
 }

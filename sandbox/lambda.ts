@@ -354,28 +354,36 @@ export class LambdaService implements ServiceHandler, LambdaView {
         "RoutingConfig.AdditionalVersionWeights must be a map from version to weight.",
       );
     const entries = Object.entries(raw as Record<string, unknown>);
+    // Lambda checks the count before the entries, and refuses it as a parameter value, not a validation error.
     if (entries.length > 1) {
-      throw validation(
-        `Value '${JSON.stringify(raw)}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Member must have length less than or equal to 1`,
+      throw new ServiceError(
+        "InvalidParameterValueException",
+        "Number of items in AdditionalVersionWeights cannot be greater than 1",
       );
     }
     const weights: Record<string, number> = {};
     for (const [version, weight] of entries) {
       if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0 || weight > 1) {
         throw validation(
-          `Value '${JSON.stringify(weight)}' at 'routingConfig.additionalVersionWeights.${version}' failed to satisfy constraint: Member must have value between 0.0 and 1.0`,
-        );
-      }
-      if (version === LATEST || functionVersion === LATEST) {
-        throw new ServiceError(
-          "InvalidParameterValueException",
-          "$LATEST is not supported for an alias pointing to more than 1 version",
+          `Value '{${version}=${JSON.stringify(weight)}}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]`,
         );
       }
       if (version === functionVersion) {
         throw new ServiceError(
           "InvalidParameterValueException",
-          `Alias cannot route to version ${version} as both its primary and its additional version.`,
+          `Invalid function version ${functionVersion}. Function version ${functionVersion} is already included in routing configuration.`,
+        );
+      }
+      if (functionVersion === LATEST) {
+        throw new ServiceError(
+          "InvalidParameterValueException",
+          "$LATEST is not supported for an alias pointing to more than 1 version",
+        );
+      }
+      // A routing key must be a published version number: "$LATEST" fails the map key's pattern.
+      if (!/^[0-9]+$/.test(version)) {
+        throw validation(
+          `Value '{${version}=${weight}}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]`,
         );
       }
       this.version(fn, version);

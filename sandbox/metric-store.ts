@@ -13,10 +13,24 @@ export interface MetricIdentity {
   dimensions: Record<string, string>;
 }
 
+/**
+ * The bounds of an extended statistic's range: percentages of the ranked
+ * samples ("10%"), or absolute values; either end may be open.
+ */
+export interface StatisticBounds {
+  inPercent: boolean;
+  lower?: number;
+  upper?: number;
+}
+
 /** A statistic GetMetricData can compute, parsed from its CloudWatch name. */
 export type Statistic =
   | { kind: "Sum" | "Average" | "SampleCount" | "Minimum" | "Maximum" }
-  | { kind: "percentile"; percentile: number };
+  | { kind: "percentile"; percentile: number }
+  /** Trimmed mean, winsorized mean, trimmed count and trimmed sum (TM, WM, TC, TS; tm90 is TM(:90%), IQM is TM(25%:75%)). */
+  | { kind: "trimmed"; measure: "TM" | "WM" | "TC" | "TS"; bounds: StatisticBounds }
+  /** Percentile rank: the percentage of samples within (lower, upper]. */
+  | { kind: "rank"; lower?: number; upper?: number };
 
 /** Pre-aggregated values as PutMetricData's StatisticValues carries them. */
 export interface StatisticSet {
@@ -57,17 +71,65 @@ export interface StatisticRequest {
 export interface Datapoints {
   timestamps: number[];
   values: number[];
+  /** Set when the query named no unit and the range holds several: the one the datapoints were computed from, and all of them. */
+  units?: { used: string; found: string[] };
 }
 
 const SIMPLE_STATISTICS = new Set(["Sum", "Average", "SampleCount", "Minimum", "Maximum"]);
 const PERCENTILE_PATTERN = /^p(\d{1,2}(?:\.\d{1,2})?|100(?:\.0{1,2})?)$/;
 
-/** Parses Sum, Average, SampleCount, Minimum, Maximum, pNN and pNN.NN; undefined for anything else. */
+const PERCENT = String.raw`\d{1,2}(?:\.\d{1,10})?|100(?:\.0{1,10})?`;
+const NUMBER = String.raw`-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?`;
+const SHORTHAND_PATTERN = new RegExp(`^(tm|wm|tc|ts)(${PERCENT})$`);
+const PERCENT_RANGE_PATTERN = new RegExp(`^(TM|WM|TC|TS)\\((${PERCENT})?%?:(${PERCENT})?%\\)$`);
+const VALUE_RANGE_PATTERN = new RegExp(`^(TM|WM|TC|TS|PR)\\((${NUMBER})?:(${NUMBER})?\\)$`);
+
+/**
+ * Parses the statistics CloudWatch documents: Sum, Average, SampleCount,
+ * Minimum, Maximum, pNN.NN, the shorthands tmNN, wmNN, tcNN and tsNN (upper
+ * bound NN %), IQM, TM/WM/TC/TS over a percent range "TM(10%:90%)" or a value
+ * range "TM(150:1000)", and percentile rank "PR(100:2000)"; undefined for
+ * anything else. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html
+ */
 export function parseStatistic(name: string): Statistic | undefined {
   if (SIMPLE_STATISTICS.has(name)) return { kind: name as "Sum" };
-  const match = PERCENTILE_PATTERN.exec(name);
-  if (!match) return undefined;
-  return { kind: "percentile", percentile: Number(match[1]) };
+  const percentile = PERCENTILE_PATTERN.exec(name);
+  if (percentile) return { kind: "percentile", percentile: Number(percentile[1]) };
+  if (name === "IQM")
+    return { kind: "trimmed", measure: "TM", bounds: { inPercent: true, lower: 25, upper: 75 } };
+  const shorthand = SHORTHAND_PATTERN.exec(name);
+  if (shorthand) {
+    const measure = shorthand[1]!.toUpperCase() as "TM";
+    return { kind: "trimmed", measure, bounds: { inPercent: true, upper: Number(shorthand[2]) } };
+  }
+  const percentRange = PERCENT_RANGE_PATTERN.exec(name);
+  if (percentRange && (percentRange[2] !== undefined || percentRange[3] !== undefined)) {
+    // Both ends are percentages: "TM(10%:90%)", "TM(:95%)", "TM(5%:)" — the colon form needs % on each given end.
+    if (!/^\w+\((\d[\d.]*%)?:(\d[\d.]*%)?\)$/.test(name)) return undefined;
+    const bounds: StatisticBounds = { inPercent: true };
+    if (percentRange[2] !== undefined) bounds.lower = Number(percentRange[2]);
+    if (percentRange[3] !== undefined) bounds.upper = Number(percentRange[3]);
+    if (bounds.lower !== undefined && bounds.upper !== undefined && bounds.lower >= bounds.upper)
+      return undefined;
+    return { kind: "trimmed", measure: percentRange[1] as "TM", bounds };
+  }
+  const valueRange = VALUE_RANGE_PATTERN.exec(name);
+  if (valueRange && (valueRange[2] !== undefined || valueRange[3] !== undefined)) {
+    const lower = valueRange[2] === undefined ? undefined : Number(valueRange[2]);
+    const upper = valueRange[3] === undefined ? undefined : Number(valueRange[3]);
+    if (lower !== undefined && upper !== undefined && lower >= upper) return undefined;
+    if (valueRange[1] === "PR") {
+      const rank: Statistic = { kind: "rank" };
+      if (lower !== undefined) rank.lower = lower;
+      if (upper !== undefined) rank.upper = upper;
+      return rank;
+    }
+    const bounds: StatisticBounds = { inPercent: false };
+    if (lower !== undefined) bounds.lower = lower;
+    if (upper !== undefined) bounds.upper = upper;
+    return { kind: "trimmed", measure: valueRange[1] as "TM", bounds };
+  }
+  return undefined;
 }
 
 /**
@@ -250,7 +312,9 @@ export class MetricStore implements MetricSink {
     if (!entry) return result;
     const origin = bucketOrigin(request.start, request.period);
     const periodMs = request.period * 1000;
-    const units = request.unit === undefined ? [...entry.byUnit.values()] : [entry.byUnit.get(request.unit)];
+    const chosen = this.unitsToRead(entry, request, origin);
+    if (chosen.found !== undefined) result.units = { used: chosen.used!, found: chosen.found };
+    const units = chosen.series;
     const range = mergeRanges(
       units.flatMap((series) => (series ? [rangeOf(series.raw, origin, request.end)] : [])),
     );
@@ -272,6 +336,34 @@ export class MetricStore implements MetricSink {
     }
     if (sets.size > 0) appendSetOnlyBuckets(result, sets, origin, periodMs, statistic);
     return result;
+  }
+
+  /**
+   * The unit series a query reads. A query that names no unit over a range
+   * holding several units gets one unit's statistic, as CloudWatch does (it
+   * does not convert or mix units), with the units reported beside it; the
+   * sandbox picks the unit with the most samples in the range.
+   */
+  private unitsToRead(
+    entry: MetricEntry,
+    request: StatisticRequest,
+    origin: number,
+  ): { series: Array<UnitSeries | undefined>; used?: string; found?: string[] } {
+    if (request.unit !== undefined) return { series: [entry.byUnit.get(request.unit)] };
+    const present: Array<{ unit: string; series: UnitSeries; samples: number }> = [];
+    for (const [unit, series] of entry.byUnit) {
+      const range = rangeOf(series.raw, origin, request.end);
+      const sets = series.sets.filter((set) => set.timestamp >= origin && set.timestamp < request.end).length;
+      const samples = range.to - range.from + sets;
+      if (samples > 0) present.push({ unit, series, samples });
+    }
+    if (present.length <= 1) return { series: present.map((unit) => unit.series) };
+    const used = [...present].sort((a, b) => b.samples - a.samples || compareUnits(a.unit, b.unit))[0]!;
+    return {
+      series: [used.series],
+      used: used.unit,
+      found: present.map((unit) => unit.unit).sort(compareUnits),
+    };
   }
 
   private unitSeries(metric: MetricIdentity, unit: string): UnitSeries {
@@ -304,6 +396,10 @@ export class MetricStore implements MetricSink {
     }
     return `${metric.namespace}\u0001${metric.metricName}\u0001${dimensions}`;
   }
+}
+
+function compareUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function rangeOf(raw: RawSeries, start: number, end: number): SampleRange {
@@ -378,6 +474,11 @@ function bucketStatistic(
     if (set) return Number.NaN;
     return rangePercentile(range, from, to, statistic.percentile);
   }
+  if (statistic.kind === "trimmed" || statistic.kind === "rank") {
+    // Like percentiles, these rank the samples, which a statistic set hides.
+    if (set) return Number.NaN;
+    return rankedStatistic(rankedSamples(range, from, to), statistic);
+  }
   const totals = rangeTotals(range, from, to);
   if (set) {
     totals.count += set.count;
@@ -388,7 +489,102 @@ function bucketStatistic(
   return simpleStatistic(totals, statistic.kind);
 }
 
-function simpleStatistic(totals: BucketTotals, kind: Exclude<Statistic["kind"], "percentile">): number {
+type SimpleKind = Exclude<Statistic["kind"], "percentile" | "trimmed" | "rank">;
+
+/** Distinct values of a bucket, ascending, each with how many times it was observed. */
+interface RankedSamples {
+  values: number[];
+  counts: number[];
+  total: number;
+}
+
+function rankedSamples(range: SampleRange, from: number, to: number): RankedSamples {
+  const order = Array.from({ length: to - from }, (_, index) => from + index);
+  order.sort((a, b) => range.values[a]! - range.values[b]!);
+  const values: number[] = [];
+  const counts: number[] = [];
+  let total = 0;
+  for (const index of order) {
+    const value = range.values[index]!;
+    const count = range.counts === null ? 1 : range.counts[index]!;
+    total += count;
+    if (values.length > 0 && values[values.length - 1] === value) counts[counts.length - 1]! += count;
+    else {
+      values.push(value);
+      counts.push(count);
+    }
+  }
+  return { values, counts, total };
+}
+
+/**
+ * TM, WM, TC, TS and PR over ranked samples. A percent range keeps the ranks
+ * above the lower percentile's nearest rank and up to the upper one's; a value
+ * range keeps values v with lower < v <= upper (CloudWatch's bounds are
+ * exclusive below, inclusive above). WM clamps the samples outside the kept
+ * ranks to the nearest kept value instead of dropping them.
+ */
+function rankedStatistic(
+  samples: RankedSamples,
+  statistic: Extract<Statistic, { kind: "trimmed" | "rank" }>,
+): number {
+  if (samples.total === 0) return Number.NaN;
+  if (statistic.kind === "rank") {
+    let within = 0;
+    samples.values.forEach((value, index) => {
+      if (inValueRange(value, statistic.lower, statistic.upper)) within += samples.counts[index]!;
+    });
+    return (within / samples.total) * 100;
+  }
+  const { bounds, measure } = statistic;
+  let lowRank = 0;
+  let highRank = samples.total;
+  if (bounds.inPercent) {
+    if (bounds.lower !== undefined) lowRank = Math.ceil((bounds.lower * samples.total) / 100 - 1e-9);
+    if (bounds.upper !== undefined) highRank = Math.ceil((bounds.upper * samples.total) / 100 - 1e-9);
+  } else {
+    // Value bounds become ranks: those of the values at or below each bound.
+    lowRank = bounds.lower === undefined ? 0 : ranksAtOrBelow(samples, bounds.lower);
+    highRank = bounds.upper === undefined ? samples.total : ranksAtOrBelow(samples, bounds.upper);
+  }
+  let count = 0;
+  let sum = 0;
+  let cumulative = 0;
+  let lowestKept = Number.NaN;
+  let highestKept = Number.NaN;
+  samples.values.forEach((value, index) => {
+    const before = cumulative;
+    cumulative += samples.counts[index]!;
+    const kept = Math.max(0, Math.min(cumulative, highRank) - Math.max(before, lowRank));
+    if (kept > 0) {
+      if (Number.isNaN(lowestKept)) lowestKept = value;
+      highestKept = value;
+      count += kept;
+      sum += value * kept;
+    }
+  });
+  if (measure === "TC") return count;
+  if (measure === "TS") return count === 0 ? Number.NaN : sum;
+  if (count === 0) return Number.NaN;
+  if (measure === "TM") return sum / count;
+  const clampedBelow = lowRank;
+  const clampedAbove = samples.total - highRank;
+  return (sum + clampedBelow * lowestKept + clampedAbove * highestKept) / samples.total;
+}
+
+function inValueRange(value: number, lower: number | undefined, upper: number | undefined): boolean {
+  return (lower === undefined || value > lower) && (upper === undefined || value <= upper);
+}
+
+function ranksAtOrBelow(samples: RankedSamples, bound: number): number {
+  let ranks = 0;
+  samples.values.forEach((value, index) => {
+    if (value <= bound) ranks += samples.counts[index]!;
+  });
+  return ranks;
+}
+
+function simpleStatistic(totals: BucketTotals, kind: SimpleKind): number {
   switch (kind) {
     case "Sum":
       return totals.sum;
@@ -445,7 +641,7 @@ function appendSetOnlyBuckets(
   periodMs: number,
   statistic: Statistic,
 ): void {
-  if (statistic.kind === "percentile") return;
+  if (statistic.kind === "percentile" || statistic.kind === "trimmed" || statistic.kind === "rank") return;
   const rows = [...sets.entries()].map(([bucket, totals]) => ({
     timestamp: origin + bucket * periodMs,
     value: simpleStatistic(totals, statistic.kind),

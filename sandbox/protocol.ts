@@ -146,6 +146,7 @@ export function sendServiceError(
       });
       return;
     case "rest-json": {
+      // Lambda writes "Type" and "Message" (capital M) in its error bodies, and the code in x-amzn-ErrorType.
       const headers: Record<string, string> = { "x-amzn-errortype": error.code };
       if (error.status === 429) headers["retry-after"] = "1";
       const type = error.status >= 500 ? "Service" : "User";
@@ -154,7 +155,7 @@ export function sendServiceError(
         res,
         protocol,
         error.status,
-        { Type: type, message: error.message, ...error.fields },
+        { Type: type, Message: error.message, ...error.fields },
         headers,
       );
       return;

@@ -21,6 +21,7 @@ import {
   type XmlElement,
   XmlSyntaxError,
 } from "./protocol.js";
+import { aliasTargetZone } from "./route53-alias-targets.js";
 import type { RecordView, SandboxSeed, ServiceHandler, WeightedAnswer } from "./types.js";
 
 /** A resource record set as Route 53 stores it (names absolute, lower case, with the trailing dot). */
@@ -94,7 +95,11 @@ const UNSUPPORTED_ROUTING = [
   "GeoProximityLocation",
   "TrafficPolicyInstanceId",
 ];
-const MAX_CHANGES_PER_BATCH = 1000;
+/** ResourceRecord elements in one request, an UPSERT's counted twice (API_ChangeResourceRecordSets, "Limits"). */
+const MAX_RESOURCE_RECORDS_PER_BATCH = 1000;
+/** Characters of all Value elements in one request, an UPSERT's counted twice. */
+const MAX_VALUE_CHARACTERS_PER_BATCH = 32000;
+const MAX_WEIGHTED_PER_NAME = 100;
 const MAX_ITEMS = 300;
 /** TTL the data plane's resolvers use for an alias record, which has none of its own: an ALB's or API Gateway's answer TTL. */
 export const ALIAS_ANSWER_TTL = 60;
@@ -452,15 +457,36 @@ function readChangeBatch(body: Buffer): { changes: RecordChange[]; comment?: str
       "InvalidInput",
       "Invalid request: ChangeBatch.Changes must hold at least one Change",
     );
-  if (changeElements.length > MAX_CHANGES_PER_BATCH) {
-    throw new ServiceError(
-      "InvalidInput",
-      `Invalid request: a change batch holds at most ${MAX_CHANGES_PER_BATCH} changes; got ${changeElements.length}`,
-    );
-  }
   const comment = childText(batch, "Comment");
   const changes = changeElements.map((element, index) => readChange(element, index + 1));
+  checkBatchSize(changes);
   return comment === undefined ? { changes } : { changes, comment };
+}
+
+/**
+ * Route 53 counts ResourceRecord elements, not Changes, against the batch
+ * limit, and counts an UPSERT's records and characters twice (it is a delete
+ * and a create); both overruns are InvalidChangeBatch with AWS's wording.
+ */
+function checkBatchSize(changes: RecordChange[]): void {
+  let records = 0;
+  let characters = 0;
+  for (const { action, record } of changes) {
+    const weight = action === "UPSERT" ? 2 : 1;
+    const values = record.values ?? [];
+    records += values.length * weight;
+    characters += values.reduce((sum, value) => sum + value.length, 0) * weight;
+  }
+  if (records > MAX_RESOURCE_RECORDS_PER_BATCH)
+    throw new ServiceError(
+      "InvalidChangeBatch",
+      `[Number of records limit of ${MAX_RESOURCE_RECORDS_PER_BATCH} exceeded.]`,
+    );
+  if (characters > MAX_VALUE_CHARACTERS_PER_BATCH)
+    throw new ServiceError(
+      "InvalidChangeBatch",
+      `[RDATA character limit of ${MAX_VALUE_CHARACTERS_PER_BATCH} exceeded.]`,
+    );
 }
 
 function readChange(element: XmlElement, position: number): RecordChange {
@@ -648,6 +674,7 @@ export function applyChangeBatch(zone: HostedZoneState, changes: RecordChange[])
     const problem = applyChange(zone, working, action, record);
     if (problem !== undefined) problems.push(problem);
   }
+  if (problems.length === 0) problems.push(...weightedTtlProblems(changes, working));
   if (problems.length === 0) problems.push(...zoneInvariantProblems(zone, working));
   if (problems.length > 0) throw new ServiceError("InvalidChangeBatch", `[${problems.join(", ")}]`);
   return [...working.values()].sort(compareRecords);
@@ -721,15 +748,35 @@ function recordProblem(
   if (record.setIdentifier === undefined && sameType.some((other) => other.setIdentifier !== undefined)) {
     return `RRSet with DNS name ${displayName(record.name)}, type ${record.type} cannot be created as weighted sets exist with the same name and type`;
   }
+  // Up to 100 weighted records per name and type:
+  // https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/TutorialManagingOver100WRR.html
+  if (record.setIdentifier !== undefined && sameType.length + 1 > MAX_WEIGHTED_PER_NAME) {
+    return `Exceeded limit on number of weighted RRSets for ${displayName(record.name)}, type ${record.type} in this zone.`;
+  }
   const alias = record.aliasTarget;
-  if (alias && alias.hostedZoneId === zone.id) {
-    const target = [...working.values()].some(
+  if (alias) return aliasProblem(zone, working, record, alias);
+  return undefined;
+}
+
+/** An alias must name a record of its own zone, or a name within the AWS-owned zone its HostedZoneId names. */
+function aliasProblem(
+  zone: HostedZoneState,
+  working: Map<string, RecordSet>,
+  record: RecordSet,
+  alias: NonNullable<RecordSet["aliasTarget"]>,
+): string | undefined {
+  const prefix = `Tried to create an alias that targets ${displayName(alias.dnsName)}, type ${record.type} in zone ${alias.hostedZoneId}`;
+  if (alias.hostedZoneId === zone.id) {
+    const found = [...working.values()].some(
       (other) => other.name === alias.dnsName && other.type === record.type,
     );
-    if (!target) {
-      return `Tried to create an alias that targets ${displayName(alias.dnsName)}, type ${record.type} in zone ${zone.id}, but that target was not found`;
-    }
+    return found ? undefined : `${prefix}, but that target was not found`;
   }
+  const target = aliasTargetZone(alias.hostedZoneId);
+  // A zone id that is neither this zone nor an AWS-owned target zone names nothing the sandbox holds.
+  if (!target) return `${prefix}, but that target was not found`;
+  if (!target.contains(alias.dnsName))
+    return `${prefix}, but the alias target name does not lie within the target zone`;
   return undefined;
 }
 
@@ -753,6 +800,35 @@ function isIPv4(value: string): boolean {
 
 function isIPv6(value: string): boolean {
   return /^[0-9a-fA-F:]+$/.test(value) && value.includes(":") && value.split(":").length <= 8;
+}
+
+/**
+ * Weighted records of one name and type share one TTL: Route 53 checks the
+ * batch's result, so a batch that moves every record of the group to a new TTL
+ * passes and one that leaves two TTLs in the group is refused.
+ */
+function weightedTtlProblems(changes: RecordChange[], working: Map<string, RecordSet>): string[] {
+  const problems: string[] = [];
+  for (const { action, record } of changes) {
+    if (action === "DELETE" || record.setIdentifier === undefined) continue;
+    const differing = [...working.values()].some(
+      (other) =>
+        other.name === record.name &&
+        other.type === record.type &&
+        other.setIdentifier !== undefined &&
+        other.setIdentifier !== record.setIdentifier &&
+        // Alias records have no TTL of their own and may sit in a group beside records that have one.
+        other.ttl !== undefined &&
+        record.ttl !== undefined &&
+        other.ttl !== record.ttl,
+    );
+    if (differing) {
+      problems.push(
+        `RRSet with DNS name ${displayName(record.name)} and type ${record.type}, SetIdentifier ${record.setIdentifier} cannot be created as weighted sets must contain the same TTL.`,
+      );
+    }
+  }
+  return problems;
 }
 
 function zoneInvariantProblems(zone: HostedZoneState, working: Map<string, RecordSet>): string[] {

@@ -4,6 +4,7 @@
  * engine), and reports all problems at once, each with its JSON path.
  */
 import { readFile } from "node:fs/promises";
+import { isFargateSize } from "./ecs.js";
 import { buildSeedZone, RECORD_TYPES } from "./route53.js";
 import type { SandboxSeed } from "./types.js";
 
@@ -210,7 +211,13 @@ class SeedChecker {
         if (serviceName !== undefined) services.add(serviceName);
         this.integer(service, "desiredCount", servicePath, 0, 1000);
         const taskPath = `${servicePath}.taskDefinition`;
-        const task = this.object(service.taskDefinition, taskPath, ["family", "image", "cpu", "memory"]);
+        const task = this.object(service.taskDefinition, taskPath, [
+          "family",
+          "image",
+          "cpu",
+          "memory",
+          "executionRoleArn",
+        ]);
         if (!task) return;
         this.match(
           task,
@@ -222,6 +229,21 @@ class SeedChecker {
         this.match(task, "image", taskPath, /^\S{1,1024}$/, "a container image reference");
         this.optionalMatch(task, "cpu", taskPath, /^\d+$/, 'CPU units as a string, e.g. "256"');
         this.optionalMatch(task, "memory", taskPath, /^\d+$/, 'memory in MiB as a string, e.g. "512"');
+        this.optionalMatch(
+          task,
+          "executionRoleArn",
+          taskPath,
+          /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+          'an IAM role ARN, e.g. "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"',
+        );
+        const cpu = typeof task.cpu === "string" ? task.cpu : "256";
+        const memory = typeof task.memory === "string" ? task.memory : "512";
+        if (/^\d+$/.test(cpu) && /^\d+$/.test(memory) && !isFargateSize(cpu, memory)) {
+          this.problem(
+            `${taskPath}.memory`,
+            `no Fargate configuration exists for ${cpu} CPU and ${memory} MiB; see the task sizes at https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size`,
+          );
+        }
       });
     });
   }

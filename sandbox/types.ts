@@ -116,7 +116,14 @@ export interface SandboxSeed {
       services: Array<{
         name: string;
         desiredCount: number;
-        taskDefinition: { family: string; image: string; cpu?: string; memory?: string };
+        taskDefinition: {
+          family: string;
+          image: string;
+          cpu?: string;
+          memory?: string;
+          /** The role Fargate pulls the image and ships awslogs logs with; seeded containers log through awslogs when given. */
+          executionRoleArn?: string;
+        };
       }>;
     }>;
     /** How long a task takes to start or stop, ms. */

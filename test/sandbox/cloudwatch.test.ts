@@ -5,7 +5,7 @@ import {
   InvalidNextToken,
   InvalidParameterCombinationException,
   InvalidParameterValueException,
-  ListMetricsCommand,
+  ListDashboardsCommand,
   type MetricDataQuery,
   type MetricDataResult,
   MissingRequiredParameterException,
@@ -379,7 +379,7 @@ describe("GetMetricData limits and errors", () => {
         ValidationException,
         /exactly one/,
       ],
-      [[statQuery("a", "Latency", "tm90", 60)], InvalidParameterValueException, /tm90/],
+      [[statQuery("a", "Latency", "tm", 60)], InvalidParameterValueException, /"tm"/],
       [[{ Id: "e", Expression: "nope * 2" }], ValidationException, /Unrecognized metric id "nope"/],
     ];
     for (const [queries, errorClass, message] of cases) {
@@ -458,7 +458,7 @@ describe("PutMetricData validation", () => {
 
 describe("CloudWatch operations the sandbox does not serve", () => {
   it("answers with the unknown-operation error", async () => {
-    const error = await cloudwatch.send(new ListMetricsCommand({})).catch((caught: unknown) => caught);
+    const error = await cloudwatch.send(new ListDashboardsCommand({})).catch((caught: unknown) => caught);
     expect((error as Error).name).toBe("UnknownOperationException");
     expect((error as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(400);
   });

@@ -280,8 +280,8 @@ describe("with the real clock", () => {
         ),
       );
     const two = await update({ "2": 0.1, "3": 0.1 });
-    expect(two.name).toBe("ValidationException");
-    expect(two.message).toContain("Member must have length less than or equal to 1");
+    expect(two).toBeInstanceOf(InvalidParameterValueException);
+    expect(two.message).toBe("Number of items in AdditionalVersionWeights cannot be greater than 1");
     const heavy = await update({ "2": 1.5 });
     expect(heavy.name).toBe("ValidationException");
     const latest = await update({ "2": 0.5 }, "$LATEST");

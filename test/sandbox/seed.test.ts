@@ -105,6 +105,44 @@ describe("seed files", () => {
     expect(error.message).toContain("inline is not a valid sandbox seed");
   });
 
+  it("refuses a Fargate size AWS does not offer and an execution role that is not a role ARN", () => {
+    const seed = {
+      ecs: {
+        clusters: [
+          {
+            name: "prod",
+            services: [
+              {
+                name: "orders-api",
+                desiredCount: 1,
+                taskDefinition: {
+                  family: "orders-api",
+                  image: "orders:1",
+                  cpu: "256",
+                  memory: "4096",
+                  executionRoleArn: "ecsTaskExecutionRole",
+                },
+              },
+            ],
+          },
+        ],
+      },
+    };
+    const error = (() => {
+      try {
+        validateSeed(seed, "inline");
+      } catch (caught) {
+        return caught as SeedError;
+      }
+      throw new Error("expected the seed to be refused");
+    })();
+    expect(error.problems.map((problem) => problem.path)).toEqual([
+      "$.ecs.clusters[0].services[0].taskDefinition.executionRoleArn",
+      "$.ecs.clusters[0].services[0].taskDefinition.memory",
+    ]);
+    expect(error.problems[1]?.message).toContain("no Fargate configuration exists for 256 CPU and 4096 MiB");
+  });
+
   it("names the file when it is not JSON", async () => {
     const problems = await problemsOf(fixture("mount.ts"));
     expect(problems[0]?.path).toBe("$");
