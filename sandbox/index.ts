@@ -13,6 +13,7 @@ import { FaultRegistry } from "./faults.js";
 import { LambdaService } from "./lambda.js";
 import { MetricStore } from "./metric-store.js";
 import { Route53Service } from "./route53.js";
+import { S3Service } from "./s3.js";
 import { validateSeed } from "./seed.js";
 import { LOOPBACK, startControlPlane } from "./server.js";
 import type { SandboxSeed, ServiceHandler } from "./types.js";
@@ -21,6 +22,7 @@ export { EcsService } from "./ecs.js";
 export { FaultRegistry } from "./faults.js";
 export { LambdaService } from "./lambda.js";
 export { Route53Service } from "./route53.js";
+export { S3Service } from "./s3.js";
 export { loadSeed, SeedError, validateSeed } from "./seed.js";
 
 /** Fake credentials: the sandbox does not check signatures, but the SDK must have something to sign with. */
@@ -52,6 +54,7 @@ export interface Sandbox {
   route53: Route53Service;
   ecs: EcsService;
   lambda: LambdaService;
+  s3: S3Service;
   /** CloudWatch's metric storage, where the data plane's metrics land. */
   cloudwatch: MetricStore;
   faults: FaultRegistry;
@@ -78,10 +81,13 @@ export async function startSandbox(
   const route53 = new Route53Service(seed.route53, { now });
   const ecs = new EcsService(seed.ecs, { region, accountId, now });
   const lambda = new LambdaService(seed.lambda, { region, accountId, now });
+  const s3 = new S3Service({ region, now });
   const metrics = new MetricStore();
   const faults = new FaultRegistry(now);
   const services: ServiceHandler[] = [
     ...(extra.handlers ?? []),
+    // S3 is asked first: it claims by signing name, and a bucket may be named like another service's path prefix.
+    s3,
     route53,
     ecs,
     lambda,
@@ -94,6 +100,7 @@ export async function startSandbox(
     route53: route53.snapshot(),
     ecs: ecs.snapshot(),
     lambda: lambda.snapshot(),
+    s3: s3.snapshot(),
     cloudwatch: { storedSamples: metrics.sampleCount, metrics: metrics.listMetrics() },
     faults: faults.list(),
     calls: { ...calls },
@@ -133,6 +140,7 @@ export async function startSandbox(
     route53,
     ecs,
     lambda,
+    s3,
     cloudwatch: metrics,
     faults,
     ...(dataPlane ? { dataPlane } : {}),
