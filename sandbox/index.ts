@@ -17,6 +17,7 @@ import { S3Service } from "./s3.js";
 import { validateSeed } from "./seed.js";
 import { LOOPBACK, startControlPlane } from "./server.js";
 import type { SandboxSeed, ServiceHandler } from "./types.js";
+import type { DeadLetterSink } from "./wiring.js";
 
 export { EcsService } from "./ecs.js";
 export { FaultRegistry } from "./faults.js";
@@ -42,6 +43,13 @@ export interface StartSandboxOptions {
   saveStateTo?: string;
   /** The clock every simulated delay is measured on; Date.now by default. Tests pass a manual clock. */
   now?: () => number;
+  /**
+   * Delay before the first retry of a failed async Lambda invocation, ms (the second waits twice as long).
+   * Lambda waits about a minute and then two; 60000 by default, tests pass a few ms.
+   */
+  lambdaAsyncRetryDelayMs?: number;
+  /** Where Lambda dead-letters async invocations that still failed (the SQS service); absent: nowhere. */
+  deadLetters?: DeadLetterSink;
 }
 
 export interface Sandbox {
@@ -80,7 +88,14 @@ export async function startSandbox(
   const now = options.now ?? Date.now;
   const route53 = new Route53Service(seed.route53, { now });
   const ecs = new EcsService(seed.ecs, { region, accountId, now });
-  const lambda = new LambdaService(seed.lambda, { region, accountId, now });
+  const lambda = new LambdaService(seed.lambda, {
+    region,
+    accountId,
+    now,
+    ...(options.lambdaAsyncRetryDelayMs === undefined
+      ? {}
+      : { asyncRetryDelayMs: options.lambdaAsyncRetryDelayMs }),
+  });
   const s3 = new S3Service({ region, now });
   const metrics = new MetricStore();
   const faults = new FaultRegistry(now);
@@ -105,7 +120,7 @@ export async function startSandbox(
     faults: faults.list(),
     calls: { ...calls },
   });
-  const admin = createAdminHandler({ faults, state });
+  const admin = createAdminHandler({ faults, state, lambdaInvocations: () => lambda.listInvocations() });
   const dataPlane = seed.dataPlane?.length
     ? await startDataPlane({ seed, records: route53, ecs, lambda, metrics })
     : undefined;
@@ -126,6 +141,15 @@ export async function startSandbox(
   }
   calls = server.calls;
   const endpoint = server.endpoint;
+  // Functions' own SDK clients reach this sandbox, signed with its credentials, as on AWS they reach AWS.
+  lambda.connect({
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+    },
+    ...(options.deadLetters ? { deadLetters: options.deadLetters } : {}),
+  });
   let closed: Promise<void> | undefined;
   return {
     endpoint,
@@ -149,6 +173,7 @@ export async function startSandbox(
     state,
     close() {
       closed ??= (async () => {
+        lambda.close();
         await dataPlane?.close();
         if (options.saveStateTo)
           await writeFile(options.saveStateTo, `${JSON.stringify(state(), null, 2)}\n`);
