@@ -2,7 +2,8 @@
  * Lambda execution environments: a function's zip unpacked to a directory
  * and its handler run in a child Node process (process.execPath), started on
  * the first invoke and kept warm for later ones, as Lambda reuses an
- * environment. One invocation runs at a time per environment. The handler
+ * environment. One invocation runs at a time per environment (Lambda would
+ * start more environments for concurrent invokes; the sandbox queues them). The handler
  * must be an async function (or return a promise); callback-style handlers
  * are not served. Console output of the child is the invocation's log. A
  * handler that outlives the function's Timeout is stopped and its
@@ -48,6 +49,7 @@ const BOOTSTRAP = `
 import { pathToFileURL } from "node:url";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { format } from "node:util";
 const taskRoot = process.env.LAMBDA_TASK_ROOT;
 const [file, exportName] = (() => { const at = process.env._HANDLER.lastIndexOf("."); return [process.env._HANDLER.slice(0, at), process.env._HANDLER.slice(at + 1)]; })();
 let handlerPromise;
@@ -66,7 +68,15 @@ function errorPayload(error) {
   if (error instanceof Error) return { errorType: error.name === "Error" ? (error.constructor?.name ?? "Error") : error.name, errorMessage: error.message, trace: String(error.stack ?? "").split("\\n") };
   return { errorType: typeof error, errorMessage: String(error), trace: [] };
 }
+// Console lines travel on the IPC channel, ahead of the reply, so each lands in its own invocation's log (a pipe
+// could deliver them after the reply). The format is the Node runtime's: timestamp, request id, level, message.
+let currentRequestId = "";
+for (const [method, level] of [["log", "INFO"], ["info", "INFO"], ["warn", "WARN"], ["error", "ERROR"], ["debug", "DEBUG"], ["trace", "TRACE"]]) {
+  console[method] = (...args) => process.send({ log: new Date().toISOString() + "\\t" + currentRequestId + "\\t" + level + "\\t" + format(...args) + "\\n" });
+}
+process.on("disconnect", () => process.exit(0));
 process.on("message", async (message) => {
+  currentRequestId = message.requestId;
   const deadline = message.deadline;
   const context = {
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
@@ -156,7 +166,11 @@ export class ExecutionEnvironment {
       };
       this.start()
         .then((child) => {
-          const onMessage = (message: Reply) => {
+          const onMessage = (message: Reply | { log: string }) => {
+            if ("log" in message) {
+              this.logBuffer += message.log;
+              return;
+            }
             if (message.requestId !== requestId) return;
             child.off("message", onMessage);
             child.off("exit", onExit);

@@ -173,7 +173,7 @@ export class S3Service implements ServiceHandler {
       case "HeadObject":
         return this.getObject(bucket, key, req, query);
       case "DeleteObject":
-        return this.deleteObject(bucket, key, query);
+        return this.deleteObject(bucket, key, req, query);
       default:
         throw new ServiceError("NotImplemented", `The sandbox's S3 does not serve ${route.operation}.`, 501);
     }
@@ -352,10 +352,18 @@ export class S3Service implements ServiceHandler {
     return { status: range ? 206 : 200, headers, body: content };
   }
 
-  private deleteObject(bucket: Bucket, key: string, query: URLSearchParams): Answer {
+  private deleteObject(bucket: Bucket, key: string, req: IncomingMessage, query: URLSearchParams): Answer {
     checkKey(key);
     const versionId = query.get("versionId");
     const versions = bucket.keys.get(key) ?? [];
+    const ifMatch = header(req, "if-match");
+    if (ifMatch !== undefined) {
+      // A conditional delete needs the object it names to be there with that ETag.
+      const target =
+        versionId === null ? versions.at(-1) : versions.find((version) => version.versionId === versionId);
+      if (!target || target.deleteMarker) throw noSuchKey(key);
+      if (!etagMatches(ifMatch, target.etag)) throw preconditionFailed("If-Match");
+    }
     if (versionId !== null) {
       const index = versions.findIndex((version) => version.versionId === versionId);
       if (index < 0) {

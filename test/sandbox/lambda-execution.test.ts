@@ -226,6 +226,9 @@ export const handler = async (event, context) => {
     expect(error.errorType).toBe("TypeError");
     expect(error.errorMessage).toBe("checkpoint unreadable");
     expect(error.trace[0]).toBe("TypeError: checkpoint unreadable");
+    expect(Buffer.from(answer.LogResult ?? "", "base64").toString()).toBe("");
+    const [record] = await invocations();
+    expect(record?.logs).toMatch(new RegExp(`\\t${record?.requestId}\\tINFO\\tfailing on \\{\\}\\n`));
     const dry = await lambda.send(new InvokeCommand({ FunctionName: "thrower", InvocationType: "DryRun" }));
     expect(dry.StatusCode).toBe(204);
     const missingModule = await create("no-module", { "other.mjs": "" });

@@ -364,6 +364,20 @@ describe("conditional requests", () => {
     expect(await text(BUCKET, "lock.json")).toBe(winner);
   });
 
+  it("conditional DELETE: If-Match 412 on another ETag, 404 when absent, deletes on the ETag read", async () => {
+    const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "d.json", Body: "x" }));
+    const stale = await s3Error(
+      s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "d.json", IfMatch: '"0"' })),
+    );
+    expect(stale.$metadata.httpStatusCode).toBe(412);
+    const absent = await s3Error(
+      s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "none", IfMatch: put.ETag })),
+    );
+    expect(absent.name).toBe("NoSuchKey");
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "d.json", IfMatch: put.ETag }));
+    expect((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }))).KeyCount).toBe(0);
+  });
+
   it("conditional GET: If-Match 412, If-None-Match 304, If-Modified-Since 304", async () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "c.json", Body: "x" }));
     const mismatch = await s3Error(
