@@ -231,6 +231,14 @@ describe("objects", () => {
     expect(twoChecksums.body).toContain("<Code>InvalidRequest</Code>");
   });
 
+  it("answers an injected fault in S3's error shape", async () => {
+    sandbox.faults.add({ service: "s3", operation: "PutObject", error: "SlowDown", count: 1 });
+    const error = await s3Error(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "k", Body: "x" })));
+    expect(error.name).toBe("SlowDown");
+    expect(error.$metadata.httpStatusCode).toBe(503);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "k", Body: "x" }));
+  });
+
   it("computes the checksum algorithms' check values", () => {
     const check = Buffer.from("123456789");
     expect(crc32c(check)).toBe(0xe3069283);
