@@ -313,7 +313,10 @@ export class AsyncInvocationQueue {
     if (this.closed) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      const attempt = this.attempt(event).finally(() => this.running.delete(attempt));
+      // An attempt cut short by shutdown (its environment closed) ends the event; nothing is left to retry it.
+      const attempt = this.attempt(event)
+        .catch(() => undefined)
+        .finally(() => this.running.delete(attempt));
       this.running.add(attempt);
     }, delayMs);
     this.timers.add(timer);

@@ -200,7 +200,8 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
   }
 
   async invokeAsync(functionArn: string, payload: string): Promise<{ requestId: string }> {
-    const { fn } = this.functionOf(functionArn);
+    const { fn, qualifier } = this.functionOf(functionArn);
+    this.refuseQualifier(qualifier);
     this.runnableOf(fn);
     return { requestId: this.asyncQueue.accept(fn.name, this.functionArn(fn.name), payload) };
   }

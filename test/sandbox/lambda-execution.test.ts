@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import type { DeadLetterSink } from "../../sandbox/wiring.js";
 import { storedZip } from "../../src/demo/zip.js";
-import { clientConfig, referenceSeed, rejectionOf } from "../fixtures/sandbox/control-plane.js";
+import { clientConfig, ManualClock, referenceSeed, rejectionOf } from "../fixtures/sandbox/control-plane.js";
 
 const ROLE = "arn:aws:iam::123456789012:role/guardian";
 const DLQ = "arn:aws:sqs:us-east-1:123456789012:cutover-orders-guardian-dlq";
@@ -358,6 +358,38 @@ describe("async invocations", () => {
       body: JSON.stringify({ alarm: "x" }),
       attributes: { RequestID: requestId, ErrorCode: "200", ErrorMessage: "checkpoint unreadable" },
     });
+  });
+
+  it("drops an event older than MaximumEventAgeInSeconds at its retry, with condition EventAgeExceeded", async () => {
+    await sandbox.close();
+    const clock = new ManualClock();
+    sandbox = await startSandbox({
+      seed: referenceSeed(),
+      port: 0,
+      now: clock.now,
+      lambdaAsyncRetryDelayMs: 1000,
+      deadLetters: queues,
+    });
+    lambda.destroy();
+    lambda = new LambdaClient(clientConfig(sandbox));
+    await create("aging", THROWING);
+    await lambda.send(
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: "aging",
+        MaximumEventAgeInSeconds: 60,
+        DestinationConfig: { OnFailure: { Destination: DLQ } },
+      }),
+    );
+    await lambda.send(new InvokeCommand({ FunctionName: "aging", InvocationType: "Event", Payload: "{}" }));
+    const deadline = Date.now() + 5000;
+    while ((await invocations()).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    clock.advance(61_000);
+    await sandbox.lambda.drainAsync();
+    expect((await invocations()).map((record) => record.attempt)).toEqual([1]);
+    expect(queues.received.map((message) => JSON.parse(message.body).requestContext)).toEqual([
+      expect.objectContaining({ condition: "EventAgeExceeded", approximateInvokeCount: 1 }),
+    ]);
   });
 
   it("takes events through the AsyncInvoker interface, and refuses an unknown function", async () => {
