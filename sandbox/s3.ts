@@ -6,7 +6,9 @@
  * with their checksums verified on upload, conditional writes and reads,
  * and both listings. A request's body is read whole before it is applied,
  * and each is applied at once, so of two conditional writers racing on the
- * same ETag the first to arrive wins and the second sees the changed ETag.
+ * same key the first to finish wins and the other gets 412, as S3 documents;
+ * a delete that succeeds while a conditional write is still uploading makes
+ * that write answer 409 ConditionalRequestConflict.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -83,6 +85,9 @@ export class S3Service implements ServiceHandler {
   readonly name = "s3";
   private readonly buckets = new Map<string, Bucket>();
   private readonly now: () => number;
+  /** Conditional writes whose body is still arriving, by "bucket/key"; `conflicted` once a delete of the key succeeded meanwhile. */
+  private readonly inFlight = new Map<string, Set<{ conflicted: boolean }>>();
+  private readonly inFlightOf = new WeakMap<IncomingMessage, { conflicted: boolean }>();
 
   constructor(private readonly options: S3Options) {
     this.now = options.now ?? Date.now;
@@ -94,6 +99,23 @@ export class S3Service implements ServiceHandler {
 
   operationOf(req: IncomingMessage): string | undefined {
     return routeOf(req)?.operation;
+  }
+
+  /** Notes a conditional PutObject as in flight from the moment its headers arrive until it is answered. */
+  requestStarted(req: IncomingMessage, res: ServerResponse): void {
+    const route = routeOf(req);
+    if (route?.operation !== "PutObject") return;
+    if (header(req, "if-match") === undefined && header(req, "if-none-match") === undefined) return;
+    const slot = `${route.bucket}/${route.key}`;
+    const entry = { conflicted: false };
+    const entries = this.inFlight.get(slot) ?? new Set();
+    entries.add(entry);
+    this.inFlight.set(slot, entries);
+    this.inFlightOf.set(req, entry);
+    res.once("close", () => {
+      entries.delete(entry);
+      if (entries.size === 0 && this.inFlight.get(slot) === entries) this.inFlight.delete(slot);
+    });
   }
 
   async handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
@@ -172,8 +194,12 @@ export class S3Service implements ServiceHandler {
       case "GetObject":
       case "HeadObject":
         return this.getObject(bucket, key, req, query);
-      case "DeleteObject":
-        return this.deleteObject(bucket, key, req, query);
+      case "DeleteObject": {
+        const answer = this.deleteObject(bucket, key, req, query);
+        // A delete that lands while a conditional write of the key is still uploading makes that write conflict.
+        for (const entry of this.inFlight.get(`${bucket.name}/${key}`) ?? []) entry.conflicted = true;
+        return answer;
+      }
       default:
         throw new ServiceError("NotImplemented", `The sandbox's S3 does not serve ${route.operation}.`, 501);
     }
@@ -273,6 +299,13 @@ export class S3Service implements ServiceHandler {
     if (req.headers["x-amz-copy-source"] !== undefined)
       throw new ServiceError("NotImplemented", "The sandbox's S3 does not serve CopyObject.", 501);
     const checksum = verifyPayload(req, body, false);
+    if (this.inFlightOf.get(req)?.conflicted)
+      throw new ServiceError(
+        "ConditionalRequestConflict",
+        "A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.",
+        409,
+        { Key: key },
+      );
     const current = this.current(bucket, key);
     const live = current && !current.deleteMarker ? current : undefined;
     const ifMatch = header(req, "if-match");

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { request } from "node:http";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -370,6 +371,51 @@ describe("conditional requests", () => {
     expect(lost.map((outcome) => (outcome.reason as Error).name)).toEqual(["PreconditionFailed"]);
     const winner = outcomes[0]?.status === "fulfilled" ? "left" : "right";
     expect(await text(BUCKET, "lock.json")).toBe(winner);
+  });
+
+  it("a delete that lands while a conditional write is still uploading makes the write answer 409 ConditionalRequestConflict", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "racing.json", Body: "old" }));
+    const { port } = new URL(sandbox.endpoint);
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: "PUT",
+          path: `/${BUCKET}/racing.json`,
+          headers: {
+            authorization:
+              "AWS4-HMAC-SHA256 Credential=AKIASANDBOX000000000/20300101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0",
+            "if-none-match": "*",
+            "content-length": 6,
+            expect: "100-continue",
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      req.on("error", reject);
+      // 100-continue tells the client the server has the headers: from then on the write is in flight.
+      req.on("continue", () => {
+        req.write("new");
+        s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "racing.json" }))
+          .then(() => req.end("new"))
+          .catch(reject);
+      });
+      req.flushHeaders();
+    });
+    const { status, body } = await answer;
+    expect(status).toBe(409);
+    expect(body).toContain("<Code>ConditionalRequestConflict</Code>");
+    // Retried once the delete is done, the same write succeeds.
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "racing.json", Body: "newnew", IfNoneMatch: "*" }),
+    );
   });
 
   it("conditional DELETE: If-Match 412 on another ETag, 404 when absent, deletes on the ETag read", async () => {
