@@ -392,6 +392,29 @@ describe("async invocations", () => {
     ]);
   });
 
+  it("records a dead-letter delivery the queue refused", async () => {
+    queues.sendToQueue = () => {
+      throw new Error("The specified queue does not exist.");
+    };
+    await create("undeliverable", THROWING, { DeadLetterConfig: { TargetArn: DLQ } });
+    await lambda.send(
+      new PutFunctionEventInvokeConfigCommand({ FunctionName: "undeliverable", MaximumRetryAttempts: 0 }),
+    );
+    await lambda.send(
+      new InvokeCommand({ FunctionName: "undeliverable", InvocationType: "Event", Payload: "{}" }),
+    );
+    await sandbox.lambda.drainAsync();
+    const records = (await invocations()) as Array<{
+      attempt: number;
+      outcome: string;
+      error?: { errorType: string };
+    }>;
+    expect(records.map((record) => [record.attempt, record.outcome, record.error?.errorType])).toEqual([
+      [1, "error", "TypeError"],
+      [0, "error", "DeadLetterDeliveryFailed"],
+    ]);
+  });
+
   it("takes events through the AsyncInvoker interface, and refuses an unknown function", async () => {
     await create("ok", { "index.mjs": "export const handler = async (event) => event;" });
     const { requestId } = await sandbox.lambda.invokeAsync(
