@@ -7,6 +7,7 @@ import {
   InvokeCommand,
   LambdaClient,
   PutFunctionEventInvokeConfigCommand,
+  UpdateFunctionCodeCommand,
 } from "@aws-sdk/client-lambda";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -203,6 +204,19 @@ export const handler = async (event, context) => {
     ]);
     expect(records[0]?.requestId).toBe(result.requestId);
     expect(records[1]?.logs).toContain("writing e2.json");
+  });
+
+  it("runs new code after UpdateFunctionCode, in a new environment", async () => {
+    await create("updated", { "index.mjs": "export const handler = async () => 'one';" });
+    expect(decode((await lambda.send(new InvokeCommand({ FunctionName: "updated" }))).Payload)).toBe("one");
+    await lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: "updated",
+        ZipFile: new Uint8Array(storedZip({ "index.mjs": "export const handler = async () => 'two';" })),
+      }),
+    );
+    expect(decode((await lambda.send(new InvokeCommand({ FunctionName: "updated" }))).Payload)).toBe("two");
+    expect((await invocations()).map((record) => record.cold)).toEqual([true, true]);
   });
 
   it("runs a CommonJS handler", async () => {
