@@ -184,7 +184,10 @@ export class ExecutionEnvironment {
           child.once("exit", onExit);
           child.send({ requestId, payload, deadline, invokedFunctionArn: this.definition.arn });
         })
-        .catch((error: Error) => settle({ exited: null, ...{ message: error.message } }));
+        .catch((error: Error) => {
+          this.logBuffer += `${error.message}\n`;
+          settle({ exited: null });
+        });
     });
     const endMs = Date.now();
     const durationMs = endMs - startMs;
