@@ -6,6 +6,7 @@
  *   POST   /_sandbox/faults   add a fault: {service, operation?, error?, status?, message?, count?, durationMs?, untilMs?, latencyMs?}
  *   DELETE /_sandbox/faults   remove every fault
  *   GET    /_sandbox/state    the whole state as JSON
+ *   GET    /_sandbox/lambda/invocations  real Lambda invocations: function, request id, start/end ms, cold, outcome, error, logs
  */
 import type { ServerResponse } from "node:http";
 import { type FaultRegistry, FaultSpecError } from "./faults.js";
@@ -17,6 +18,8 @@ export interface AdminDeps {
   faults: FaultRegistry;
   /** The state dump served by GET /_sandbox/state. */
   state(): unknown;
+  /** Real Lambda invocations, served by GET /_sandbox/lambda/invocations. */
+  lambdaInvocations?(): unknown[];
 }
 
 /** The admin surface as a ServiceHandler; answers every path under /_sandbox/ other handlers left. */
@@ -40,10 +43,12 @@ function adminAnswer(deps: AdminDeps, method: string, path: string, body: Buffer
   if (path === "/_sandbox/faults") return faultsAnswer(deps.faults, method, body);
   if (path === "/_sandbox/state" && method === "GET") return { status: 200, body: deps.state() };
   if (path === "/_sandbox/health" && method === "GET") return { status: 200, body: { ok: true } };
+  if (path === "/_sandbox/lambda/invocations" && method === "GET")
+    return { status: 200, body: { invocations: deps.lambdaInvocations?.() ?? [] } };
   return {
     status: 404,
     body: {
-      error: `no admin endpoint ${method} ${path}; available: GET|POST|DELETE /_sandbox/faults, GET /_sandbox/state, GET /_sandbox/health`,
+      error: `no admin endpoint ${method} ${path}; available: GET|POST|DELETE /_sandbox/faults, GET /_sandbox/state, GET /_sandbox/health, GET /_sandbox/lambda/invocations`,
     },
   };
 }

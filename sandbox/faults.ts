@@ -7,7 +7,7 @@
 
 /** A fault as the admin API accepts it. */
 export interface FaultSpec {
-  /** Service name: "route53", "ecs", "lambda", "cloudwatch". */
+  /** Service name: "route53", "ecs", "lambda", "cloudwatch", "s3". */
   service: string;
   /** Operation name (e.g. "ChangeResourceRecordSets"); "*" or absent for every operation of the service. */
   operation?: string;
@@ -70,10 +70,11 @@ const DEFAULT_STATUS: Readonly<Record<string, number>> = {
   ServerException: 500,
   InternalServiceError: 500,
   ServiceUnavailable: 503,
+  SlowDown: 503,
   ServiceUnavailableException: 503,
 };
 
-const KNOWN_SERVICES = ["route53", "ecs", "lambda", "cloudwatch"];
+const KNOWN_SERVICES = ["route53", "ecs", "lambda", "cloudwatch", "s3"];
 const MAX_LATENCY_MS = 120_000;
 const MAX_FAULTS = 1_000;
 const SPEC_FIELDS = new Set([

@@ -13,14 +13,17 @@ import { FaultRegistry } from "./faults.js";
 import { LambdaService } from "./lambda.js";
 import { MetricStore } from "./metric-store.js";
 import { Route53Service } from "./route53.js";
+import { S3Service } from "./s3.js";
 import { validateSeed } from "./seed.js";
 import { LOOPBACK, startControlPlane } from "./server.js";
 import type { SandboxSeed, ServiceHandler } from "./types.js";
+import type { DeadLetterSink } from "./wiring.js";
 
 export { EcsService } from "./ecs.js";
 export { FaultRegistry } from "./faults.js";
 export { LambdaService } from "./lambda.js";
 export { Route53Service } from "./route53.js";
+export { S3Service } from "./s3.js";
 export { loadSeed, SeedError, validateSeed } from "./seed.js";
 
 /** Fake credentials: the sandbox does not check signatures, but the SDK must have something to sign with. */
@@ -40,6 +43,13 @@ export interface StartSandboxOptions {
   saveStateTo?: string;
   /** The clock every simulated delay is measured on; Date.now by default. Tests pass a manual clock. */
   now?: () => number;
+  /**
+   * Delay before the first retry of a failed async Lambda invocation, ms (the second waits twice as long).
+   * Lambda waits about a minute and then two; 60000 by default, tests pass a few ms.
+   */
+  lambdaAsyncRetryDelayMs?: number;
+  /** Where Lambda dead-letters async invocations that still failed (the SQS service); absent: nowhere. */
+  deadLetters?: DeadLetterSink;
 }
 
 export interface Sandbox {
@@ -52,6 +62,7 @@ export interface Sandbox {
   route53: Route53Service;
   ecs: EcsService;
   lambda: LambdaService;
+  s3: S3Service;
   /** CloudWatch's metric storage, where the data plane's metrics land. */
   cloudwatch: MetricStore;
   faults: FaultRegistry;
@@ -77,11 +88,21 @@ export async function startSandbox(
   const now = options.now ?? Date.now;
   const route53 = new Route53Service(seed.route53, { now });
   const ecs = new EcsService(seed.ecs, { region, accountId, now });
-  const lambda = new LambdaService(seed.lambda, { region, accountId, now });
+  const lambda = new LambdaService(seed.lambda, {
+    region,
+    accountId,
+    now,
+    ...(options.lambdaAsyncRetryDelayMs === undefined
+      ? {}
+      : { asyncRetryDelayMs: options.lambdaAsyncRetryDelayMs }),
+  });
+  const s3 = new S3Service({ region, now });
   const metrics = new MetricStore();
   const faults = new FaultRegistry(now);
   const services: ServiceHandler[] = [
     ...(extra.handlers ?? []),
+    // S3 is asked first: it claims by signing name, and a bucket may be named like another service's path prefix.
+    s3,
     route53,
     ecs,
     lambda,
@@ -94,11 +115,12 @@ export async function startSandbox(
     route53: route53.snapshot(),
     ecs: ecs.snapshot(),
     lambda: lambda.snapshot(),
+    s3: s3.snapshot(),
     cloudwatch: { storedSamples: metrics.sampleCount, metrics: metrics.listMetrics() },
     faults: faults.list(),
     calls: { ...calls },
   });
-  const admin = createAdminHandler({ faults, state });
+  const admin = createAdminHandler({ faults, state, lambdaInvocations: () => lambda.listInvocations() });
   const dataPlane = seed.dataPlane?.length
     ? await startDataPlane({ seed, records: route53, ecs, lambda, metrics })
     : undefined;
@@ -119,6 +141,15 @@ export async function startSandbox(
   }
   calls = server.calls;
   const endpoint = server.endpoint;
+  // Functions' own SDK clients reach this sandbox, signed with its credentials, as on AWS they reach AWS.
+  lambda.connect({
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+    },
+    ...(options.deadLetters ? { deadLetters: options.deadLetters } : {}),
+  });
   let closed: Promise<void> | undefined;
   return {
     endpoint,
@@ -133,6 +164,7 @@ export async function startSandbox(
     route53,
     ecs,
     lambda,
+    s3,
     cloudwatch: metrics,
     faults,
     ...(dataPlane ? { dataPlane } : {}),
@@ -141,6 +173,7 @@ export async function startSandbox(
     state,
     close() {
       closed ??= (async () => {
+        lambda.close();
         await dataPlane?.close();
         if (options.saveStateTo)
           await writeFile(options.saveStateTo, `${JSON.stringify(state(), null, 2)}\n`);

@@ -8,8 +8,21 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { JsonInput } from "./json-input.js";
+import {
+  AsyncInvocationQueue,
+  DEFAULT_EVENT_INVOKE,
+  type EventInvokeConfig,
+  eventInvokeConfigShape,
+  type InvocationRecord,
+  type RunnableConfig,
+  readCreateFunction,
+  readEventInvokeConfig,
+} from "./lambda-execution.js";
+import { ExecutionEnvironment, type InvocationOutcome } from "./lambda-runtime.js";
 import { ServiceError, sendJsonBody, sendServiceError, unknownOperation } from "./protocol.js";
 import type { LambdaAliasView, LambdaView, SandboxSeed, ServiceHandler } from "./types.js";
+import type { AsyncInvoker, DeadLetterSink } from "./wiring.js";
+import { readZip } from "./zip-reader.js";
 
 export interface LambdaOptions {
   region: string;
@@ -17,6 +30,19 @@ export interface LambdaOptions {
   /** How long LastUpdateStatus stays InProgress after UpdateFunctionCode, ms (default 1000). */
   updateMs?: number;
   now?: () => number;
+  /**
+   * Delay before the first retry of a failed async invocation, ms; the second waits twice as long.
+   * Lambda waits about a minute, then two (the default, 60000); tests scale it down.
+   */
+  asyncRetryDelayMs?: number;
+}
+
+/** What a running function's SDK clients need to reach the sandbox. */
+export interface FunctionRuntimeEnvironment {
+  /** AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY. */
+  env: Record<string, string>;
+  /** Where async invocations that still failed are dead-lettered; absent: nowhere. */
+  deadLetters?: DeadLetterSink;
 }
 
 /** The code and configuration of $LATEST or of a published version. */
@@ -52,6 +78,11 @@ interface FunctionState {
   updateCompletesAt: number;
   versions: VersionState[];
   aliases: Map<string, AliasState>;
+  /** A function created with CreateFunction: its handler really runs. Seeded functions have none. */
+  runnable?: RunnableConfig;
+  /** The warm execution environment of a runnable function, once invoked. */
+  environment?: ExecutionEnvironment;
+  eventInvokeConfig?: EventInvokeConfig;
 }
 
 type Route = { operation: string; functionName: string; alias?: string };
@@ -72,9 +103,12 @@ const LATEST = "$LATEST";
 const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)]);
 
 /** The sandbox's Lambda: functions, versions, aliases and the update status clock. */
-export class LambdaService implements ServiceHandler, LambdaView {
+export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
   readonly name = "lambda";
   private readonly functions = new Map<string, FunctionState>();
+  private readonly invocations: InvocationRecord[] = [];
+  private readonly asyncQueue: AsyncInvocationQueue;
+  private runtimeEnvironment: FunctionRuntimeEnvironment = { env: {} };
   private readonly updateMs: number;
   private readonly now: () => number;
   private readonly operations: Record<string, Operation>;
@@ -108,6 +142,68 @@ export class LambdaService implements ServiceHandler, LambdaView {
       }),
     };
     for (const fn of seed?.functions ?? []) this.seedFunction(fn);
+    const retryDelayMs = options.asyncRetryDelayMs ?? 60_000;
+    this.asyncQueue = new AsyncInvocationQueue({
+      run: async (event) => {
+        const fn = this.functions.get(event.functionName);
+        return fn ? this.execute(fn, event.requestId, event.payload, "Event", event.attempt) : undefined;
+      },
+      settingsOf: (name) => {
+        const fn = this.functions.get(name);
+        if (!fn) return undefined;
+        const config = fn.eventInvokeConfig ?? DEFAULT_EVENT_INVOKE;
+        const target = fn.runnable?.deadLetterTargetArn;
+        return target ? { config, deadLetterTargetArn: target } : { config };
+      },
+      sink: () => this.runtimeEnvironment.deadLetters,
+      now: () => this.now(),
+      retryDelayMs: (retry) => retryDelayMs * retry,
+      onDeliveryError: (error, event) => {
+        this.invocations.push({
+          functionName: event.functionName,
+          requestId: event.requestId,
+          invocationType: "Event",
+          attempt: 0,
+          cold: false,
+          startMs: Date.now(),
+          endMs: Date.now(),
+          outcome: "error",
+          error: { errorType: "DeadLetterDeliveryFailed", errorMessage: error.message },
+          logs: "",
+        });
+      },
+    });
+  }
+
+  /**
+   * Tells Lambda what a running function's SDK clients need (the sandbox endpoint and credentials) and
+   * where to dead-letter; startSandbox calls it once the control plane listens.
+   */
+  connect(runtime: FunctionRuntimeEnvironment): void {
+    this.runtimeEnvironment = runtime;
+  }
+
+  /** Every real invocation so far, oldest first (GET /_sandbox/lambda/invocations). */
+  listInvocations(): InvocationRecord[] {
+    return this.invocations.map((record) => ({ ...record }));
+  }
+
+  /** Resolves once every accepted async invocation has run to its end, retries and dead-lettering included. */
+  drainAsync(): Promise<void> {
+    return this.asyncQueue.drain();
+  }
+
+  /** Stops the async queue and every execution environment. */
+  close(): void {
+    this.asyncQueue.close();
+    for (const fn of this.functions.values()) fn.environment?.close();
+  }
+
+  async invokeAsync(functionArn: string, payload: string): Promise<{ requestId: string }> {
+    const { fn, qualifier } = this.functionOf(functionArn);
+    this.refuseQualifier(qualifier);
+    this.runnableOf(fn);
+    return { requestId: this.asyncQueue.accept(fn.name, this.functionArn(fn.name), payload) };
   }
 
   matches(req: IncomingMessage): boolean {
@@ -116,11 +212,19 @@ export class LambdaService implements ServiceHandler, LambdaView {
   }
 
   operationOf(req: IncomingMessage): string | undefined {
-    return routeOf(req.method ?? "GET", pathOf(req))?.operation;
+    return (
+      executionRouteOf(req.method ?? "GET", pathOf(req))?.operation ??
+      routeOf(req.method ?? "GET", pathOf(req))?.operation
+    );
   }
 
   async handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
     try {
+      const execution = executionRouteOf(req.method ?? "GET", pathOf(req));
+      if (execution) {
+        await this.handleExecution(execution, req, body, res);
+        return;
+      }
       const route = routeOf(req.method ?? "GET", pathOf(req));
       const operation = route ? this.operations[route.operation] : undefined;
       if (!route || !operation) throw unknownOperation(`the Lambda operation ${req.method} ${pathOf(req)}`);
@@ -149,6 +253,243 @@ export class LambdaService implements ServiceHandler, LambdaView {
             );
       sendServiceError(req, res, "rest-json", serviceError);
     }
+  }
+
+  // ------------------------------------------------------------ running functions
+
+  private async handleExecution(
+    route: ExecutionRoute,
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+  ): Promise<void> {
+    const query = new URL(req.url ?? "/", "http://localhost").searchParams;
+    if (route.operation === "CreateFunction") {
+      sendJsonBody(req, res, "rest-json", 201, this.createFunction(JsonInput.parse(body, INPUT_CODES)));
+      return;
+    }
+    const { fn, qualifier } = this.functionOf(route.functionName);
+    const given = query.get("Qualifier") ?? qualifier;
+    switch (route.operation) {
+      case "DeleteFunction":
+        if (given !== null && given !== undefined)
+          throw new ServiceError(
+            "InvalidParameterValueException",
+            "The sandbox deletes whole functions only; deleting one version is not modelled.",
+          );
+        fn.environment?.close();
+        this.functions.delete(fn.name);
+        sendJsonBody(req, res, "rest-json", 204, undefined);
+        return;
+      case "PutFunctionEventInvokeConfig":
+        this.refuseQualifier(given);
+        fn.eventInvokeConfig = readEventInvokeConfig(JsonInput.parse(body, INPUT_CODES), this.now());
+        sendJsonBody(
+          req,
+          res,
+          "rest-json",
+          200,
+          eventInvokeConfigShape(this.functionArn(fn.name), fn.eventInvokeConfig),
+        );
+        return;
+      case "GetFunctionEventInvokeConfig":
+        this.refuseQualifier(given);
+        if (!fn.eventInvokeConfig)
+          throw new ServiceError(
+            "ResourceNotFoundException",
+            `The function ${this.functionArn(fn.name)} doesn't have an EventInvokeConfig`,
+            404,
+          );
+        sendJsonBody(
+          req,
+          res,
+          "rest-json",
+          200,
+          eventInvokeConfigShape(this.functionArn(fn.name), fn.eventInvokeConfig),
+        );
+        return;
+      case "Invoke":
+        this.refuseQualifier(given);
+        await this.invoke(fn, req, body, res);
+        return;
+    }
+  }
+
+  private refuseQualifier(qualifier: string | null | undefined): void {
+    if (qualifier !== null && qualifier !== undefined && qualifier !== LATEST)
+      throw new ServiceError(
+        "InvalidParameterValueException",
+        `The sandbox runs and configures $LATEST only; qualifier ${qualifier} is not modelled for this operation.`,
+      );
+  }
+
+  private createFunction(input: JsonInput): Record<string, unknown> {
+    const name = input.string("FunctionName");
+    const parsed = parseFunctionReference(name);
+    if (!parsed || parsed.qualifier !== undefined || parsed.name.length > 64)
+      throw validation(
+        `Value '${name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`,
+      );
+    const packageType = input.optionalString("PackageType") ?? "Zip";
+    if (packageType !== "Zip")
+      throw input.invalid("The sandbox runs Zip packages only; PackageType Image is not modelled.");
+    const code = input.optionalObject("Code");
+    const zipText = code?.ZipFile;
+    if (typeof zipText !== "string")
+      throw input.invalid(
+        "Please provide a source for function code: Code.ZipFile (the sandbox does not read S3Bucket/S3Key or ImageUri).",
+      );
+    const zip = Buffer.from(zipText, "base64");
+    if (!isZipArchive(zip))
+      throw input.invalid("Could not unzip uploaded file. Please check your file, then try to upload again.");
+    const config = readCreateFunction(input, zip);
+    try {
+      readZip(zip);
+    } catch {
+      throw input.invalid("Could not unzip uploaded file. Please check your file, then try to upload again.");
+    }
+    if (this.functions.has(parsed.name))
+      throw new ServiceError("ResourceConflictException", `Function already exist: ${parsed.name}`, 409);
+    const now = this.now();
+    const fn: FunctionState = {
+      name: parsed.name,
+      runtime: config.runtime,
+      memorySize: config.memorySize,
+      latest: {
+        version: LATEST,
+        code: { packageType: "Zip", codeSha256: sha256Base64(zip), codeSize: zip.length },
+        description: config.description,
+        lastModified: now,
+        revisionId: randomUUID(),
+      },
+      updateCompletesAt: 0,
+      versions: [],
+      aliases: new Map(),
+      runnable: config,
+    };
+    // Like Lambda, a package without the handler's file is accepted; the invoke fails with Runtime.ImportModuleError.
+    this.functions.set(fn.name, fn);
+    if (input.optionalBoolean("Publish") === true) this.publish(fn, config.description);
+    return this.configurationOf(fn, fn.latest);
+  }
+
+  private runnableOf(fn: FunctionState): RunnableConfig {
+    if (!fn.runnable)
+      throw new ServiceError(
+        "InvalidParameterValueException",
+        `The sandbox simulates ${fn.name} for the data plane only and has no handler to run; functions created with CreateFunction are invoked.`,
+      );
+    return fn.runnable;
+  }
+
+  private async invoke(
+    fn: FunctionState,
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+  ): Promise<void> {
+    const typeHeader = req.headers["x-amz-invocation-type"];
+    const type = typeof typeHeader === "string" ? typeHeader : "RequestResponse";
+    if (type !== "RequestResponse" && type !== "Event" && type !== "DryRun")
+      throw validation(
+        `Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
+      );
+    const limit = type === "Event" ? 1_048_576 : 6_291_456;
+    if (body.length > limit)
+      throw new ServiceError(
+        "RequestTooLargeException",
+        `Request must be smaller than ${limit} bytes for the Invoke operation`,
+        413,
+      );
+    const payload = body.length === 0 ? "{}" : body.toString("utf8");
+    try {
+      JSON.parse(payload);
+    } catch (error) {
+      throw new ServiceError(
+        "InvalidRequestContentException",
+        `Could not parse request body into json: ${(error as Error).message}`,
+        400,
+      );
+    }
+    this.runnableOf(fn);
+    if (type === "DryRun") {
+      sendJsonBody(req, res, "rest-json", 204, undefined);
+      return;
+    }
+    if (type === "Event") {
+      const requestId = this.asyncQueue.accept(fn.name, this.functionArn(fn.name), payload);
+      res.writeHead(202, { "x-amzn-requestid": requestId, "content-length": 0 });
+      res.end();
+      return;
+    }
+    const requestId = randomUUID();
+    const outcome = await this.execute(fn, requestId, payload, "RequestResponse", 1);
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "x-amzn-requestid": requestId,
+      "x-amz-executed-version": LATEST,
+    };
+    if (outcome.functionError) headers["x-amz-function-error"] = outcome.functionError;
+    if (req.headers["x-amz-log-type"] === "Tail")
+      headers["x-amz-log-result"] = Buffer.from(outcome.logs).subarray(-4096).toString("base64");
+    res.writeHead(200, { ...headers, "content-length": Buffer.byteLength(outcome.payload) });
+    res.end(outcome.payload);
+  }
+
+  /** Runs one invocation in the function's warm environment (starting it when cold) and records it. */
+  private async execute(
+    fn: FunctionState,
+    requestId: string,
+    payload: string,
+    invocationType: "RequestResponse" | "Event",
+    attempt: number,
+  ): Promise<InvocationOutcome> {
+    const config = this.runnableOf(fn);
+    fn.environment ??= new ExecutionEnvironment({
+      name: fn.name,
+      arn: this.functionArn(fn.name),
+      runtime: config.runtime,
+      handler: config.handler,
+      timeoutSeconds: config.timeout,
+      memorySize: config.memorySize,
+      zip: config.zip,
+      environment: this.environmentOf(fn, config),
+    });
+    const outcome = await fn.environment.invoke(requestId, payload);
+    this.invocations.push({
+      functionName: fn.name,
+      requestId,
+      invocationType,
+      attempt,
+      cold: outcome.cold,
+      startMs: outcome.startMs,
+      endMs: outcome.endMs,
+      outcome: outcome.outcome,
+      ...(outcome.error ? { error: outcome.error } : {}),
+      logs: outcome.logs,
+    });
+    return outcome;
+  }
+
+  private environmentOf(fn: FunctionState, config: RunnableConfig): Record<string, string> {
+    const region = this.options.region;
+    return {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      TZ: ":UTC",
+      LANG: "en_US.UTF-8",
+      ...config.variables,
+      ...this.runtimeEnvironment.env,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${config.runtime}`,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_VERSION: LATEST,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySize),
+      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `${new Date(this.now()).toISOString().slice(0, 10).replace(/-/g, "/")}/[$LATEST]${randomUUID().replace(/-/g, "")}`,
+      _HANDLER: config.handler,
+    };
   }
 
   // ------------------------------------------------------------ views
@@ -201,6 +542,13 @@ export class LambdaService implements ServiceHandler, LambdaView {
     const now = this.now();
     fn.latest = { ...fn.latest, code, lastModified: now, revisionId: randomUUID() };
     fn.updateCompletesAt = now + this.updateMs;
+    const zip = input.optionalString("ZipFile");
+    if (fn.runnable && zip !== undefined) {
+      // New code runs in a new environment: the warm one holds the old module.
+      fn.runnable = { ...fn.runnable, zip: Buffer.from(zip, "base64") };
+      fn.environment?.close();
+      fn.environment = undefined;
+    }
     if (input.optionalBoolean("Publish") === true) return this.configurationOf(fn, this.publish(fn, ""));
     return this.configurationOf(fn, fn.latest);
   }
@@ -478,11 +826,19 @@ export class LambdaService implements ServiceHandler, LambdaView {
     return {
       FunctionName: fn.name,
       FunctionArn: isLatest ? this.functionArn(fn.name) : `${this.functionArn(fn.name)}:${version.version}`,
-      ...(version.code.packageType === "Zip" ? { Runtime: fn.runtime, Handler: "index.handler" } : {}),
-      Role: `arn:aws:iam::${this.options.accountId}:role/${fn.name}-execution`,
+      ...(version.code.packageType === "Zip"
+        ? { Runtime: fn.runtime, Handler: fn.runnable?.handler ?? "index.handler" }
+        : {}),
+      Role: fn.runnable?.role ?? `arn:aws:iam::${this.options.accountId}:role/${fn.name}-execution`,
       CodeSize: version.code.codeSize,
       Description: version.description,
-      Timeout: 30,
+      Timeout: fn.runnable?.timeout ?? 30,
+      ...(fn.runnable && Object.keys(fn.runnable.variables).length > 0
+        ? { Environment: { Variables: { ...fn.runnable.variables } } }
+        : {}),
+      ...(fn.runnable?.deadLetterTargetArn
+        ? { DeadLetterConfig: { TargetArn: fn.runnable.deadLetterTargetArn } }
+        : {}),
       MemorySize: fn.memorySize,
       LastModified: lambdaTimestamp(version.lastModified),
       CodeSha256: version.code.codeSha256,
@@ -564,6 +920,35 @@ export class LambdaService implements ServiceHandler, LambdaView {
 }
 
 // ---------------------------------------------------------------- routing and formats
+
+type ExecutionRoute =
+  | { operation: "CreateFunction" }
+  | {
+      operation:
+        | "DeleteFunction"
+        | "Invoke"
+        | "PutFunctionEventInvokeConfig"
+        | "GetFunctionEventInvokeConfig";
+      functionName: string;
+    };
+
+/** The operations that create, delete, run and configure the running of functions. */
+function executionRouteOf(method: string, path: string): ExecutionRoute | undefined {
+  if (method === "POST" && /^\/2015-03-31\/functions\/?$/.test(path)) return { operation: "CreateFunction" };
+  const invocation = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/.exec(path);
+  if (invocation && method === "POST")
+    return { operation: "Invoke", functionName: decodeURIComponent(invocation[1] ?? "") };
+  const config = /^\/2019-09-25\/functions\/([^/]+)\/event-invoke-config\/?$/.exec(path);
+  if (config && (method === "PUT" || method === "GET"))
+    return {
+      operation: method === "PUT" ? "PutFunctionEventInvokeConfig" : "GetFunctionEventInvokeConfig",
+      functionName: decodeURIComponent(config[1] ?? ""),
+    };
+  const fn = /^\/2015-03-31\/functions\/([^/]+)\/?$/.exec(path);
+  if (fn && method === "DELETE")
+    return { operation: "DeleteFunction", functionName: decodeURIComponent(fn[1] ?? "") };
+  return undefined;
+}
 
 function pathOf(req: IncomingMessage): string {
   const url = req.url ?? "/";

@@ -8,11 +8,12 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** The wire protocols of the services the sandbox serves. */
-export type WireProtocol = "rest-xml" | "json-1.1" | "rest-json" | "json-1.0-query";
+export type WireProtocol = "rest-xml" | "rest-xml-s3" | "json-1.1" | "rest-json" | "json-1.0-query";
 
 /** Protocol of each service, by the name its ServiceHandler carries. */
 export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
   route53: "rest-xml",
+  s3: "rest-xml-s3",
   ecs: "json-1.1",
   lambda: "rest-json",
   cloudwatch: "json-1.0-query",
@@ -21,6 +22,7 @@ export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
 /** Services by the name the SDK signs requests for (the SigV4 credential scope). */
 export const SIGNING_NAMES: Readonly<Record<string, string>> = {
   route53: "route53",
+  s3: "s3",
   ecs: "ecs",
   lambda: "lambda",
   monitoring: "cloudwatch",
@@ -36,6 +38,8 @@ export class ServiceError extends Error {
     readonly status = 400,
     /** Extra body fields some errors carry (Lambda's "Type", ECS's "resourceIds"). */
     readonly fields: Record<string, unknown> = {},
+    /** Extra response headers (S3's x-amz-delete-marker on a NoSuchKey). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = code;
@@ -138,6 +142,27 @@ export function sendServiceError(
       send(req, res, error.status, "text/xml", `<?xml version="1.0"?>\n${xml}`);
       return;
     }
+    case "rest-xml-s3": {
+      // S3's error document has no namespace and names the resource; a HEAD answer carries no body at all.
+      const resource = decodeURIComponent((req.url ?? "/").split("?")[0] ?? "/");
+      const extra = Object.entries(error.fields).map(([name, value]): XmlChild => [name, String(value)]);
+      const xml = `<Error>${contentToXml([
+        ["Code", error.code],
+        ["Message", error.message],
+        ...extra,
+        ["Resource", resource],
+        ["RequestId", requestId],
+      ])}</Error>`;
+      const payload = req.method === "HEAD" ? "" : `<?xml version="1.0" encoding="UTF-8"?>\n${xml}`;
+      res.writeHead(error.status, {
+        "content-type": "application/xml",
+        "content-length": Buffer.byteLength(payload),
+        "x-amz-request-id": requestId,
+        ...error.headers,
+      });
+      res.end(payload);
+      return;
+    }
     case "json-1.1":
       sendJsonBody(req, res, protocol, error.status, {
         __type: error.code,
@@ -193,7 +218,12 @@ const ROUTE53_NAMESPACE = "https://route53.amazonaws.com/doc/2013-04-01/";
 
 /** Serialises a document element in Route 53's namespace. */
 export function buildXml(rootName: string, content: XmlContent): string {
-  return `<${rootName} xmlns="${ROUTE53_NAMESPACE}">${contentToXml(content)}</${rootName}>`;
+  return buildXmlIn(ROUTE53_NAMESPACE, rootName, content);
+}
+
+/** Serialises a document element in the given XML namespace. */
+export function buildXmlIn(namespace: string, rootName: string, content: XmlContent): string {
+  return `<${rootName} xmlns="${namespace}">${contentToXml(content)}</${rootName}>`;
 }
 
 function contentToXml(content: XmlContent): string {

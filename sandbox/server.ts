@@ -112,6 +112,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 
   const server = createServer((req, res) => {
+    // A service that must know a request is in flight while its body still arrives (S3's conditional writes) is told now.
+    if (!options.admin.some((handler) => handler.matches(req)))
+      options.services.find((handler) => handler.matches(req))?.requestStarted?.(req, res);
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;

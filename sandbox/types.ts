@@ -19,6 +19,11 @@ export interface ServiceHandler {
    * server takes the operation from X-Amz-Target (the JSON protocols).
    */
   operationOf?(req: IncomingMessage): string | undefined;
+  /**
+   * Optional: called when a request's headers arrive, before its body is read, for a service whose
+   * answer depends on what happened while the request was in flight.
+   */
+  requestStarted?(req: IncomingMessage, res: ServerResponse): void;
 }
 
 /** A weighted record as the data plane's simulated resolvers see it. */

@@ -190,8 +190,8 @@ describe("the admin API", () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ service: "route53", error: "Throttling" }, "a fault must be bounded"],
       [
-        { service: "s3", error: "Throttling", count: 1 },
-        '"service" must be one of route53, ecs, lambda, cloudwatch',
+        { service: "dynamodb", error: "Throttling", count: 1 },
+        '"service" must be one of route53, ecs, lambda, cloudwatch, s3',
       ],
       [{ service: "ecs", error: "Throttling", count: 0 }, '"count" must be an integer from 1'],
       [{ service: "ecs", count: 1 }, 'a fault needs "error"'],

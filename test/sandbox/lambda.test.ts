@@ -5,8 +5,8 @@ import {
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
   InvalidParameterValueException,
-  InvokeCommand,
   LambdaClient,
+  ListFunctionsCommand,
   ListVersionsByFunctionCommand,
   PreconditionFailedException,
   PublishVersionCommand,
@@ -295,7 +295,7 @@ describe("with the real clock", () => {
   });
 
   it("answers UnknownOperationException for a Lambda operation it does not serve", async () => {
-    const error = await rejectionOf(lambda.send(new InvokeCommand({ FunctionName: FUNCTION })));
+    const error = await rejectionOf(lambda.send(new ListFunctionsCommand({})));
     expect(error.name).toBe("UnknownOperationException");
   });
 });
