@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { watched } from "../core/watch.js";
 import type { Migration, MigrationsFile } from "../model/spec.js";
 import type { StateStore } from "../providers/state-store.js";
 
@@ -203,7 +204,8 @@ export async function selectMigrations(request: SelectRequest): Promise<SelectRe
         found.push(`${migration.id}: ${status.phase ?? "nothing applied"} ${status.state}.`);
         // A decommission holding the old side scaled down is watched too: the monitor deletes it after the hold.
         const holding = status.state === "decommissioning" && status.decommission?.stage === "scaled-down";
-        if ((status.state === "baking" || holding) && status.phase)
+        // So is every phase with live traffic on the new side (passed, applying, failed...): a breach rolls it back.
+        if ((status.state === "baking" || holding || watched(status)) && status.phase)
           targets.push(phaseTarget(migration, status.phase));
       }
       return { targets, found };
