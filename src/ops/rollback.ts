@@ -96,7 +96,7 @@ export function resolveRestorePoint(
   // The rollback acts on the account of the applied phase's environment.
   const environment = migration.phases.find((phase) => phase.name === status.phase)?.environment;
   const withDecommission = (fields: TargetCheckpointFields): TargetCheckpointFields =>
-    fields.ecsDesiredCount === undefined && status.decommission
+    !fields.ecsDesiredCount && status.decommission
       ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore }
       : fields;
   const defaultAllOld = targetPhase === undefined && defaultRollbackTarget(status).kind === "all-old";
