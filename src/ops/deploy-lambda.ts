@@ -290,6 +290,8 @@ export async function deployLambda(
   client: LambdaClient,
   journal: OperationJournal,
 ): Promise<DeployOutcome> {
+  // Every input is checked before the first write: a refusal after UpdateFunctionCode would leave new code behind.
+  checkAliasSteps(request.aliasSteps);
   const target = new LambdaTarget(request.spec, client);
   const label = target.label;
   const before = await journal.step("read function and alias", () => readBefore(client, request.spec, label));
