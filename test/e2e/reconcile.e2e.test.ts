@@ -118,4 +118,22 @@ describe("reconcile (bundled) on the sandbox", () => {
       decommission: { stage: "scaled-down", desiredCountBefore: 3 },
     });
   }, 60_000);
+
+  it("refuses a status on the state branch that does not match the status schema, and commits nothing on it", async () => {
+    const sandbox = await world({ old: 100, new: 0 }, 2);
+    const invalid = statusAtFull({ phase: "staging", weights: { old: 300, new: -200 } });
+    const remote = repository("staging", invalid);
+    const tip = remote.tip("main");
+    const run = await runBundledAction("reconcile", {
+      inputs: { migration: "orders-api", "on-drift": "fail", token: "ghs_test" },
+      env: sandbox.env,
+      workspace: remote.clone(),
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(
+      /status\/orders-api\.json at [0-9a-f]{12} on .* does not match status\.schema\.json/,
+    );
+    expect(run.stdout).toMatch(/weights/);
+    expect(remote.tip("main")).toBe(tip);
+  }, 60_000);
 });
