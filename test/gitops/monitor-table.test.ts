@@ -2,8 +2,8 @@
 // live traffic on the new side is never left unwatched on a breach.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decide, type MonitorDecision } from "../../src/ops/monitor.js";
 import { PHASE_STATES, type PhaseState, type Verdict } from "../../src/model/status.js";
+import { decide, type MonitorDecision } from "../../src/ops/monitor.js";
 import { at, exampleMigration, shiftedAndBaking, stagingPassed } from "./statuses.js";
 
 const VERDICTS: (Verdict | undefined)[] = ["pass", "fail", "rollback", "insufficient-data", undefined];
