@@ -14,6 +14,7 @@ import {
   type EventOrigin,
   type MigrationEvent,
   overrideAlreadyUsed,
+  type RollbackTarget,
   transition,
   unresolvedDrift,
 } from "../core/transitions.js";
@@ -142,22 +143,73 @@ function unrecordedShift(
   return events;
 }
 
-/** The events that record a rollback to the last checkpoint that AWS shows but the status lacks. */
+/**
+ * Every rollback the rollback action could have applied, as the weights it leaves:
+ * the last checkpoint (the default), the last checkpoint of each phase
+ * (`target-phase: <phase>`, newest first) and all traffic on the old side
+ * (`target-phase: all-old`). Recognised by the weights AWS shows.
+ */
+function rollbackTargets(
+  status: MigrationStatus,
+): Array<{ target: RollbackTarget; weights: Weights; label: string }> {
+  const targets: Array<{ target: RollbackTarget; weights: Weights; label: string }> = [];
+  const last = status.checkpoints.at(-1);
+  if (last)
+    targets.push({
+      target: { kind: "last-checkpoint" },
+      weights: last.weights,
+      label: `the last checkpoint (taken ${last.takenAt})`,
+    });
+  const phases = [
+    ...new Set(status.checkpoints.flatMap((checkpoint) => (checkpoint.phase ? [checkpoint.phase] : []))),
+  ];
+  for (const phase of phases.reverse()) {
+    const checkpoint = status.checkpoints.filter((candidate) => candidate.phase === phase).at(-1)!;
+    targets.push({
+      target: { kind: "phase", phase },
+      weights: checkpoint.weights,
+      label: `the checkpoint of phase "${phase}" (taken ${checkpoint.takenAt})`,
+    });
+  }
+  targets.push({
+    target: { kind: "all-old" },
+    weights: { old: 100, new: 0 },
+    label: "all traffic on the old side",
+  });
+  return targets;
+}
+
+/** Candidate explanations: each rollback target whose weights AWS shows, as the events that record it. */
+function unrecordedRollbacks(
+  status: MigrationStatus,
+  observed: ObservedAws,
+  origin: EventOrigin,
+): Array<{ label: string; events: MigrationEvent[] }> {
+  if (status.state === "rolled-back" || status.state === "done") return [];
+  return rollbackTargets(status)
+    .filter((candidate) => sameWeights(candidate.weights, observed.weights))
+    .map((candidate) => ({
+      label: candidate.target.kind === "last-checkpoint" ? "rollback" : `rollback to ${candidate.label}`,
+      events: unrecordedRollback(status, observed, origin, candidate.target, candidate.label),
+    }));
+}
+
+/** The events that record a rollback to `target` that AWS shows but the status lacks. */
 function unrecordedRollback(
   status: MigrationStatus,
   observed: ObservedAws,
   origin: EventOrigin,
+  target: RollbackTarget,
+  label: string,
 ): MigrationEvent[] {
-  const last = status.checkpoints.at(-1);
-  if (!last || !sameWeights(last.weights, observed.weights) || status.state === "rolled-back") return [];
   const reason =
-    `${observed.routerLabel} sends ${describeWeights(observed.weights)}, the last checkpoint (taken ${last.takenAt}): ` +
+    `${observed.routerLabel} sends ${describeWeights(observed.weights)}, ${label}: ` +
     "a rollback was applied but never recorded; recorded now";
   return [
     ...(status.state === "rolling-back" ? [] : [{ type: "rollback-started" as const, reason, ...origin }]),
     {
       type: "rollback-completed",
-      target: { kind: "last-checkpoint" },
+      target,
       evidence: {
         kind: "reconcile",
         unrecorded: "rollback",
@@ -299,7 +351,7 @@ export function planReconcile(
     : firstAccepted(
         status,
         [
-          { label: "rollback", events: unrecordedRollback(status, observed, origin) },
+          ...unrecordedRollbacks(status, observed, origin),
           ...candidatePhases(migration, status)
             .filter((phase) => shiftWeightOf(migration, phase) === observed.weights.new)
             .map((phase) => ({

@@ -136,4 +136,34 @@ describe("reconcile (bundled) on the sandbox", () => {
     expect(run.stdout).toMatch(/weights/);
     expect(remote.tip("main")).toBe(tip);
   }, 60_000);
+
+  it("records a rollback to all-old that was killed before its status commit, not as drift", async () => {
+    const sandbox = await world({ old: 100, new: 0 }, 2);
+    const remote = repository(
+      "canary-50",
+      statusAtFull({
+        phase: "canary-50",
+        state: "baking",
+        weights: { old: 50, new: 50 },
+        checkpoints: [
+          {
+            phase: "canary-10",
+            takenAt: "2026-02-20T00:00:00.000Z",
+            weights: { old: 90, new: 10 },
+            ecsDesiredCount: 2,
+          },
+        ],
+      }),
+    );
+    const run = await runBundledAction("reconcile", {
+      inputs: { migration: "orders-api", "on-drift": "fail", token: "ghs_test" },
+      env: sandbox.env,
+      workspace: remote.clone(),
+    });
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.outputs.outcome).toBe("recorded");
+    expect(run.outputs.drift).toBe("");
+    const status = JSON.parse(remote.show("status/orders-api.json")!) as MigrationStatus;
+    expect(status).toMatchObject({ state: "rolled-back", weights: { old: 100, new: 0 } });
+  }, 60_000);
 });

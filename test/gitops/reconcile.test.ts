@@ -77,6 +77,35 @@ describe("reconcile", () => {
     expect(applied(baking, plan)).toMatchObject({ state: "rolled-back", weights: { old: 100, new: 0 } });
   });
 
+  it("recognises a rollback to all-old or to a named phase's checkpoint that was applied but never recorded", async () => {
+    const migration = await exampleMigration("canary-50");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const checkpoint = (phase: string, fresh: number) => ({
+      phase,
+      takenAt: at(5).toISOString(),
+      weights: { old: 100 - fresh, new: fresh },
+    });
+    const status: MigrationStatus = {
+      ...baking,
+      phase: "full",
+      weights: { old: 0, new: 100 },
+      checkpoints: [checkpoint("canary-10", 10), checkpoint("canary-50", 50)],
+    };
+    const allOld = planReconcile(migration, status, observed({ old: 100, new: 0 }), "fail", at(20), {});
+    expect(allOld.outcome).toBe("recorded");
+    expect(allOld.events.map((event) => event.type)).toEqual(["rollback-started", "rollback-completed"]);
+    expect(allOld.events[1]).toMatchObject({ target: { kind: "all-old" } });
+    expect(applied(status, allOld)).toMatchObject({ state: "rolled-back", weights: { old: 100, new: 0 } });
+    const toPhase = planReconcile(migration, status, observed({ old: 90, new: 10 }), "fail", at(20), {});
+    expect(toPhase.outcome).toBe("recorded");
+    expect(toPhase.events[1]).toMatchObject({ target: { kind: "phase", phase: "canary-10" } });
+    expect(applied(status, toPhase)).toMatchObject({ state: "rolled-back", weights: { old: 90, new: 10 } });
+    // A weight no change of cutover's leaves is still drift.
+    expect(planReconcile(migration, status, observed({ old: 63, new: 37 }), "fail", at(20), {}).outcome).toBe(
+      "drift",
+    );
+  });
+
   it("records drift made outside cutover once, and keeps reporting it until AWS agrees again", async () => {
     const migration = await exampleMigration("canary-10");
     const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
