@@ -307,6 +307,37 @@ function unrecordedScaleDown(
   ];
 }
 
+/**
+ * A rollback that scaled the held-down old side back to its count before the
+ * scale-down and died before moving weight or committing: AWS shows that count
+ * while the status still holds the side scaled down. Recorded as the rollback
+ * in progress, which the next rollback run completes (the scale-up is idempotent).
+ */
+function unrecordedRollbackScaleUp(
+  status: MigrationStatus,
+  observed: ObservedAws,
+  origin: EventOrigin,
+): MigrationEvent[] {
+  const count = observed.old.ecsDesiredCount;
+  if (status.decommission?.stage !== "scaled-down" || status.state === "rolling-back") return [];
+  if (count === undefined || count === 0 || count !== status.decommission.desiredCountBefore) return [];
+  return [
+    {
+      type: "rollback-started",
+      reason:
+        `the old side is back at desired count ${count}, its count before the scale-down, while the status holds it scaled down: ` +
+        "a rollback scaled it up but was not recorded; recorded as in progress, the next rollback run completes it",
+      evidence: {
+        kind: "reconcile",
+        unrecorded: "rollback-scale-up",
+        desiredCountBefore: status.decommission.desiredCountBefore,
+        observedDesiredCount: count,
+      },
+      ...origin,
+    },
+  ];
+}
+
 /** Finds the first explanation whose events the state machine accepts. */
 function firstAccepted(
   status: MigrationStatus,
@@ -345,7 +376,10 @@ export function planReconcile(
   const explained = weightsAgree
     ? firstAccepted(
         status,
-        [{ label: "scale-down", events: unrecordedScaleDown(migration, status, observed, origin) }],
+        [
+          { label: "scale-down", events: unrecordedScaleDown(migration, status, observed, origin) },
+          { label: "rollback's scale-up", events: unrecordedRollbackScaleUp(status, observed, origin) },
+        ],
         now,
       )
     : firstAccepted(

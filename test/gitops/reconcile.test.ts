@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { transitionOrThrow } from "../../src/core/transitions.js";
+import { validateStatusText } from "../../src/core/validate.js";
 import type { MigrationStatus, Weights } from "../../src/model/status.js";
 import {
   driftHandling,
@@ -8,6 +9,7 @@ import {
   simulate,
   unresolvedDrift,
 } from "../../src/ops/reconcile.js";
+import { formatStatus } from "../../src/spec/files.js";
 import { at, exampleMigration, shiftedAndBaking, stagingPassed } from "./statuses.js";
 
 function observed(weights: Weights, extra: Partial<ObservedAws> = {}): ObservedAws {
@@ -104,6 +106,42 @@ describe("reconcile", () => {
     expect(planReconcile(migration, status, observed({ old: 63, new: 37 }), "fail", at(20), {}).outcome).toBe(
       "drift",
     );
+  });
+
+  it("recognises a rollback's scale-up of the held-down old side, killed before it moved weight", async () => {
+    const migration = await exampleMigration("decommission");
+    let status = transitionOrThrow(
+      { ...stagingPassed(), phase: "full", state: "passed", weights: { old: 0, new: 100 } },
+      { type: "apply-started", phase: "decommission", phaseOrder: migration.phases.map((p) => p.name) },
+      at(2),
+    );
+    status = transitionOrThrow(status, { type: "decommission-scaled-down", desiredCountBefore: 3 }, at(3));
+    const plan = planReconcile(
+      migration,
+      status,
+      observed({ old: 0, new: 100 }, { old: { ecsDesiredCount: 3 } }),
+      "fail",
+      at(20),
+      {},
+    );
+    expect(plan.outcome).toBe("recorded");
+    expect(plan.events.map((event) => event.type)).toEqual(["rollback-started"]);
+    const after = applied(status, plan);
+    expect(after.state).toBe("rolling-back");
+    expect(validateStatusText(formatStatus(after), "status/orders-api.json", "orders-api").errors).toEqual(
+      [],
+    );
+    // Any other count is still a change made outside cutover.
+    expect(
+      planReconcile(
+        migration,
+        status,
+        observed({ old: 0, new: 100 }, { old: { ecsDesiredCount: 7 } }),
+        "fail",
+        at(20),
+        {},
+      ).outcome,
+    ).toBe("drift");
   });
 
   it("records drift made outside cutover once, and keeps reporting it until AWS agrees again", async () => {
