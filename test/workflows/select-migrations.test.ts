@@ -120,7 +120,7 @@ describe("select-migrations", () => {
     });
     expect(run.exitCode, run.stdout).toBe(0);
     expect(JSON.parse(run.outputs.matrix!)).toMatchObject([
-      { migration: "orders-api", phase: "canary-10", gate: "standard" },
+      { migration: "orders-api", phase: "canary-10", gate: "standard", window: "1h" },
     ]);
   });
 });
