@@ -225,7 +225,10 @@ function queryAnswer(
   }
 }
 
-/** GetMetricData with AWS's paging: MaxDatapoints per call across all queries, continued by NextToken. */
+/**
+ * GetMetricData with AWS's paging: MaxDatapoints per call across all queries, continued by
+ * NextToken, except for a request with metric math, whose overflow is PartialData with no NextToken.
+ */
 function getMetricData(
   store: MetricStore,
   input: Record<string, unknown>,
@@ -342,7 +345,12 @@ function pageOf(
     };
   });
   const output: Record<string, unknown> = { MetricDataResults: page, Messages: [] };
-  if (pageEnd < position) {
+  // As CloudWatch documents: "NextToken is not returned if you are performing a math
+  // expression". What does not fit is cut off, marked PartialData, with no way to continue.
+  const math = request.queries.some(
+    (query) => typeof query === "object" && query !== null && "Expression" in query,
+  );
+  if (pageEnd < position && !math) {
     output["NextToken"] = Buffer.from(JSON.stringify({ o: pageEnd, f: fingerprint })).toString("base64url");
   }
   return output;

@@ -610,13 +610,18 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
     return this.configurationOf(fn, this.publish(fn, input.optionalString("Description") ?? ""));
   }
 
-  /** Publishes $LATEST; like Lambda, returns the newest version instead when nothing changed since it. */
+  /**
+   * Publishes $LATEST; like Lambda, returns the newest version instead when its code and
+   * configuration are unchanged since it. Lambda compares the code's hash (CodeSha256), not
+   * when it was uploaded: the same package uploaded again publishes nothing new. The
+   * configuration (runtime, memory) cannot change in the sandbox, so the code is all there is to compare.
+   */
   private publish(fn: FunctionState, description: string): VersionState {
     const newest = fn.versions[fn.versions.length - 1];
     if (
       newest &&
-      newest.code.codeSha256 === fn.latest.code.codeSha256 &&
-      newest.lastModified >= fn.latest.lastModified
+      newest.code.packageType === fn.latest.code.packageType &&
+      newest.code.codeSha256 === fn.latest.code.codeSha256
     )
       return newest;
     const version: VersionState = {

@@ -2,6 +2,7 @@ import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { Route53Client } from "@aws-sdk/client-route-53";
+import { describeAwsErrors } from "./aws-errors.js";
 
 /** The AWS clients cutover uses, created once per action run. */
 export interface AwsClients {
@@ -22,7 +23,8 @@ export interface AwsClientOptions {
  * Creates the clients with the SDK's standard credential chain (OIDC web
  * identity in workflows) and adaptive retry. Endpoints come from the SDK's own
  * settings (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), so nothing here
- * knows where AWS is.
+ * knows where AWS is. Every error they throw names its service and operation
+ * and says whether the call can have changed anything.
  */
 export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const common = {
@@ -32,9 +34,9 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   };
   return {
     // Route 53's control plane lives in us-east-1 whatever the workload's region.
-    route53: new Route53Client({ ...common, region: "us-east-1" }),
-    cloudwatch: new CloudWatchClient(common),
-    ecs: new ECSClient(common),
-    lambda: new LambdaClient(common),
+    route53: describeAwsErrors(new Route53Client({ ...common, region: "us-east-1" })),
+    cloudwatch: describeAwsErrors(new CloudWatchClient(common)),
+    ecs: describeAwsErrors(new ECSClient(common)),
+    lambda: describeAwsErrors(new LambdaClient(common)),
   };
 }

@@ -4,6 +4,7 @@ import { environmentInputs, errorMessage, InputReader, type InputSource } from "
 import { ActionLogger } from "./log.js";
 import { type RunContext, readRunContext } from "./run-context.js";
 import { type ActionReport, writeJobSummary } from "./summary.js";
+import { checkWorkspacePaths } from "./workspace-paths.js";
 
 /** Everything an action's body receives; nothing else reaches into the runner. */
 export interface ActionContext<I extends string, O extends string> {
@@ -61,6 +62,7 @@ export async function runAction<I extends string, O extends string>(
     },
   };
   try {
+    checkWorkspacePaths(contract, source, run.workspace);
     const report = await body(context);
     await writeJobSummary(report, Date.now() - startedAt.getTime());
     log.info("finished", { elapsed_ms: Date.now() - startedAt.getTime() });

@@ -196,6 +196,34 @@ function codeInput(
   }
 }
 
+/**
+ * UpdateFunctionCode guarded by the RevisionId read before. When its response
+ * is lost, the SDK retries the same call, which the first attempt's own change
+ * makes stale: a 412 PreconditionFailed then means "already done" if $LATEST
+ * holds exactly this package (same CodeSha256), and someone else's change only otherwise.
+ */
+async function updateCode(
+  client: LambdaClient,
+  request: LambdaDeployRequest,
+  revisionId: string | undefined,
+): Promise<FunctionConfiguration> {
+  const { functionName } = request.spec;
+  try {
+    return await retryThrottled(() =>
+      client.send(new UpdateFunctionCodeCommand(codeInput(functionName, request.artifact, revisionId))),
+    );
+  } catch (error) {
+    if ((error as { name?: string })?.name !== "PreconditionFailedException") throw error;
+    const latest = await client.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+    if (request.artifact.kind === "zip" && latest.CodeSha256 === codeSha256(request.artifact.bytes))
+      return latest;
+    throw new OperationRefusal(
+      `Lambda UpdateFunctionCode on ${functionName}: the function changed since it was read (RevisionId ${revisionId ?? "(none)"} is no longer the latest, now ${latest.RevisionId ?? "unknown"}) ` +
+        `and $LATEST does not hold this package (CodeSha256 ${latest.CodeSha256 ?? "unknown"}), so another change was made meanwhile; nothing was published and the alias was not moved. Re-run the deploy once that change is understood.`,
+    );
+  }
+}
+
 /** Waits for the update with the SDK's waiter; a failed or timed-out update is a refusal that names the reason. */
 async function waitUpdated(
   client: LambdaClient,
@@ -290,6 +318,8 @@ export async function deployLambda(
   client: LambdaClient,
   journal: OperationJournal,
 ): Promise<DeployOutcome> {
+  // Every input is checked before the first write: a refusal after UpdateFunctionCode would leave new code behind.
+  checkAliasSteps(request.aliasSteps);
   const target = new LambdaTarget(request.spec, client);
   const label = target.label;
   const before = await journal.step("read function and alias", () => readBefore(client, request.spec, label));
@@ -313,14 +343,7 @@ export async function deployLambda(
   }
   const updated = await journal.step(
     "update code",
-    () =>
-      retryThrottled(() =>
-        client.send(
-          new UpdateFunctionCodeCommand(
-            codeInput(request.spec.functionName, request.artifact, before.configuration.RevisionId),
-          ),
-        ),
-      ),
+    () => updateCode(client, request, before.configuration.RevisionId),
     (output) => `${request.spec.functionName} $LATEST CodeSha256 ${output.CodeSha256}`,
   );
   await journal.step(

@@ -77,8 +77,9 @@ export async function fetchQueries(
   queries: MetricQuery[],
   units: string[][],
   log?: OperationLog,
-): Promise<{ series: Map<string, MetricSeries>; stats: FetchStats }> {
+): Promise<{ series: Map<string, MetricSeries>; stats: FetchStats; incomplete: Set<string> }> {
   const series = new Map<string, MetricSeries>();
+  const incomplete = new Set<string>();
   const stats: FetchStats = { calls: 0, datapoints: 0, queries: queries.length };
   for (const batch of batchQueries(queries, units, source.maxQueriesPerCall)) {
     const response = await source.fetch({ start: window.start, end: window.end, queries: batch });
@@ -86,8 +87,31 @@ export async function fetchQueries(
     stats.datapoints += response.datapoints;
     for (const message of response.messages) log?.warn("metrics source message", { detail: message });
     for (const [id, value] of response.series) series.set(id, value);
+    for (const id of response.incomplete) incomplete.add(id);
   }
-  return { series, stats };
+  return { series, stats, incomplete };
+}
+
+/**
+ * A judgement made on incomplete data is insufficient data, whatever the part
+ * that came back says: a window that breaches on all its datapoints can pass on
+ * its older half.
+ */
+export function withoutIncompleteData(
+  plan: GatePlan,
+  judgement: GateJudgement,
+  incomplete: ReadonlySet<string>,
+): GateJudgement {
+  const missing = plan.queries.filter((query) => incomplete.has(query.id)).map((query) => query.id);
+  if (missing.length === 0) return judgement;
+  return {
+    ...judgement,
+    verdict: "insufficient-data",
+    reasons: [
+      ...judgement.reasons,
+      `the metrics source returned incomplete data (PartialData with nothing to continue) for ${missing.join(", ")}: incomplete data is never evidence`,
+    ],
+  };
 }
 
 /**
@@ -108,6 +132,7 @@ export async function evaluateGates(
   });
   const stats: FetchStats = { calls: 0, datapoints: 0, queries: 0 };
   const series = new Map<string, MetricSeries>();
+  const incomplete = new Set<string>();
   for (const indexes of groups.values()) {
     const window = items[indexes[0]!]!.window;
     // A window shorter than one period holds no evidence; judged below as insufficient data without asking.
@@ -123,13 +148,18 @@ export async function evaluateGates(
     stats.datapoints += fetched.stats.datapoints;
     stats.queries += fetched.stats.queries;
     for (const [id, value] of fetched.series) series.set(id, value);
+    for (const id of fetched.incomplete) incomplete.add(id);
   }
   const results = items.map((item, index) => ({
     plan: plans[index]!,
-    judgement: judgeGate(plans[index]!, series, {
-      window: item.window,
-      newWeightPercent: item.newWeightPercent,
-    }),
+    judgement: withoutIncompleteData(
+      plans[index]!,
+      judgeGate(plans[index]!, series, {
+        window: item.window,
+        newWeightPercent: item.newWeightPercent,
+      }),
+      incomplete,
+    ),
   }));
   return { results, stats };
 }
@@ -313,5 +343,11 @@ export async function countRequests(
     label: "requests served",
   };
   const response = await source.fetch({ start: window.start, end: window.end, queries: [query] });
+  // A partial count could read as a quiet side; it is refused rather than taken as zero.
+  if (response.incomplete.includes(query.id)) {
+    throw new OperationRefusal(
+      `the request count of ${side.kind} over ${window.start.toISOString()}–${window.end.toISOString()} came back incomplete (PartialData); it cannot show the side is quiet`,
+    );
+  }
   return { requests: seriesSum(response.series.get(query.id)), query, calls: response.calls };
 }

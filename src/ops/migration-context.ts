@@ -116,13 +116,23 @@ export async function loadMigrationContext(
         : initialStatus(migrationId, now),
     };
   }
-  return {
-    specPath,
-    migration: await loadMigration(specPath, migrationId),
-    statusPath,
-    statusExists,
-    status: await readStatus(specDir, migrationId, now),
-  };
+  const migration = await loadMigration(specPath, migrationId);
+  const status = await readStatus(specDir, migrationId, now);
+  checkStatusPhase(migration, status, statusPath);
+  return { specPath, migration, statusPath, statusExists, status };
+}
+
+/**
+ * Refuses a status whose applied phase the spec does not define: weights and
+ * checkpoints recorded for a phase nobody can name cannot be acted on. (Rollback
+ * reads leniently and skips this: it must stay possible after a phase is renamed.)
+ */
+export function checkStatusPhase(migration: Migration, status: MigrationStatus, statusPath: string): void {
+  if (status.phase === null) return;
+  if (migration.phases.some((phase) => phase.name === status.phase)) return;
+  throw new OperationRefusal(
+    `${statusPath} $.phase is "${status.phase}", which is not a phase of "${migration.id}" in the spec; its phases: ${migration.phases.map((phase) => `"${phase.name}"`).join(", ")}`,
+  );
 }
 
 /**

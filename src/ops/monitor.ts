@@ -8,6 +8,7 @@
 import { dirname, resolve } from "node:path";
 import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
+import { watched } from "../core/watch.js";
 import { durationSeconds, formatDuration } from "../model/duration.js";
 import type { Migration } from "../model/spec.js";
 import type { MigrationStatus, Verdict } from "../model/status.js";
@@ -78,20 +79,31 @@ export function decide(
   gate: GateOutcome,
   now: Date,
 ): MonitorVerdict {
+  const why = gate.reason ? `: ${gate.reason}` : "";
+  // Live traffic on the new side is judged in every state, not only while baking:
+  // after a phase passes, up to 100 % of requests still depend on the new side.
+  if (gate.verdict === "rollback" && watched(status)) {
+    return {
+      decision: "rollback",
+      event: "rolled-back",
+      reason: `gate breached a rollback threshold in phase ${status.phase} (${status.state}, ${describeWeights(status.weights)})${why}`,
+      nextPhase: "",
+    };
+  }
   if (status.state === "decommissioning") return holdDecision(migration, status, now);
   if (status.state !== "baking") {
     return {
       decision: "none",
       event: "",
-      reason: `phase ${status.phase ?? "(none)"} is ${status.state}, not baking`,
+      reason: `phase ${status.phase ?? "(none)"} is ${status.state}, not baking${gate.verdict ? `; gate verdict ${gate.verdict} needs no action` : ""}`,
       nextPhase: "",
     };
   }
-  const why = gate.reason ? `: ${gate.reason}` : "";
   switch (gate.verdict) {
     case undefined:
       throw new OperationRefusal(`input "verdict": ${migration.id} is baking but the gate gave no verdict`);
     case "rollback":
+      // A bake at weight 0 (nothing on the new side yet) still ends on a breach.
       return {
         decision: "rollback",
         event: "rolled-back",

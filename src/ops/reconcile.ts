@@ -148,22 +148,73 @@ function unrecordedShift(
   return events;
 }
 
-/** The events that record a rollback to the last checkpoint that AWS shows but the status lacks. */
+/**
+ * Every rollback the rollback action could have applied, as the weights it leaves:
+ * the last checkpoint (the default), the last checkpoint of each phase
+ * (`target-phase: <phase>`, newest first) and all traffic on the old side
+ * (`target-phase: all-old`). Recognised by the weights AWS shows.
+ */
+function rollbackTargets(
+  status: MigrationStatus,
+): Array<{ target: RollbackTarget; weights: Weights; label: string }> {
+  const targets: Array<{ target: RollbackTarget; weights: Weights; label: string }> = [];
+  const last = status.checkpoints.at(-1);
+  if (last)
+    targets.push({
+      target: { kind: "last-checkpoint" },
+      weights: last.weights,
+      label: `the last checkpoint (taken ${last.takenAt})`,
+    });
+  const phases = [
+    ...new Set(status.checkpoints.flatMap((checkpoint) => (checkpoint.phase ? [checkpoint.phase] : []))),
+  ];
+  for (const phase of phases.reverse()) {
+    const checkpoint = status.checkpoints.filter((candidate) => candidate.phase === phase).at(-1)!;
+    targets.push({
+      target: { kind: "phase", phase },
+      weights: checkpoint.weights,
+      label: `the checkpoint of phase "${phase}" (taken ${checkpoint.takenAt})`,
+    });
+  }
+  targets.push({
+    target: { kind: "all-old" },
+    weights: { old: 100, new: 0 },
+    label: "all traffic on the old side",
+  });
+  return targets;
+}
+
+/** Candidate explanations: each rollback target whose weights AWS shows, as the events that record it. */
+function unrecordedRollbacks(
+  status: MigrationStatus,
+  observed: ObservedAws,
+  origin: EventOrigin,
+): Array<{ label: string; events: MigrationEvent[] }> {
+  if (status.state === "rolled-back" || status.state === "done") return [];
+  return rollbackTargets(status)
+    .filter((candidate) => sameWeights(candidate.weights, observed.weights))
+    .map((candidate) => ({
+      label: candidate.target.kind === "last-checkpoint" ? "rollback" : `rollback to ${candidate.label}`,
+      events: unrecordedRollback(status, observed, origin, candidate.target, candidate.label),
+    }));
+}
+
+/** The events that record a rollback to `target` that AWS shows but the status lacks. */
 function unrecordedRollback(
   status: MigrationStatus,
   observed: ObservedAws,
   origin: EventOrigin,
+  target: RollbackTarget,
+  label: string,
 ): MigrationEvent[] {
-  const last = status.checkpoints.at(-1);
-  if (!last || !sameWeights(last.weights, observed.weights) || status.state === "rolled-back") return [];
   const reason =
-    `${observed.routerLabel} sends ${describeWeights(observed.weights)}, the last checkpoint (taken ${last.takenAt}): ` +
+    `${observed.routerLabel} sends ${describeWeights(observed.weights)}, ${label}: ` +
     "a rollback was applied but never recorded; recorded now";
   return [
     ...(status.state === "rolling-back" ? [] : [{ type: "rollback-started" as const, reason, ...origin }]),
     {
       type: "rollback-completed",
-      target: { kind: "last-checkpoint" },
+      target,
       evidence: {
         kind: "reconcile",
         unrecorded: "rollback",
@@ -255,6 +306,37 @@ function unrecordedScaleDown(
         unrecorded: "scale-down",
         desiredCountBefore: before,
         observedDesiredCount: 0,
+      },
+      ...origin,
+    },
+  ];
+}
+
+/**
+ * A rollback that scaled the held-down old side back to its count before the
+ * scale-down and died before moving weight or committing: AWS shows that count
+ * while the status still holds the side scaled down. Recorded as the rollback
+ * in progress, which the next rollback run completes (the scale-up is idempotent).
+ */
+function unrecordedRollbackScaleUp(
+  status: MigrationStatus,
+  observed: ObservedAws,
+  origin: EventOrigin,
+): MigrationEvent[] {
+  const count = observed.old.ecsDesiredCount;
+  if (status.decommission?.stage !== "scaled-down" || status.state === "rolling-back") return [];
+  if (count === undefined || count === 0 || count !== status.decommission.desiredCountBefore) return [];
+  return [
+    {
+      type: "rollback-started",
+      reason:
+        `the old side is back at desired count ${count}, its count before the scale-down, while the status holds it scaled down: ` +
+        "a rollback scaled it up but was not recorded; recorded as in progress, the next rollback run completes it",
+      evidence: {
+        kind: "reconcile",
+        unrecorded: "rollback-scale-up",
+        desiredCountBefore: status.decommission.desiredCountBefore,
+        observedDesiredCount: count,
       },
       ...origin,
     },
@@ -369,13 +451,16 @@ export function planReconcile(
   const explained = weightsAgree
     ? firstAccepted(
         status,
-        [{ label: "scale-down", events: unrecordedScaleDown(migration, status, observed, origin) }],
+        [
+          { label: "scale-down", events: unrecordedScaleDown(migration, status, observed, origin) },
+          { label: "rollback's scale-up", events: unrecordedRollbackScaleUp(status, observed, origin) },
+        ],
         now,
       )
     : firstAccepted(
         status,
         [
-          { label: "rollback", events: unrecordedRollback(status, observed, origin) },
+          ...unrecordedRollbacks(status, observed, origin),
           ...candidatePhases(migration, status)
             .filter((phase) => shiftWeightOf(migration, phase) === observed.weights.new)
             .map((phase) => ({

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { watched } from "../core/watch.js";
 import type { Migration, MigrationsFile } from "../model/spec.js";
 import type { StateStore } from "../providers/state-store.js";
 
@@ -26,7 +27,16 @@ export interface PhaseTarget {
   weight: string;
   /** Gate the phase bakes with, "" when it does not bake. */
   gate: string;
+  /**
+   * For a phase watched after its bake (passed, applying, failed...): the recent window
+   * the monitor judges, so a fresh breach is not diluted by the days since the shift.
+   * Absent while baking, when the whole bake is judged.
+   */
+  window?: string;
 }
+
+/** How much of the recent past the monitor judges for a phase watched outside its bake. */
+export const WATCH_WINDOW = "1h";
 
 export type Selection = "changed" | "baking" | "named";
 
@@ -203,8 +213,11 @@ export async function selectMigrations(request: SelectRequest): Promise<SelectRe
         found.push(`${migration.id}: ${status.phase ?? "nothing applied"} ${status.state}.`);
         // A decommission holding the old side scaled down is watched too: the monitor deletes it after the hold.
         const holding = status.state === "decommissioning" && status.decommission?.stage === "scaled-down";
+        // So is every phase with live traffic on the new side (passed, applying, failed...): a breach rolls it back.
         if ((status.state === "baking" || holding) && status.phase)
           targets.push(phaseTarget(migration, status.phase));
+        else if (watched(status) && status.phase)
+          targets.push({ ...phaseTarget(migration, status.phase), window: WATCH_WINDOW });
       }
       return { targets, found };
     }

@@ -75,6 +75,8 @@ export class CloudWatchMetricsSource implements MetricsSource {
       if (query.returnData) series.set(query.id, { timestamps: [], values: [] });
     }
     const messages: string[] = [];
+    // The status each query had on the last page it appeared in: PartialData there means nothing follows.
+    const lastStatus = new Map<string, string>();
     let calls = 0;
     let datapoints = 0;
     const pages = paginateGetMetricData(
@@ -96,7 +98,8 @@ export class CloudWatchMetricsSource implements MetricsSource {
           series.set(result.Id, target);
         }
         datapoints += append(target, result);
-        // Anything but Complete or PartialData (more pages follow) means the series cannot be trusted as evidence.
+        lastStatus.set(result.Id, result.StatusCode ?? "Complete");
+        // Anything but Complete or PartialData (more pages may follow) means the series cannot be trusted as evidence.
         if (result.StatusCode && result.StatusCode !== "Complete" && result.StatusCode !== "PartialData") {
           const detail = (result.Messages ?? [])
             .map((m) => `${m.Code ?? ""} ${m.Value ?? ""}`.trim())
@@ -113,7 +116,16 @@ export class CloudWatchMetricsSource implements MetricsSource {
       if (calls >= MAX_PAGES_PER_REQUEST)
         throw new Error(`GetMetricData still paging after ${calls} pages; giving up`);
     }
+    // CloudWatch returns no NextToken for metric math: PartialData on the last page is a
+    // truncated series that no further call completes. It is dropped, never judged.
+    const incomplete = [...lastStatus].filter(([, code]) => code === "PartialData").map(([id]) => id);
+    for (const id of incomplete) {
+      series.delete(id);
+      messages.push(
+        `${id}: PartialData with no NextToken to continue (metric math); the series is incomplete and is not evidence`,
+      );
+    }
     for (const [id, value] of series) series.set(id, sortSeries(value));
-    return { series, calls, datapoints, messages };
+    return { series, calls, datapoints, messages, incomplete };
   }
 }

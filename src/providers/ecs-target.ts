@@ -204,9 +204,10 @@ export class EcsTarget implements ComputeTarget {
   async capture(): Promise<TargetCheckpointFields> {
     const state = await this.describeService();
     if (!state) return {};
-    // A count of zero is nothing to restore to; a scale-down records its own count.
+    // Zero is recorded as observed (reconcile must see an old side scaled to zero);
+    // restore treats it as nothing to scale back to and falls back to a recorded count.
     return {
-      ...(state.desiredCount > 0 ? { ecsDesiredCount: state.desiredCount } : {}),
+      ecsDesiredCount: state.desiredCount,
       ...(state.taskDefinition ? { ecsTaskDefinition: state.taskDefinition } : {}),
     };
   }
@@ -227,7 +228,7 @@ export class EcsTarget implements ComputeTarget {
     }
     if (ecsReadiness(this.label, state).ready) return steps;
     if (state.desiredCount === 0) {
-      const count = recorded.ecsDesiredCount ?? options.fallbackDesiredCount;
+      const count = recorded.ecsDesiredCount || options.fallbackDesiredCount;
       if (!count || count < 1) {
         throw new ComputeTargetRefusal(
           `${this.label} is scaled to zero and no desired count was recorded (checkpoint ecsDesiredCount, ` +

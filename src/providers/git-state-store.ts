@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
+import { formatSpecErrors, validateStatusText } from "../core/validate.js";
 import { initialStatus, type MigrationStatus, STATUS_DIR } from "../model/status.js";
 import {
   type RecordedStatus,
@@ -208,20 +209,39 @@ export class GitStateStore implements StateStore {
         return { status: initialStatus(migrationId, now), exists: false, revision: tip };
       throw error;
     }
-    let status: MigrationStatus;
+    return { status: this.validated(text, path, tip, migrationId), exists: true, revision: tip };
+  }
+
+  /**
+   * The recorded status checked against status.schema.json and its rules: whatever is
+   * on the state branch (a hand edit, an older writer) is bookkeeping that every
+   * change is built on, so an invalid one is refused before anything is committed on it.
+   */
+  private validated(text: string, path: string, tip: string, migrationId: string): MigrationStatus {
+    let parsed: { migration?: unknown } | undefined;
     try {
-      status = JSON.parse(text) as MigrationStatus;
+      parsed = JSON.parse(text) as { migration?: unknown };
     } catch (error) {
       throw new Error(
         `${path} at ${tip.slice(0, 12)} on ${this.location} is not valid JSON: ${(error as Error).message}`,
       );
     }
-    if (status.migration !== migrationId) {
+    if (parsed?.migration !== migrationId) {
       throw new Error(
-        `${path} on ${this.location} holds the status of "${status.migration}", not "${migrationId}"`,
+        `${path} on ${this.location} holds the status of "${String(parsed?.migration)}", not "${migrationId}"`,
       );
     }
-    return { status, exists: true, revision: tip };
+    const result = validateStatusText(
+      text,
+      `${path} at ${tip.slice(0, 12)} on ${this.location}`,
+      migrationId,
+    );
+    if (!result.ok) {
+      throw new Error(
+        `${path} at ${tip.slice(0, 12)} on ${this.location} does not match status.schema.json (${result.errors.length} ${result.errors.length === 1 ? "error" : "errors"}):\n${formatSpecErrors(result.errors)}`,
+      );
+    }
+    return result.value;
   }
 
   /** Builds a commit whose tree is the tip's with one status file replaced, in a private index. */

@@ -24,6 +24,12 @@ export interface MetricDataResponse {
   datapoints: number;
   /** Messages the source returned (e.g. partial data), for the log. */
   messages: string[];
+  /**
+   * Returned query ids whose data the source could not fetch whole (CloudWatch's
+   * PartialData with no NextToken to continue, as for metric math). Their series
+   * are left out of `series`: incomplete data is never evidence.
+   */
+  incomplete: string[];
 }
 
 /** Answers metric queries; the caller batches them to `maxQueriesPerCall`. */

@@ -12,6 +12,7 @@ import {
 } from "@aws-sdk/client-route-53";
 import type { Route53RouterSpec } from "../model/spec.js";
 import type { RecordSnapshot, Weights } from "../model/status.js";
+import { abortableClient } from "./abortable-client.js";
 import { DEFAULT_THROTTLING_RETRY, retryThrottled, type ThrottlingRetryOptions } from "./throttling.js";
 import {
   type RecordWeights,
@@ -189,13 +190,17 @@ export class Route53Router implements TrafficRouter {
   }
 
   async waitInSync(change: SubmittedChange, timeoutSeconds: number): Promise<Date> {
+    // A bound given by the user is a bound: when it ends, the GetChange still in
+    // flight (or between its SDK retries while throttled) is aborted with the wait.
+    const bound = AbortSignal.timeout(timeoutSeconds * 1000);
     try {
       await waitUntilResourceRecordSetsChanged(
         {
-          client: this.client,
+          client: abortableClient(this.client, bound),
           maxWaitTime: timeoutSeconds,
           minDelay: Math.min(this.poll.min, timeoutSeconds / 2),
           maxDelay: this.poll.max,
+          abortSignal: bound,
         },
         { Id: change.id },
       );

@@ -47,7 +47,8 @@ export function isThrottling(error: unknown): boolean {
 
 /**
  * Runs `call`, retrying only throttling errors with exponential backoff and
- * full jitter, at most `attempts` times and never past `budgetMs`. Any other
+ * full jitter, at most `attempts` times, and starts no attempt that would end
+ * past `budgetMs` (counting the SDK's retries inside each one). Any other
  * error, and the last throttling error, is thrown unchanged.
  */
 export async function retryThrottled<T>(
@@ -56,14 +57,19 @@ export async function retryThrottled<T>(
   onRetry?: (attempt: number, error: unknown, delayMs: number) => void,
 ): Promise<T> {
   const started = Date.now();
+  // Each attempt holds the SDK's own retries, so it can take seconds: the budget
+  // must cover the next attempt too, judged by the longest one so far.
+  let longestAttemptMs = 0;
   for (let attempt = 1; ; attempt++) {
+    const attemptStarted = Date.now();
     try {
       return await call();
     } catch (error) {
+      longestAttemptMs = Math.max(longestAttemptMs, Date.now() - attemptStarted);
       if (!isThrottling(error) || attempt >= options.attempts) throw error;
       const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
       const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-      if (Date.now() - started + delayMs > options.budgetMs) throw error;
+      if (Date.now() - started + delayMs + longestAttemptMs > options.budgetMs) throw error;
       onRetry?.(attempt, error, delayMs);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }

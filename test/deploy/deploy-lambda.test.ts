@@ -147,6 +147,15 @@ describe("deployLambda", () => {
     expect(world.mutations()).toEqual([]);
   });
 
+  it("recognises its own update when a lost response ends in PreconditionFailed, by the code's CodeSha256", async () => {
+    const world = new DeployWorld();
+    world.loseUpdateResponse = true;
+    const outcome = await deployLambda(request(), world.lambda, journal());
+    expect(world.mutations()).toEqual(["UpdateFunctionCode", "PublishVersion", "UpdateAlias"]);
+    expect(outcome.deployed).toBe(world.alias?.version);
+    expect(world.alias?.version).not.toBe("4");
+  });
+
   it("leaves the alias on the previous version when the update fails", async () => {
     const world = new DeployWorld();
     world.updateOutcome = "Failed";

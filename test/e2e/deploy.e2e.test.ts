@@ -2,7 +2,12 @@
 // the alias (then rolled back with the bundled rollback action), and a new
 // image on the ECS service.
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { GetAliasCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import {
+  GetAliasCommand,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  ListVersionsByFunctionCommand,
+} from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import type { Checkpoint } from "../../src/model/status.js";
@@ -123,5 +128,27 @@ describe("deploy (bundled) on the sandbox", () => {
     expect(run.stdout).toContain('input "zip-file": dist/missing.zip does not exist in the workspace');
     expect(run.summary).toContain("deploy: orders-api (new side) refused");
     expect(await aliasVersion()).toBe(before);
+  });
+
+  it("refuses alias-steps out of range before any write: no new code in $LATEST, no new version", async () => {
+    const dir = e2eWorkspace();
+    const before = await aliasVersion();
+    const latest = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "orders-api" }));
+    const versions = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: "orders-api" }));
+    const run = await runBundledAction("deploy", {
+      inputs: { migration: MIGRATION, "zip-file": "dist/orders-v2.zip", "alias-steps": "10,500" },
+      env: sandbox.env,
+      workspace: dir,
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain('input "alias-steps": 10,500 is not a rising list of whole percents');
+    expect(await aliasVersion()).toBe(before);
+    const after = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: "orders-api" }));
+    expect(after.CodeSha256).toBe(latest.CodeSha256);
+    expect(after.RevisionId).toBe(latest.RevisionId);
+    const versionsAfter = await lambda.send(
+      new ListVersionsByFunctionCommand({ FunctionName: "orders-api" }),
+    );
+    expect(versionsAfter.Versions?.length).toBe(versions.Versions?.length);
   });
 });

@@ -99,6 +99,21 @@ describe("CloudWatchMetricsSource", () => {
     expect(first.MetricDataQueries).toHaveLength(3);
   });
 
+  it("leaves out a series that stays PartialData with no NextToken (metric math) and names it incomplete", async () => {
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: "requests", Timestamps: [t(0), t(1), t(2)], Values: [100, 120, 80], StatusCode: "Complete" },
+        { Id: "rate", Timestamps: [t(0)], Values: [0], StatusCode: "PartialData" },
+      ],
+    });
+    const source = new CloudWatchMetricsSource(new CloudWatchClient({ region: "us-east-1" }));
+    const response = await source.fetch({ start, end, queries });
+    expect(response.incomplete).toEqual(["rate"]);
+    expect(response.series.has("rate")).toBe(false);
+    expect(response.series.get("requests")?.values).toEqual([100, 120, 80]);
+    expect(response.messages.join("\n")).toMatch(/rate: PartialData with no NextToken/);
+  });
+
   it("a returned query without datapoints is an empty series, not an absent one", async () => {
     cloudwatch.on(GetMetricDataCommand).resolves({
       MetricDataResults: [{ Id: "requests", Timestamps: [], Values: [], StatusCode: "Complete" }],

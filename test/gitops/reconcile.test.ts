@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { transitionOrThrow } from "../../src/core/transitions.js";
+import { validateStatusText } from "../../src/core/validate.js";
 import type { AwsJournalEntry } from "../../src/model/aws-checkpoint.js";
 import type { MigrationStatus, Weights } from "../../src/model/status.js";
 import {
@@ -9,6 +10,7 @@ import {
   simulate,
   unresolvedDrift,
 } from "../../src/ops/reconcile.js";
+import { formatStatus } from "../../src/spec/files.js";
 import { at, exampleMigration, shiftedAndBaking, stagingPassed } from "./statuses.js";
 
 function observed(weights: Weights, extra: Partial<ObservedAws> = {}): ObservedAws {
@@ -76,6 +78,71 @@ describe("reconcile", () => {
     const plan = planReconcile(migration, baking, observed({ old: 100, new: 0 }), "fail", at(20), {});
     expect(plan.events.map((event) => event.type)).toEqual(["rollback-started", "rollback-completed"]);
     expect(applied(baking, plan)).toMatchObject({ state: "rolled-back", weights: { old: 100, new: 0 } });
+  });
+
+  it("recognises a rollback to all-old or to a named phase's checkpoint that was applied but never recorded", async () => {
+    const migration = await exampleMigration("canary-50");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const checkpoint = (phase: string, fresh: number) => ({
+      phase,
+      takenAt: at(5).toISOString(),
+      weights: { old: 100 - fresh, new: fresh },
+    });
+    const status: MigrationStatus = {
+      ...baking,
+      phase: "full",
+      weights: { old: 0, new: 100 },
+      checkpoints: [checkpoint("canary-10", 10), checkpoint("canary-50", 50)],
+    };
+    const allOld = planReconcile(migration, status, observed({ old: 100, new: 0 }), "fail", at(20), {});
+    expect(allOld.outcome).toBe("recorded");
+    expect(allOld.events.map((event) => event.type)).toEqual(["rollback-started", "rollback-completed"]);
+    expect(allOld.events[1]).toMatchObject({ target: { kind: "all-old" } });
+    expect(applied(status, allOld)).toMatchObject({ state: "rolled-back", weights: { old: 100, new: 0 } });
+    const toPhase = planReconcile(migration, status, observed({ old: 90, new: 10 }), "fail", at(20), {});
+    expect(toPhase.outcome).toBe("recorded");
+    expect(toPhase.events[1]).toMatchObject({ target: { kind: "phase", phase: "canary-10" } });
+    expect(applied(status, toPhase)).toMatchObject({ state: "rolled-back", weights: { old: 90, new: 10 } });
+    // A weight no change of cutover's leaves is still drift.
+    expect(planReconcile(migration, status, observed({ old: 63, new: 37 }), "fail", at(20), {}).outcome).toBe(
+      "drift",
+    );
+  });
+
+  it("recognises a rollback's scale-up of the held-down old side, killed before it moved weight", async () => {
+    const migration = await exampleMigration("decommission");
+    let status = transitionOrThrow(
+      { ...stagingPassed(), phase: "full", state: "passed", weights: { old: 0, new: 100 } },
+      { type: "apply-started", phase: "decommission", phaseOrder: migration.phases.map((p) => p.name) },
+      at(2),
+    );
+    status = transitionOrThrow(status, { type: "decommission-scaled-down", desiredCountBefore: 3 }, at(3));
+    const plan = planReconcile(
+      migration,
+      status,
+      observed({ old: 0, new: 100 }, { old: { ecsDesiredCount: 3 } }),
+      "fail",
+      at(20),
+      {},
+    );
+    expect(plan.outcome).toBe("recorded");
+    expect(plan.events.map((event) => event.type)).toEqual(["rollback-started"]);
+    const after = applied(status, plan);
+    expect(after.state).toBe("rolling-back");
+    expect(validateStatusText(formatStatus(after), "status/orders-api.json", "orders-api").errors).toEqual(
+      [],
+    );
+    // Any other count is still a change made outside cutover.
+    expect(
+      planReconcile(
+        migration,
+        status,
+        observed({ old: 0, new: 100 }, { old: { ecsDesiredCount: 7 } }),
+        "fail",
+        at(20),
+        {},
+      ).outcome,
+    ).toBe("drift");
   });
 
   it("records drift made outside cutover once, and keeps reporting it until AWS agrees again", async () => {

@@ -329,6 +329,23 @@ describe("GetMetricData paging", () => {
     expect(merged["c"]).toEqual(Array.from({ length: 10 }, (_, second) => 2000 + second));
   });
 
+  it("returns metric math that does not fit as PartialData with no NextToken, as CloudWatch does", async () => {
+    const page = await cloudwatch.send(
+      new GetMetricDataCommand({
+        ...input(),
+        MaxDatapoints: 30,
+        MetricDataQueries: [
+          ...queries.map((query) => ({ ...query, ReturnData: false })),
+          { Id: "total", Expression: "FILL(a, 0) + FILL(b, 0)", ReturnData: true },
+        ],
+      }),
+    );
+    expect(page.NextToken).toBeUndefined();
+    expect(
+      page.MetricDataResults?.map((result) => [result.Id, result.Values?.length, result.StatusCode]),
+    ).toEqual([["total", 30, "PartialData"]]);
+  });
+
   it("pages the same way through the SDK paginator", async () => {
     const pages: MetricDataResult[][] = [];
     for await (const page of paginateGetMetricData({ client: cloudwatch, pageSize: 8 }, input())) {

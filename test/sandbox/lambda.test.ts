@@ -187,6 +187,20 @@ describe("with the real clock", () => {
     expect(again.Version).toBe("2");
   });
 
+  it("publishes no new version when identical code is uploaded again (CodeSha256 unchanged), and one once it changes", async () => {
+    await updateAndWait("v2");
+    const first = await lambda.send(new PublishVersionCommand({ FunctionName: FUNCTION }));
+    const reuploaded = await updateAndWait("v2");
+    expect(reuploaded.CodeSha256).toBe(first.CodeSha256);
+    const again = await lambda.send(new PublishVersionCommand({ FunctionName: FUNCTION }));
+    expect(again.Version).toBe(first.Version);
+    const versions = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: FUNCTION }));
+    expect(versions.Versions?.map((version) => version.Version)).toEqual(["$LATEST", "1", first.Version]);
+    await updateAndWait("v3");
+    const changed = await lambda.send(new PublishVersionCommand({ FunctionName: FUNCTION }));
+    expect(Number(changed.Version)).toBe(Number(first.Version) + 1);
+  });
+
   it("lists versions with Marker/MaxItems paging, $LATEST first", async () => {
     for (const label of ["v2", "v3", "v4"]) {
       await updateAndWait(label);

@@ -131,14 +131,14 @@ describe("EcsTarget scaling", () => {
     ).rejects.toThrow("ECS service prod/orders-api is MISSING; it cannot be scaled back up");
   });
 
-  it("captures the desired count and task definition, but not a count of zero", async () => {
+  it("captures the desired count and task definition, a count of zero included", async () => {
     const world = new TrafficWorld();
     expect(await ecsIn(world).capture()).toEqual({
       ecsDesiredCount: 2,
       ecsTaskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/orders-api:7",
     });
     world.ecs = { ...world.ecs, desiredCount: 0, runningCount: 0 };
-    expect(await ecsIn(world).capture()).not.toHaveProperty("ecsDesiredCount");
+    expect(await ecsIn(world).capture()).toMatchObject({ ecsDesiredCount: 0 });
   });
 });
 

@@ -46,4 +46,21 @@ describe("retryThrottled", () => {
     expect(calls).toBeLessThanOrEqual(5);
     expect(Date.now() - started).toBeLessThan(1000);
   });
+
+  it("counts the time of the attempts themselves (the SDK's retries inside each) against the budget", async () => {
+    let calls = 0;
+    const started = Date.now();
+    await expect(
+      retryThrottled(
+        async () => {
+          calls++;
+          await new Promise((resolve) => setTimeout(resolve, 70));
+          throw awsError("Throttling");
+        },
+        { attempts: 100, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 200 },
+      ),
+    ).rejects.toThrow("Throttling");
+    expect(Date.now() - started).toBeLessThanOrEqual(200);
+    expect(calls).toBe(2);
+  });
 });

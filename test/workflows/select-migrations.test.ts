@@ -98,4 +98,29 @@ describe("select-migrations", () => {
       { migration: "orders-api", phase: "canary-10", gate: "standard" },
     ]);
   });
+
+  it("selects a passed phase with traffic on the new side for an alarm, and not a done one", async () => {
+    const remote = createLocalRemote({ "migrations.json": withPhase("canary-10") });
+    const status = {
+      version: 1,
+      migration: "orders-api",
+      phase: "canary-10",
+      state: "passed",
+      weights: { old: 90, new: 10 },
+      checkpoints: [],
+      timestamps: { updatedAt: "2026-03-01T12:00:00Z" },
+      history: [],
+    };
+    remote.push({ "status/orders-api.json": `${JSON.stringify(status, null, 2)}\n` }, "status", "main");
+    const run = await runBundledAction("select-migrations", {
+      inputs: { select: "baking", migration: "orders-api", token: "ghs_test" },
+      workspace: remote.clone(),
+      eventName: "repository_dispatch",
+      eventPayload: { action: "cutover-alarm", client_payload: { migration: "orders-api" } },
+    });
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(JSON.parse(run.outputs.matrix!)).toMatchObject([
+      { migration: "orders-api", phase: "canary-10", gate: "standard", window: "1h" },
+    ]);
+  });
 });

@@ -3,15 +3,16 @@ import type { InputReader } from "../../../src/action/inputs.js";
 import { InputError } from "../../../src/action/inputs.js";
 import { runAction } from "../../../src/action/run.js";
 import { type DeployInputs, runDeploy } from "../../../src/ops/deploy.js";
+import { checkAliasSteps } from "../../../src/ops/deploy-lambda.js";
 import { contract } from "./contract.js";
 
 type DeployInput = keyof typeof contract.inputs;
 
-/** "10,50,100" → [10, 50, 100]; the order and range are checked with the deploy. */
+/** "10,50,100" → [10, 50, 100], order and range checked here, before the deploy writes anything. */
 function aliasSteps(inputs: InputReader<DeployInput>): number[] {
   const text = inputs.optional("alias-steps");
   if (text === undefined) return [];
-  return text.split(",").map((part) => {
+  const steps = text.split(",").map((part) => {
     const trimmed = part.trim();
     if (!/^\d+$/.test(trimmed)) {
       throw new InputError(
@@ -21,6 +22,7 @@ function aliasSteps(inputs: InputReader<DeployInput>): number[] {
     }
     return Number(trimmed);
   });
+  return checkAliasSteps(steps);
 }
 
 function parseInputs(inputs: InputReader<DeployInput>): DeployInputs {
