@@ -83548,6 +83548,17 @@ function checkpointStoreLocation(value, where) {
 // src/providers/route53-router.ts
 var import_client_route_53 = __toESM(require_dist_cjs19(), 1);
 
+// src/providers/abortable-client.ts
+function abortableClient(client, signal) {
+  const send = client.send.bind(client);
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "send") return (command5) => send(command5, { abortSignal: signal });
+      return Reflect.get(target, property, receiver);
+    }
+  });
+}
+
 // src/providers/throttling.ts
 var THROTTLING_ERRORS = [
   "Throttling",
@@ -83570,14 +83581,17 @@ function isThrottling(error2) {
 }
 async function retryThrottled(call, options = DEFAULT_THROTTLING_RETRY, onRetry) {
   const started = Date.now();
+  let longestAttemptMs = 0;
   for (let attempt = 1; ; attempt++) {
+    const attemptStarted = Date.now();
     try {
       return await call();
     } catch (error2) {
+      longestAttemptMs = Math.max(longestAttemptMs, Date.now() - attemptStarted);
       if (!isThrottling(error2) || attempt >= options.attempts) throw error2;
       const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
       const delayMs = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
-      if (Date.now() - started + delayMs > options.budgetMs) throw error2;
+      if (Date.now() - started + delayMs + longestAttemptMs > options.budgetMs) throw error2;
       onRetry?.(attempt, error2, delayMs);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
@@ -83706,13 +83720,15 @@ var Route53Router = class {
     };
   }
   async waitInSync(change, timeoutSeconds) {
+    const bound = AbortSignal.timeout(timeoutSeconds * 1e3);
     try {
       await (0, import_client_route_53.waitUntilResourceRecordSetsChanged)(
         {
-          client: this.client,
+          client: abortableClient(this.client, bound),
           maxWaitTime: timeoutSeconds,
           minDelay: Math.min(this.poll.min, timeoutSeconds / 2),
-          maxDelay: this.poll.max
+          maxDelay: this.poll.max,
+          abortSignal: bound
         },
         { Id: change.id }
       );
@@ -84060,7 +84076,7 @@ var EcsTarget = class {
     const state2 = await this.describeService();
     if (!state2) return {};
     return {
-      ...state2.desiredCount > 0 ? { ecsDesiredCount: state2.desiredCount } : {},
+      ecsDesiredCount: state2.desiredCount,
       ...state2.taskDefinition ? { ecsTaskDefinition: state2.taskDefinition } : {}
     };
   }
@@ -84080,7 +84096,7 @@ var EcsTarget = class {
     }
     if (ecsReadiness(this.label, state2).ready) return steps;
     if (state2.desiredCount === 0) {
-      const count = recorded.ecsDesiredCount ?? options.fallbackDesiredCount;
+      const count = recorded.ecsDesiredCount || options.fallbackDesiredCount;
       if (!count || count < 1) {
         throw new ComputeTargetRefusal(
           `${this.label} is scaled to zero and no desired count was recorded (checkpoint ecsDesiredCount, status decommission.desiredCountBefore); give the count to scale back to explicitly`

@@ -2173,9 +2173,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve4, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve3(data);
+              return err ? reject(err) : resolve4(data);
             });
           });
         }
@@ -2213,12 +2213,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve4, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve3(data);
+              ) : resolve4(data);
             });
           });
         }
@@ -4485,8 +4485,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve3, reject) => {
-        res = resolve3;
+      const promise = new Promise((resolve4, reject) => {
+        res = resolve4;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6737,12 +6737,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve4;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7412,12 +7412,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve4;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7896,16 +7896,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve3) => {
+        return new Promise((resolve4) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve3;
+            this[kClosedResolve] = resolve4;
           } else {
-            resolve3(null);
+            resolve4(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve3) => {
+        return new Promise((resolve4) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i5 = 0; i5 < requests.length; i5++) {
             const request = requests[i5];
@@ -7916,7 +7916,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve3(null);
+            resolve4(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -7967,7 +7967,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve3, reject) => {
+        const socket = await new Promise((resolve4, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -7979,7 +7979,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve3(socket2);
+              resolve4(socket2);
             }
           });
         });
@@ -8315,8 +8315,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c5) => c5.close()));
         } else {
-          await new Promise((resolve3) => {
-            this[kClosedResolve] = resolve3;
+          await new Promise((resolve4) => {
+            this[kClosedResolve] = resolve4;
           });
         }
       }
@@ -9585,7 +9585,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve3, reject) => {
+        return await new Promise((resolve4, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9598,7 +9598,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve3(null);
+              resolve4(null);
             }
           }).on("error", noop).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9617,7 +9617,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9634,7 +9634,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve3,
+              resolve: resolve4,
               reject,
               length: 0,
               body: []
@@ -9704,18 +9704,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve3, stream, length } = consume2;
+      const { type, body, resolve: resolve4, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve3(chunksDecode(body, length));
+          resolve4(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve3(JSON.parse(chunksDecode(body, length)));
+          resolve4(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve3(chunksConcat(body, length).buffer);
+          resolve4(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve3(new Blob(body, { type: stream[kContentType] }));
+          resolve4(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve3(chunksConcat(body, length));
+          resolve4(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9972,9 +9972,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10197,9 +10197,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10484,9 +10484,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -10578,9 +10578,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -14443,7 +14443,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve3, reject) => agent.dispatch(
+        return new Promise((resolve4, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -14519,7 +14519,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable8({ read: resume });
               const onError = this.onError.bind(this);
-              resolve3({
+              resolve4({
                 status,
                 statusText,
                 headersList,
@@ -14562,7 +14562,7 @@ var require_fetch = __commonJS({
               for (let i5 = 0; i5 < rawHeaders.length; i5 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i5]), rawHeaders[i5 + 1].toString("latin1"), true);
               }
-              resolve3({
+              resolve4({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18303,8 +18303,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve3) => {
-        setTimeout(resolve3, ms).unref();
+      return new Promise((resolve4) => {
+        setTimeout(resolve4, ms).unref();
       });
     }
     module.exports = {
@@ -21596,7 +21596,7 @@ var sleep;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
     sleep = (seconds) => {
-      return new Promise((resolve3) => setTimeout(resolve3, seconds * 1e3));
+      return new Promise((resolve4) => setTimeout(resolve4, seconds * 1e3));
     };
   }
 });
@@ -21761,8 +21761,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve3) => {
-        onAbort = () => resolve3({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve4) => {
+        onAbort = () => resolve4({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -23632,7 +23632,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -23660,7 +23660,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve3(Buffer.concat(chunks));
+            resolve4(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -25898,7 +25898,7 @@ var init_headStream = __esm({
       if (isReadableStream(stream)) {
         return headStream(stream, bytes);
       }
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const collector = new Collector();
         collector.limit = bytes;
         stream.pipe(collector);
@@ -25909,7 +25909,7 @@ var init_headStream = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes2 = concatBytes(this.buffers);
-          resolve3(bytes2);
+          resolve4(bytes2);
         });
       });
     };
@@ -26061,7 +26061,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -26072,7 +26072,7 @@ var init_stream_collector = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes = concatBytes(this.bufferedBytes);
-          resolve3(bytes);
+          resolve4(bytes);
         });
       });
     };
@@ -26606,7 +26606,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve3, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve4, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -26624,7 +26624,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve3).catch(reject);
+        hash.digest().then(resolve4).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -26643,14 +26643,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         readableStream.on("error", (err) => {
           hashCalculator.end();
           reject(err);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve3).catch(reject);
+          hash.digest().then(resolve4).catch(reject);
         });
       });
     };
@@ -27910,7 +27910,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value = await new Promise((resolve3) => setTimeout(() => resolve3(records.shift()), 0));
+    const value = await new Promise((resolve4) => setTimeout(() => resolve4(records.shift()), 0));
     if (value) {
       yield value;
     }
@@ -32789,7 +32789,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve3) => setTimeout(resolve3, delay)), abortSignal);
+            await race(new Promise((resolve4) => setTimeout(resolve4, delay)), abortSignal);
           }
         }
       }
@@ -32922,7 +32922,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve3) => _DefaultRateLimiter.setTimeoutFn(resolve3, delay));
+          await new Promise((resolve4) => _DefaultRateLimiter.setTimeoutFn(resolve4, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -33360,7 +33360,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve3) => setTimeout(resolve3, delay));
+              await new Promise((resolve4) => setTimeout(resolve4, delay));
               continue;
             }
             if (!err.$metadata) {
@@ -37523,7 +37523,7 @@ var require_dist_cjs5 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -37548,7 +37548,7 @@ var require_dist_cjs5 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve3(Buffer.concat(chunks));
+            resolve4(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -38011,21 +38011,21 @@ var require_dist_cjs6 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve3) => {
-            timeoutId = Number(timing.setTimeout(() => resolve3(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve4) => {
+            timeoutId = Number(timing.setTimeout(() => resolve4(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve3) => {
+          new Promise((resolve4) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve3(true);
+              resolve4(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve3(false);
+              resolve4(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve3(false);
+              resolve4(false);
             });
           })
         ]);
@@ -38102,13 +38102,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve3, reject) => {
+        this.configProvider = new Promise((resolve4, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve3(this.resolveDefaultConfig(_options));
+              resolve4(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve3(this.resolveDefaultConfig(options));
+            resolve4(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -38138,7 +38138,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve3 = async (arg) => {
+          const resolve4 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -38202,7 +38202,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve3({ response: httpResponse });
+            resolve4({ response: httpResponse });
           });
           req.on("error", (err) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err.code)) {
@@ -38541,13 +38541,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve3, reject) => {
+        this.configProvider = new Promise((resolve4, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve3(opts || {});
+              resolve4(opts || {});
             }).catch(reject);
           } else {
-            resolve3(options || {});
+            resolve4(options || {});
           }
         });
       }
@@ -38574,7 +38574,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve3 = async (arg) => {
+          const resolve4 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -38671,7 +38671,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve3({ response: httpResponse });
+            resolve4({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -38809,7 +38809,7 @@ var require_dist_cjs7 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve3) => setTimeout(resolve3, delayMs));
+            await new Promise((resolve4) => setTimeout(resolve4, delayMs));
           }
         }
         return await toRetry();
@@ -38823,12 +38823,12 @@ var require_dist_cjs7 = __commonJS({
     var fromHttp = (options = {}) => {
       options.logger?.debug("@aws-sdk/credential-provider-http - fromHttp");
       let host;
-      const relative2 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
+      const relative3 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
       const full = options.awsContainerCredentialsFullUri ?? process.env[AWS_CONTAINER_CREDENTIALS_FULL_URI];
       const token = options.awsContainerAuthorizationToken ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN];
       const tokenFile = options.awsContainerAuthorizationTokenFile ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE];
       const warn = options.logger?.constructor?.name === "NoOpLogger" || !options.logger?.warn ? console.warn : options.logger.warn.bind(options.logger);
-      if (relative2 && full) {
+      if (relative3 && full) {
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerCredentialsRelativeUri and awsContainerCredentialsFullUri.");
         warn("awsContainerCredentialsRelativeUri will take precedence.");
       }
@@ -38836,8 +38836,8 @@ var require_dist_cjs7 = __commonJS({
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerAuthorizationToken and awsContainerAuthorizationTokenFile.");
         warn("awsContainerAuthorizationTokenFile will take precedence.");
       }
-      if (relative2) {
-        host = `${DEFAULT_LINK_LOCAL_HOST}${relative2}`;
+      if (relative3) {
+        host = `${DEFAULT_LINK_LOCAL_HOST}${relative3}`;
       } else if (full) {
         host = full;
       } else {
@@ -77671,7 +77671,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve3.call(this, root5, ref);
+      let _sch = resolve4.call(this, root5, ref);
       if (_sch === void 0) {
         const schema = (_a2 = root5.localRefs) === null || _a2 === void 0 ? void 0 : _a2[ref];
         const { schemaId } = this.opts;
@@ -77698,7 +77698,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve3(root5, ref) {
+    function resolve4(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -78562,7 +78562,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve3(baseURI, relativeURI, options) {
+    function resolve4(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -78598,50 +78598,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative2, options, skipNormalization) {
+    function resolveComponent(base, relative3, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse3(serialize(base, options), options);
-        relative2 = parse3(serialize(relative2, options), options);
+        relative3 = parse3(serialize(relative3, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative2.scheme) {
-        target.scheme = relative2.scheme;
-        target.userinfo = relative2.userinfo;
-        target.host = relative2.host;
-        target.port = relative2.port;
-        target.path = removeDotSegments(relative2.path || "");
-        target.query = relative2.query;
+      if (!options.tolerant && relative3.scheme) {
+        target.scheme = relative3.scheme;
+        target.userinfo = relative3.userinfo;
+        target.host = relative3.host;
+        target.port = relative3.port;
+        target.path = removeDotSegments(relative3.path || "");
+        target.query = relative3.query;
       } else {
-        if (relative2.userinfo !== void 0 || relative2.host !== void 0 || relative2.port !== void 0) {
-          target.userinfo = relative2.userinfo;
-          target.host = relative2.host;
-          target.port = relative2.port;
-          target.path = removeDotSegments(relative2.path || "");
-          target.query = relative2.query;
+        if (relative3.userinfo !== void 0 || relative3.host !== void 0 || relative3.port !== void 0) {
+          target.userinfo = relative3.userinfo;
+          target.host = relative3.host;
+          target.port = relative3.port;
+          target.path = removeDotSegments(relative3.path || "");
+          target.query = relative3.query;
         } else {
-          if (!relative2.path) {
+          if (!relative3.path) {
             target.path = base.path;
-            if (relative2.query !== void 0) {
-              target.query = relative2.query;
+            if (relative3.query !== void 0) {
+              target.query = relative3.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative2.path[0] === "/") {
-              target.path = removeDotSegments(relative2.path);
+            if (relative3.path[0] === "/") {
+              target.path = removeDotSegments(relative3.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative2.path;
+                target.path = "/" + relative3.path;
               } else if (!base.path) {
-                target.path = relative2.path;
+                target.path = relative3.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative2.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative3.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative2.query;
+            target.query = relative3.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -78649,7 +78649,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative2.fragment;
+      target.fragment = relative3.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -78953,7 +78953,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve3,
+      resolve: resolve4,
       resolveComponent,
       equal,
       serialize,
@@ -94575,11 +94575,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -94595,7 +94595,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -94910,6 +94910,61 @@ var import_client_cloudwatch = __toESM(require_dist_cjs17(), 1);
 var import_client_ecs = __toESM(require_dist_cjs18(), 1);
 var import_client_lambda = __toESM(require_dist_cjs19(), 1);
 var import_client_route_53 = __toESM(require_dist_cjs21(), 1);
+
+// src/action/aws-errors.ts
+var SERVICES = {
+  Route53Client: "Route 53",
+  CloudWatchClient: "CloudWatch",
+  ECSClient: "ECS",
+  LambdaClient: "Lambda",
+  EventBridgeClient: "EventBridge",
+  S3Client: "S3",
+  SQSClient: "SQS"
+};
+var READ_ONLY = /^(Get|List|Describe|Head)/;
+var MARK = /* @__PURE__ */ Symbol.for("cutover.aws-error-described");
+function changeStatement(operation2, error3) {
+  if (READ_ONLY.test(operation2)) return "it only reads, so nothing was changed by it";
+  const status = error3.$metadata?.httpStatusCode;
+  if (error3.$fault === "client" && status !== void 0 && status !== 429)
+    return "AWS refused it, so nothing was changed by it";
+  return "AWS may or may not have applied it (no answer, a server error or throttling): re-run to converge, the actions are idempotent";
+}
+function describeAwsError(clientName, commandName, error3) {
+  const operation2 = commandName.replace(/Command$/, "");
+  const service = SERVICES[clientName] ?? clientName.replace(/Client$/, "");
+  const named = error3 ?? {};
+  const attempts = named.$metadata?.attempts;
+  return `${service} ${operation2} failed${attempts ? ` after ${attempts} attempt${attempts === 1 ? "" : "s"}` : ""}: ${named.name ?? "Error"}: ${named.message ?? String(error3)}; ${changeStatement(operation2, named)}`;
+}
+var OPTIONS = {
+  step: "initialize",
+  name: "cutoverDescribeAwsErrors"
+};
+function describeAwsErrors(client) {
+  const stack = client.middlewareStack;
+  stack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error3) {
+        if (error3 instanceof Error && !error3[MARK]) {
+          error3.message = describeAwsError(
+            String(context.clientName ?? ""),
+            String(context.commandName ?? ""),
+            error3
+          );
+          error3[MARK] = true;
+        }
+        throw error3;
+      }
+    },
+    OPTIONS
+  );
+  return client;
+}
+
+// src/action/aws.ts
 function createAwsClients(options = {}) {
   const common = {
     retryMode: "adaptive",
@@ -94918,10 +94973,10 @@ function createAwsClients(options = {}) {
   };
   return {
     // Route 53's control plane lives in us-east-1 whatever the workload's region.
-    route53: new import_client_route_53.Route53Client({ ...common, region: "us-east-1" }),
-    cloudwatch: new import_client_cloudwatch.CloudWatchClient(common),
-    ecs: new import_client_ecs.ECSClient(common),
-    lambda: new import_client_lambda.LambdaClient(common)
+    route53: describeAwsErrors(new import_client_route_53.Route53Client({ ...common, region: "us-east-1" })),
+    cloudwatch: describeAwsErrors(new import_client_cloudwatch.CloudWatchClient(common)),
+    ecs: describeAwsErrors(new import_client_ecs.ECSClient(common)),
+    lambda: describeAwsErrors(new import_client_lambda.LambdaClient(common))
   };
 }
 
@@ -95186,6 +95241,38 @@ async function writeJobSummary(report, elapsedMs) {
   await summary.addRaw(renderReport(report, elapsedMs), true).write();
 }
 
+// src/action/workspace-paths.ts
+import { existsSync as existsSync2, realpathSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+var WORKSPACE_PATH_INPUTS = ["spec", "zip-file"];
+function realPathOf(path) {
+  if (existsSync2(path)) return realpathSync(path);
+  const parent = resolve(path, "..");
+  if (parent === path) return path;
+  return resolve(realPathOf(parent), relative(parent, path));
+}
+function inside(root5, path) {
+  const rest = relative(root5, path);
+  return rest === "" || !rest.startsWith("..") && !isAbsolute(rest);
+}
+function checkWorkspacePaths(contract2, source, workspace) {
+  const root5 = realPathOf(resolve(workspace));
+  for (const name of WORKSPACE_PATH_INPUTS) {
+    const declared = contract2.inputs[name];
+    if (!declared) continue;
+    const value = source(name) || declared.default || "";
+    if (value === "") continue;
+    const absolute = resolve(workspace, value);
+    const real = realPathOf(absolute);
+    if (!inside(root5, real)) {
+      throw new InputError(
+        name,
+        `${value} resolves to ${real}, outside the workspace ${root5} (GITHUB_WORKSPACE); give a path inside the checkout`
+      );
+    }
+  }
+}
+
 // src/action/run.ts
 var ActionRefusal = class extends Error {
   constructor(message, report) {
@@ -95214,6 +95301,7 @@ async function runAction(contract2, body, source = environmentInputs()) {
     }
   };
   try {
+    checkWorkspacePaths(contract2, source, run.workspace);
     const report = await body(context);
     await writeJobSummary(report, Date.now() - startedAt.getTime());
     log.info("finished", { elapsed_ms: Date.now() - startedAt.getTime() });
@@ -95231,7 +95319,7 @@ async function runAction(contract2, body, source = environmentInputs()) {
 }
 
 // src/ops/reconcile.ts
-import { resolve as resolve2 } from "node:path";
+import { resolve as resolve3 } from "node:path";
 
 // src/core/transitions.ts
 var INSUFFICIENT_DATA_EXTENSION_SECONDS = 3600;
@@ -95570,9 +95658,9 @@ function transition(status, event, now) {
 }
 
 // src/spec/files.ts
-import { existsSync as existsSync2 } from "node:fs";
+import { existsSync as existsSync3 } from "node:fs";
 import { mkdir as mkdir2, readFile as readFile3, rename as rename2, unlink as unlink2, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname, join as join5, relative, resolve } from "node:path";
+import { dirname, join as join5, relative as relative2, resolve as resolve2 } from "node:path";
 
 // src/core/json-locations.ts
 function escapePointerToken(token) {
@@ -97190,6 +97278,33 @@ function validateSpecText(text, options) {
   const errors = schemaThenRules("spec", parsed, options.file, (value) => specRuleFindings(value, options));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
 }
+function statusRuleFindings(value, migrationId) {
+  const findings = [];
+  if (typeof value !== "object" || value === null) return findings;
+  const status = value;
+  if (migrationId !== void 0 && typeof status.migration === "string" && status.migration !== migrationId) {
+    findings.push({
+      path: ["migration"],
+      message: `"${status.migration}" is another migration's status`,
+      expected: `"${migrationId}" (the file is named after its migration)`
+    });
+  }
+  const weights = status.weights;
+  if (weights && typeof weights.old === "number" && typeof weights.new === "number" && weights.old + weights.new !== 100) {
+    findings.push({
+      path: ["weights"],
+      message: `old ${weights.old} + new ${weights.new} = ${weights.old + weights.new}`,
+      expected: "weights that sum to 100"
+    });
+  }
+  return findings;
+}
+function validateStatusText(text, file, migrationId) {
+  const parsed = parseJson(text, file, "a JSON document shaped by status.schema.json");
+  if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors };
+  const errors = schemaThenRules("status", parsed, file, (value) => statusRuleFindings(value, migrationId));
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
+}
 
 // src/model/status.ts
 var STATUS_VERSION = 1;
@@ -97251,7 +97366,7 @@ var SpecFileError = class extends Error {
   }
 };
 function displayPath(path) {
-  const shown = relative(process.cwd(), resolve(path));
+  const shown = relative2(process.cwd(), resolve2(path));
   return shown === "" || shown.startsWith("..") ? path : shown;
 }
 async function readText(path, what) {
@@ -97263,14 +97378,14 @@ async function readText(path, what) {
   }
 }
 function parseSpec(text, file, specDir) {
-  const result = validateSpecText(text, { file, fileExists: (path) => existsSync2(resolve(specDir, path)) });
+  const result = validateSpecText(text, { file, fileExists: (path) => existsSync3(resolve2(specDir, path)) });
   if (!result.ok) throw new SpecInvalidError(file, result.errors);
   return result.value;
 }
 async function loadSpec(path) {
   const text = await readText(path, "spec");
   if (text === void 0) throw new SpecFileError(`the spec ${displayPath(path)} does not exist`);
-  return parseSpec(text, displayPath(path), dirname(resolve(path)));
+  return parseSpec(text, displayPath(path), dirname(resolve2(path)));
 }
 function findMigration(spec, id) {
   const migration = spec.migrations.find((candidate) => candidate.id === id);
@@ -97429,16 +97544,19 @@ function isThrottling(error3) {
 }
 async function retryThrottled(call, options = DEFAULT_THROTTLING_RETRY, onRetry) {
   const started = Date.now();
+  let longestAttemptMs = 0;
   for (let attempt = 1; ; attempt++) {
+    const attemptStarted = Date.now();
     try {
       return await call();
     } catch (error3) {
+      longestAttemptMs = Math.max(longestAttemptMs, Date.now() - attemptStarted);
       if (!isThrottling(error3) || attempt >= options.attempts) throw error3;
       const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
       const delayMs = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
-      if (Date.now() - started + delayMs > options.budgetMs) throw error3;
+      if (Date.now() - started + delayMs + longestAttemptMs > options.budgetMs) throw error3;
       onRetry?.(attempt, error3, delayMs);
-      await new Promise((resolve3) => setTimeout(resolve3, delayMs));
+      await new Promise((resolve4) => setTimeout(resolve4, delayMs));
     }
   }
 }
@@ -97575,7 +97693,7 @@ var EcsTarget = class {
     const state2 = await this.describeService();
     if (!state2) return {};
     return {
-      ...state2.desiredCount > 0 ? { ecsDesiredCount: state2.desiredCount } : {},
+      ecsDesiredCount: state2.desiredCount,
       ...state2.taskDefinition ? { ecsTaskDefinition: state2.taskDefinition } : {}
     };
   }
@@ -97595,7 +97713,7 @@ var EcsTarget = class {
     }
     if (ecsReadiness(this.label, state2).ready) return steps;
     if (state2.desiredCount === 0) {
-      const count = recorded.ecsDesiredCount ?? options.fallbackDesiredCount;
+      const count = recorded.ecsDesiredCount || options.fallbackDesiredCount;
       if (!count || count < 1) {
         throw new ComputeTargetRefusal(
           `${this.label} is scaled to zero and no desired count was recorded (checkpoint ecsDesiredCount, status decommission.desiredCountBefore); give the count to scale back to explicitly`
@@ -97791,6 +97909,19 @@ function createComputeTarget(spec, clients, where = "side", options = {}) {
 
 // src/providers/route53-router.ts
 var import_client_route_532 = __toESM(require_dist_cjs21(), 1);
+
+// src/providers/abortable-client.ts
+function abortableClient(client, signal) {
+  const send = client.send.bind(client);
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "send") return (command5) => send(command5, { abortSignal: signal });
+      return Reflect.get(target, property, receiver);
+    }
+  });
+}
+
+// src/providers/route53-router.ts
 var ROUTE53_MAX_WEIGHT = 255;
 var ALIAS_CACHE_SECONDS = 60;
 var MAX_COMMENT_LENGTH = 256;
@@ -97912,13 +98043,15 @@ var Route53Router = class {
     };
   }
   async waitInSync(change, timeoutSeconds) {
+    const bound = AbortSignal.timeout(timeoutSeconds * 1e3);
     try {
       await (0, import_client_route_532.waitUntilResourceRecordSetsChanged)(
         {
-          client: this.client,
+          client: abortableClient(this.client, bound),
           maxWaitTime: timeoutSeconds,
           minDelay: Math.min(this.poll.min, timeoutSeconds / 2),
-          maxDelay: this.poll.max
+          maxDelay: this.poll.max,
+          abortSignal: bound
         },
         { Id: change.id }
       );
@@ -98159,15 +98292,47 @@ function unrecordedShift(migration, status, observed, phaseName, now, origin) {
   }
   return events;
 }
-function unrecordedRollback(status, observed, origin) {
+function rollbackTargets(status) {
+  const targets = [];
   const last = status.checkpoints.at(-1);
-  if (!last || !sameWeights(last.weights, observed.weights) || status.state === "rolled-back") return [];
-  const reason = `${observed.routerLabel} sends ${describeWeights(observed.weights)}, the last checkpoint (taken ${last.takenAt}): a rollback was applied but never recorded; recorded now`;
+  if (last)
+    targets.push({
+      target: { kind: "last-checkpoint" },
+      weights: last.weights,
+      label: `the last checkpoint (taken ${last.takenAt})`
+    });
+  const phases = [
+    ...new Set(status.checkpoints.flatMap((checkpoint) => checkpoint.phase ? [checkpoint.phase] : []))
+  ];
+  for (const phase of phases.reverse()) {
+    const checkpoint = status.checkpoints.filter((candidate) => candidate.phase === phase).at(-1);
+    targets.push({
+      target: { kind: "phase", phase },
+      weights: checkpoint.weights,
+      label: `the checkpoint of phase "${phase}" (taken ${checkpoint.takenAt})`
+    });
+  }
+  targets.push({
+    target: { kind: "all-old" },
+    weights: { old: 100, new: 0 },
+    label: "all traffic on the old side"
+  });
+  return targets;
+}
+function unrecordedRollbacks(status, observed, origin) {
+  if (status.state === "rolled-back" || status.state === "done") return [];
+  return rollbackTargets(status).filter((candidate) => sameWeights(candidate.weights, observed.weights)).map((candidate) => ({
+    label: candidate.target.kind === "last-checkpoint" ? "rollback" : `rollback to ${candidate.label}`,
+    events: unrecordedRollback(status, observed, origin, candidate.target, candidate.label)
+  }));
+}
+function unrecordedRollback(status, observed, origin, target, label) {
+  const reason = `${observed.routerLabel} sends ${describeWeights(observed.weights)}, ${label}: a rollback was applied but never recorded; recorded now`;
   return [
     ...status.state === "rolling-back" ? [] : [{ type: "rollback-started", reason, ...origin }],
     {
       type: "rollback-completed",
-      target: { kind: "last-checkpoint" },
+      target,
       evidence: {
         kind: "reconcile",
         unrecorded: "rollback",
@@ -98241,6 +98406,24 @@ function unrecordedScaleDown(migration, status, observed, origin) {
     }
   ];
 }
+function unrecordedRollbackScaleUp(status, observed, origin) {
+  const count = observed.old.ecsDesiredCount;
+  if (status.decommission?.stage !== "scaled-down" || status.state === "rolling-back") return [];
+  if (count === void 0 || count === 0 || count !== status.decommission.desiredCountBefore) return [];
+  return [
+    {
+      type: "rollback-started",
+      reason: `the old side is back at desired count ${count}, its count before the scale-down, while the status holds it scaled down: a rollback scaled it up but was not recorded; recorded as in progress, the next rollback run completes it`,
+      evidence: {
+        kind: "reconcile",
+        unrecorded: "rollback-scale-up",
+        desiredCountBefore: status.decommission.desiredCountBefore,
+        observedDesiredCount: count
+      },
+      ...origin
+    }
+  ];
+}
 function firstAccepted(status, candidates, now) {
   return candidates.find(
     (candidate) => candidate.events.length > 0 && simulate(status, candidate.events, now).ok
@@ -98306,12 +98489,15 @@ function planReconcile(migration, status, observed, policy, now, origin) {
   const weightsAgree = sameWeights(status.weights, observed.weights);
   const explained = weightsAgree ? firstAccepted(
     status,
-    [{ label: "scale-down", events: unrecordedScaleDown(migration, status, observed, origin) }],
+    [
+      { label: "scale-down", events: unrecordedScaleDown(migration, status, observed, origin) },
+      { label: "rollback's scale-up", events: unrecordedRollbackScaleUp(status, observed, origin) }
+    ],
     now
   ) : firstAccepted(
     status,
     [
-      { label: "rollback", events: unrecordedRollback(status, observed, origin) },
+      ...unrecordedRollbacks(status, observed, origin),
       ...candidatePhases(migration, status).filter((phase) => shiftWeightOf(migration, phase) === observed.weights.new).map((phase) => ({
         label: `shift of ${phase}`,
         events: unrecordedShift(migration, status, observed, phase, now, origin)
@@ -98451,7 +98637,7 @@ var DriftRefusal = class extends Error {
   report;
 };
 async function runReconcile(inputs, env2) {
-  const spec = await loadSpec(resolve2(env2.run.workspace, inputs.spec));
+  const spec = await loadSpec(resolve3(env2.run.workspace, inputs.spec));
   const migration = findMigration(spec, inputs.migration);
   const origin = {
     ...env2.run.runUrl ? { runUrl: env2.run.runUrl } : {},
@@ -98757,7 +98943,7 @@ var GitStateStore = class {
         lastConflict = error3;
         const delay = Math.min(3e3, (this.options.baseDelayMs ?? 200) * 2 ** (attempt - 1)) * (0.5 + Math.random());
         if (attempt === maxAttempts || Date.now() - started + delay > budgetMs) break;
-        await new Promise((resolve3) => setTimeout(resolve3, delay));
+        await new Promise((resolve4) => setTimeout(resolve4, delay));
         continue;
       }
       if (this.options.syncWorkspace) await this.writeToWorkspace(next.status);
@@ -98799,20 +98985,39 @@ var GitStateStore = class {
         return { status: initialStatus(migrationId, now), exists: false, revision: tip };
       throw error3;
     }
-    let status;
+    return { status: this.validated(text, path, tip, migrationId), exists: true, revision: tip };
+  }
+  /**
+   * The recorded status checked against status.schema.json and its rules: whatever is
+   * on the state branch (a hand edit, an older writer) is bookkeeping that every
+   * change is built on, so an invalid one is refused before anything is committed on it.
+   */
+  validated(text, path, tip, migrationId) {
+    let parsed;
     try {
-      status = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch (error3) {
       throw new Error(
         `${path} at ${tip.slice(0, 12)} on ${this.location} is not valid JSON: ${error3.message}`
       );
     }
-    if (status.migration !== migrationId) {
+    if (parsed?.migration !== migrationId) {
       throw new Error(
-        `${path} on ${this.location} holds the status of "${status.migration}", not "${migrationId}"`
+        `${path} on ${this.location} holds the status of "${String(parsed?.migration)}", not "${migrationId}"`
       );
     }
-    return { status, exists: true, revision: tip };
+    const result = validateStatusText(
+      text,
+      `${path} at ${tip.slice(0, 12)} on ${this.location}`,
+      migrationId
+    );
+    if (!result.ok) {
+      throw new Error(
+        `${path} at ${tip.slice(0, 12)} on ${this.location} does not match status.schema.json (${result.errors.length} ${result.errors.length === 1 ? "error" : "errors"}):
+${formatSpecErrors(result.errors)}`
+      );
+    }
+    return result.value;
   }
   /** Builds a commit whose tree is the tip's with one status file replaced, in a private index. */
   async commitOnTop(tip, migrationId, status, facts) {
@@ -98852,7 +99057,7 @@ var GitStateStore = class {
       `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${this.options.token}`).toString("base64")}`
     ] : [];
     const full = [...auth, ...args];
-    return new Promise((resolve3, reject) => {
+    return new Promise((resolve4, reject) => {
       const child = execFile(
         "git",
         full,
@@ -98866,7 +99071,7 @@ var GitStateStore = class {
           if (error3)
             reject(new GitCommandError(args, `${stdout}
 ${stderr || error3.message}`.trim(), child.exitCode));
-          else resolve3(String(stdout));
+          else resolve4(String(stdout));
         }
       );
       if (stdin !== void 0) child.stdin?.end(stdin);

@@ -2482,7 +2482,7 @@ var sleep;
 var init_sleep = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/util-waiter/utils/sleep.js"() {
     sleep = (seconds) => {
-      return new Promise((resolve3) => setTimeout(resolve3, seconds * 1e3));
+      return new Promise((resolve4) => setTimeout(resolve4, seconds * 1e3));
     };
   }
 });
@@ -2647,8 +2647,8 @@ var init_createWaiter = __esm({
     init_waiter();
     abortTimeout = (abortSignal) => {
       let onAbort;
-      const promise = new Promise((resolve3) => {
-        onAbort = () => resolve3({ state: WaiterState.ABORTED });
+      const promise = new Promise((resolve4) => {
+        onAbort = () => resolve4({ state: WaiterState.ABORTED });
         if (typeof abortSignal.addEventListener === "function") {
           abortSignal.addEventListener("abort", onAbort);
         } else {
@@ -4518,7 +4518,7 @@ var init_getInstanceMetadataRegion = __esm({
     };
     imdsRequest = async (options) => {
       const { request } = await import("node:http");
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const req = request({
           hostname: options.hostname,
           port: options.port,
@@ -4546,7 +4546,7 @@ var init_getInstanceMetadataRegion = __esm({
           const chunks = [];
           res.on("data", (chunk) => chunks.push(chunk));
           res.on("end", () => {
-            resolve3(Buffer.concat(chunks));
+            resolve4(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -6784,7 +6784,7 @@ var init_headStream = __esm({
       if (isReadableStream(stream)) {
         return headStream(stream, bytes);
       }
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const collector = new Collector();
         collector.limit = bytes;
         stream.pipe(collector);
@@ -6795,7 +6795,7 @@ var init_headStream = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes2 = concatBytes(this.buffers);
-          resolve3(bytes2);
+          resolve4(bytes2);
         });
       });
     };
@@ -6947,7 +6947,7 @@ var init_stream_collector = __esm({
       if (isReadableStream(stream)) {
         return collectReadableStream(stream);
       }
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const collector = new Collector2();
         const nodeStream = stream;
         nodeStream.pipe(collector);
@@ -6958,7 +6958,7 @@ var init_stream_collector = __esm({
         collector.on("error", reject);
         collector.on("finish", function() {
           const bytes = concatBytes(this.bufferedBytes);
-          resolve3(bytes);
+          resolve4(bytes);
         });
       });
     };
@@ -7492,7 +7492,7 @@ var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
     init_HashCalculator();
-    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve3, reject) => {
+    fileStreamHasher = (hashCtor, fileStream) => new Promise((resolve4, reject) => {
       if (!isReadStream(fileStream)) {
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
@@ -7510,7 +7510,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve3).catch(reject);
+        hash.digest().then(resolve4).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -7529,14 +7529,14 @@ var init_readableStreamHasher = __esm({
       const hash = new hashCtor();
       const hashCalculator = new HashCalculator(hash);
       readableStream.pipe(hashCalculator);
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         readableStream.on("error", (err) => {
           hashCalculator.end();
           reject(err);
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve3).catch(reject);
+          hash.digest().then(resolve4).catch(reject);
         });
       });
     };
@@ -8796,7 +8796,7 @@ async function* readableToIterable(readStream) {
     streamEnded = true;
   });
   while (!generationEnded) {
-    const value = await new Promise((resolve3) => setTimeout(() => resolve3(records.shift()), 0));
+    const value = await new Promise((resolve4) => setTimeout(() => resolve4(records.shift()), 0));
     if (value) {
       yield value;
     }
@@ -13675,7 +13675,7 @@ function bindRetryMiddleware(isStreamingPayload2) {
           const delay = retryToken.getRetryDelay();
           totalRetryDelay += (retryToken?.$retryLog?.acquisitionDelay ?? 0) + delay;
           if (delay > 0) {
-            await race(new Promise((resolve3) => setTimeout(resolve3, delay)), abortSignal);
+            await race(new Promise((resolve4) => setTimeout(resolve4, delay)), abortSignal);
           }
         }
       }
@@ -13808,7 +13808,7 @@ var init_DefaultRateLimiter = __esm({
         this.refillTokenBucket();
         while (amount > this.availableTokens) {
           const delay = (amount - this.availableTokens) / this.fillRate * 1e3;
-          await new Promise((resolve3) => _DefaultRateLimiter.setTimeoutFn(resolve3, delay));
+          await new Promise((resolve4) => _DefaultRateLimiter.setTimeoutFn(resolve4, delay));
           this.refillTokenBucket();
         }
         this.availableTokens = this.availableTokens - amount;
@@ -14246,7 +14246,7 @@ var init_StandardRetryStrategy2 = __esm({
               const delayFromResponse = getDelayFromRetryAfterHeader(err.$response);
               const delay = Math.max(delayFromResponse || 0, delayFromDecider);
               totalDelay += delay;
-              await new Promise((resolve3) => setTimeout(resolve3, delay));
+              await new Promise((resolve4) => setTimeout(resolve4, delay));
               continue;
             }
             if (!err.$metadata) {
@@ -18409,7 +18409,7 @@ var require_dist_cjs5 = __commonJS({
     var DEFAULT_MAX_RETRIES = 0;
     var providerConfigFromInit = ({ maxRetries = DEFAULT_MAX_RETRIES, timeout = DEFAULT_TIMEOUT }) => ({ maxRetries, timeout });
     function httpRequest(options) {
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         const req = node_http.request({
           method: "GET",
           ...options,
@@ -18434,7 +18434,7 @@ var require_dist_cjs5 = __commonJS({
             chunks.push(chunk);
           });
           res.on("end", () => {
-            resolve3(Buffer.concat(chunks));
+            resolve4(Buffer.concat(chunks));
             req.destroy();
           });
         });
@@ -18897,21 +18897,21 @@ var require_dist_cjs6 = __commonJS({
       let sendBody = true;
       if (!externalAgent && expect === "100-continue") {
         sendBody = await Promise.race([
-          new Promise((resolve3) => {
-            timeoutId = Number(timing.setTimeout(() => resolve3(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
+          new Promise((resolve4) => {
+            timeoutId = Number(timing.setTimeout(() => resolve4(true), Math.max(MIN_WAIT_TIME, maxContinueTimeoutMs)));
           }),
-          new Promise((resolve3) => {
+          new Promise((resolve4) => {
             httpRequest.on("continue", () => {
               timing.clearTimeout(timeoutId);
-              resolve3(true);
+              resolve4(true);
             });
             httpRequest.on("response", () => {
               timing.clearTimeout(timeoutId);
-              resolve3(false);
+              resolve4(false);
             });
             httpRequest.on("error", () => {
               timing.clearTimeout(timeoutId);
-              resolve3(false);
+              resolve4(false);
             });
           })
         ]);
@@ -18988,13 +18988,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return socketWarningTimestamp;
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve3, reject) => {
+        this.configProvider = new Promise((resolve4, reject) => {
           if (typeof options === "function") {
             options().then((_options) => {
-              resolve3(this.resolveDefaultConfig(_options));
+              resolve4(this.resolveDefaultConfig(_options));
             }).catch(reject);
           } else {
-            resolve3(this.resolveDefaultConfig(options));
+            resolve4(this.resolveDefaultConfig(options));
           }
         });
       }
@@ -19024,7 +19024,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             timing.clearTimeout(requestTimeoutId);
             timing.clearTimeout(keepAliveTimeoutId);
           };
-          const resolve3 = async (arg) => {
+          const resolve4 = async (arg) => {
             await writeRequestBodyPromise;
             clearTimeouts();
             _resolve(arg);
@@ -19088,7 +19088,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               headers: getTransformedHeaders(res.headers),
               body: res
             });
-            resolve3({ response: httpResponse });
+            resolve4({ response: httpResponse });
           });
           req.on("error", (err) => {
             if (NODEJS_TIMEOUT_ERROR_CODES2.includes(err.code)) {
@@ -19427,13 +19427,13 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new _NodeHttp2Handler(instanceOrOptions);
       }
       constructor(options) {
-        this.configProvider = new Promise((resolve3, reject) => {
+        this.configProvider = new Promise((resolve4, reject) => {
           if (typeof options === "function") {
             options().then((opts) => {
-              resolve3(opts || {});
+              resolve4(opts || {});
             }).catch(reject);
           } else {
-            resolve3(options || {});
+            resolve4(options || {});
           }
         });
       }
@@ -19460,7 +19460,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         return new Promise((_resolve, _reject) => {
           let fulfilled = false;
           let writeRequestBodyPromise = void 0;
-          const resolve3 = async (arg) => {
+          const resolve4 = async (arg) => {
             await writeRequestBodyPromise;
             _resolve(arg);
           };
@@ -19557,7 +19557,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
               body: clientHttp2Stream
             });
             fulfilled = true;
-            resolve3({ response: httpResponse });
+            resolve4({ response: httpResponse });
             if (useIsolatedSession) {
               session.close();
               clientHttp2Stream.on("end", () => {
@@ -19695,7 +19695,7 @@ var require_dist_cjs7 = __commonJS({
           try {
             return await toRetry();
           } catch (e5) {
-            await new Promise((resolve3) => setTimeout(resolve3, delayMs));
+            await new Promise((resolve4) => setTimeout(resolve4, delayMs));
           }
         }
         return await toRetry();
@@ -19709,12 +19709,12 @@ var require_dist_cjs7 = __commonJS({
     var fromHttp = (options = {}) => {
       options.logger?.debug("@aws-sdk/credential-provider-http - fromHttp");
       let host;
-      const relative2 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
+      const relative3 = options.awsContainerCredentialsRelativeUri ?? process.env[AWS_CONTAINER_CREDENTIALS_RELATIVE_URI];
       const full = options.awsContainerCredentialsFullUri ?? process.env[AWS_CONTAINER_CREDENTIALS_FULL_URI];
       const token = options.awsContainerAuthorizationToken ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN];
       const tokenFile = options.awsContainerAuthorizationTokenFile ?? process.env[AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE];
       const warn = options.logger?.constructor?.name === "NoOpLogger" || !options.logger?.warn ? console.warn : options.logger.warn.bind(options.logger);
-      if (relative2 && full) {
+      if (relative3 && full) {
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerCredentialsRelativeUri and awsContainerCredentialsFullUri.");
         warn("awsContainerCredentialsRelativeUri will take precedence.");
       }
@@ -19722,8 +19722,8 @@ var require_dist_cjs7 = __commonJS({
         warn("@aws-sdk/credential-provider-http: you have set both awsContainerAuthorizationToken and awsContainerAuthorizationTokenFile.");
         warn("awsContainerAuthorizationTokenFile will take precedence.");
       }
-      if (relative2) {
-        host = `${DEFAULT_LINK_LOCAL_HOST}${relative2}`;
+      if (relative3) {
+        host = `${DEFAULT_LINK_LOCAL_HOST}${relative3}`;
       } else if (full) {
         host = full;
       } else {
@@ -57731,9 +57731,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve4, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve3(data);
+              return err ? reject(err) : resolve4(data);
             });
           });
         }
@@ -57771,12 +57771,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve4, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve3(data);
+              ) : resolve4(data);
             });
           });
         }
@@ -60043,8 +60043,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve3, reject) => {
-        res = resolve3;
+      const promise = new Promise((resolve4, reject) => {
+        res = resolve4;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -62295,12 +62295,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve4;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -62970,12 +62970,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve4;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -63454,16 +63454,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve3) => {
+        return new Promise((resolve4) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve3;
+            this[kClosedResolve] = resolve4;
           } else {
-            resolve3(null);
+            resolve4(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve3) => {
+        return new Promise((resolve4) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i5 = 0; i5 < requests.length; i5++) {
             const request = requests[i5];
@@ -63474,7 +63474,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve3(null);
+            resolve4(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -63525,7 +63525,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve3, reject) => {
+        const socket = await new Promise((resolve4, reject) => {
           client[kConnector]({
             host,
             hostname,
@@ -63537,7 +63537,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve3(socket2);
+              resolve4(socket2);
             }
           });
         });
@@ -63873,8 +63873,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c5) => c5.close()));
         } else {
-          await new Promise((resolve3) => {
-            this[kClosedResolve] = resolve3;
+          await new Promise((resolve4) => {
+            this[kClosedResolve] = resolve4;
           });
         }
       }
@@ -65143,7 +65143,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve3, reject) => {
+        return await new Promise((resolve4, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -65156,7 +65156,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve3(null);
+              resolve4(null);
             }
           }).on("error", noop).on("data", function(chunk) {
             limit -= chunk.length;
@@ -65175,7 +65175,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve4, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -65192,7 +65192,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve3,
+              resolve: resolve4,
               reject,
               length: 0,
               body: []
@@ -65262,18 +65262,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve3, stream, length } = consume2;
+      const { type, body, resolve: resolve4, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve3(chunksDecode(body, length));
+          resolve4(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve3(JSON.parse(chunksDecode(body, length)));
+          resolve4(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve3(chunksConcat(body, length).buffer);
+          resolve4(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve3(new Blob(body, { type: stream[kContentType] }));
+          resolve4(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve3(chunksConcat(body, length));
+          resolve4(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -65530,9 +65530,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -65755,9 +65755,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -66042,9 +66042,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -66136,9 +66136,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve4, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve4(data);
           });
         });
       }
@@ -70001,7 +70001,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve3, reject) => agent.dispatch(
+        return new Promise((resolve4, reject) => agent.dispatch(
           {
             path: url.pathname + url.search,
             origin: url.origin,
@@ -70077,7 +70077,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable8({ read: resume });
               const onError = this.onError.bind(this);
-              resolve3({
+              resolve4({
                 status,
                 statusText,
                 headersList,
@@ -70120,7 +70120,7 @@ var require_fetch = __commonJS({
               for (let i5 = 0; i5 < rawHeaders.length; i5 += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i5]), rawHeaders[i5 + 1].toString("latin1"), true);
               }
-              resolve3({
+              resolve4({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -73861,8 +73861,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve3) => {
-        setTimeout(resolve3, ms).unref();
+      return new Promise((resolve4) => {
+        setTimeout(resolve4, ms).unref();
       });
     }
     module.exports = {
@@ -77671,7 +77671,7 @@ var require_compile = __commonJS({
       const schOrFunc = root5.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve3.call(this, root5, ref);
+      let _sch = resolve4.call(this, root5, ref);
       if (_sch === void 0) {
         const schema = (_a2 = root5.localRefs) === null || _a2 === void 0 ? void 0 : _a2[ref];
         const { schemaId } = this.opts;
@@ -77698,7 +77698,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve3(root5, ref) {
+    function resolve4(root5, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -78562,7 +78562,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve3(baseURI, relativeURI, options) {
+    function resolve4(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -78598,50 +78598,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative2, options, skipNormalization) {
+    function resolveComponent(base, relative3, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse3(serialize(base, options), options);
-        relative2 = parse3(serialize(relative2, options), options);
+        relative3 = parse3(serialize(relative3, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative2.scheme) {
-        target.scheme = relative2.scheme;
-        target.userinfo = relative2.userinfo;
-        target.host = relative2.host;
-        target.port = relative2.port;
-        target.path = removeDotSegments(relative2.path || "");
-        target.query = relative2.query;
+      if (!options.tolerant && relative3.scheme) {
+        target.scheme = relative3.scheme;
+        target.userinfo = relative3.userinfo;
+        target.host = relative3.host;
+        target.port = relative3.port;
+        target.path = removeDotSegments(relative3.path || "");
+        target.query = relative3.query;
       } else {
-        if (relative2.userinfo !== void 0 || relative2.host !== void 0 || relative2.port !== void 0) {
-          target.userinfo = relative2.userinfo;
-          target.host = relative2.host;
-          target.port = relative2.port;
-          target.path = removeDotSegments(relative2.path || "");
-          target.query = relative2.query;
+        if (relative3.userinfo !== void 0 || relative3.host !== void 0 || relative3.port !== void 0) {
+          target.userinfo = relative3.userinfo;
+          target.host = relative3.host;
+          target.port = relative3.port;
+          target.path = removeDotSegments(relative3.path || "");
+          target.query = relative3.query;
         } else {
-          if (!relative2.path) {
+          if (!relative3.path) {
             target.path = base.path;
-            if (relative2.query !== void 0) {
-              target.query = relative2.query;
+            if (relative3.query !== void 0) {
+              target.query = relative3.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative2.path[0] === "/") {
-              target.path = removeDotSegments(relative2.path);
+            if (relative3.path[0] === "/") {
+              target.path = removeDotSegments(relative3.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative2.path;
+                target.path = "/" + relative3.path;
               } else if (!base.path) {
-                target.path = relative2.path;
+                target.path = relative3.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative2.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative3.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative2.query;
+            target.query = relative3.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -78649,7 +78649,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative2.fragment;
+      target.fragment = relative3.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -78953,7 +78953,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve3,
+      resolve: resolve4,
       resolveComponent,
       equal,
       serialize,
@@ -94418,6 +94418,61 @@ var import_client_cloudwatch = __toESM(require_dist_cjs17(), 1);
 var import_client_ecs = __toESM(require_dist_cjs18(), 1);
 var import_client_lambda = __toESM(require_dist_cjs19(), 1);
 var import_client_route_53 = __toESM(require_dist_cjs21(), 1);
+
+// src/action/aws-errors.ts
+var SERVICES = {
+  Route53Client: "Route 53",
+  CloudWatchClient: "CloudWatch",
+  ECSClient: "ECS",
+  LambdaClient: "Lambda",
+  EventBridgeClient: "EventBridge",
+  S3Client: "S3",
+  SQSClient: "SQS"
+};
+var READ_ONLY = /^(Get|List|Describe|Head)/;
+var MARK = /* @__PURE__ */ Symbol.for("cutover.aws-error-described");
+function changeStatement(operation2, error3) {
+  if (READ_ONLY.test(operation2)) return "it only reads, so nothing was changed by it";
+  const status = error3.$metadata?.httpStatusCode;
+  if (error3.$fault === "client" && status !== void 0 && status !== 429)
+    return "AWS refused it, so nothing was changed by it";
+  return "AWS may or may not have applied it (no answer, a server error or throttling): re-run to converge, the actions are idempotent";
+}
+function describeAwsError(clientName, commandName, error3) {
+  const operation2 = commandName.replace(/Command$/, "");
+  const service = SERVICES[clientName] ?? clientName.replace(/Client$/, "");
+  const named = error3 ?? {};
+  const attempts = named.$metadata?.attempts;
+  return `${service} ${operation2} failed${attempts ? ` after ${attempts} attempt${attempts === 1 ? "" : "s"}` : ""}: ${named.name ?? "Error"}: ${named.message ?? String(error3)}; ${changeStatement(operation2, named)}`;
+}
+var OPTIONS = {
+  step: "initialize",
+  name: "cutoverDescribeAwsErrors"
+};
+function describeAwsErrors(client) {
+  const stack = client.middlewareStack;
+  stack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error3) {
+        if (error3 instanceof Error && !error3[MARK]) {
+          error3.message = describeAwsError(
+            String(context.clientName ?? ""),
+            String(context.commandName ?? ""),
+            error3
+          );
+          error3[MARK] = true;
+        }
+        throw error3;
+      }
+    },
+    OPTIONS
+  );
+  return client;
+}
+
+// src/action/aws.ts
 function createAwsClients(options = {}) {
   const common = {
     retryMode: "adaptive",
@@ -94426,10 +94481,10 @@ function createAwsClients(options = {}) {
   };
   return {
     // Route 53's control plane lives in us-east-1 whatever the workload's region.
-    route53: new import_client_route_53.Route53Client({ ...common, region: "us-east-1" }),
-    cloudwatch: new import_client_cloudwatch.CloudWatchClient(common),
-    ecs: new import_client_ecs.ECSClient(common),
-    lambda: new import_client_lambda.LambdaClient(common)
+    route53: describeAwsErrors(new import_client_route_53.Route53Client({ ...common, region: "us-east-1" })),
+    cloudwatch: describeAwsErrors(new import_client_cloudwatch.CloudWatchClient(common)),
+    ecs: describeAwsErrors(new import_client_ecs.ECSClient(common)),
+    lambda: describeAwsErrors(new import_client_lambda.LambdaClient(common))
   };
 }
 
@@ -94595,11 +94650,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve3) {
-      resolve3(value);
+    return value instanceof P ? value : new P(function(resolve4) {
+      resolve4(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve3, reject) {
+  return new (P || (P = Promise))(function(resolve4, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -94615,7 +94670,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve3(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -95177,6 +95232,38 @@ async function writeJobSummary(report, elapsedMs) {
   await summary.addRaw(renderReport(report, elapsedMs), true).write();
 }
 
+// src/action/workspace-paths.ts
+import { existsSync as existsSync2, realpathSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+var WORKSPACE_PATH_INPUTS = ["spec", "zip-file"];
+function realPathOf(path) {
+  if (existsSync2(path)) return realpathSync(path);
+  const parent = resolve(path, "..");
+  if (parent === path) return path;
+  return resolve(realPathOf(parent), relative(parent, path));
+}
+function inside(root5, path) {
+  const rest = relative(root5, path);
+  return rest === "" || !rest.startsWith("..") && !isAbsolute(rest);
+}
+function checkWorkspacePaths(contract2, source, workspace) {
+  const root5 = realPathOf(resolve(workspace));
+  for (const name of WORKSPACE_PATH_INPUTS) {
+    const declared = contract2.inputs[name];
+    if (!declared) continue;
+    const value = source(name) || declared.default || "";
+    if (value === "") continue;
+    const absolute = resolve(workspace, value);
+    const real = realPathOf(absolute);
+    if (!inside(root5, real)) {
+      throw new InputError(
+        name,
+        `${value} resolves to ${real}, outside the workspace ${root5} (GITHUB_WORKSPACE); give a path inside the checkout`
+      );
+    }
+  }
+}
+
 // src/action/run.ts
 var ActionRefusal = class extends Error {
   constructor(message, report) {
@@ -95205,6 +95292,7 @@ async function runAction(contract2, body, source = environmentInputs()) {
     }
   };
   try {
+    checkWorkspacePaths(contract2, source, run.workspace);
     const report = await body(context);
     await writeJobSummary(report, Date.now() - startedAt.getTime());
     log.info("finished", { elapsed_ms: Date.now() - startedAt.getTime() });
@@ -95222,7 +95310,7 @@ async function runAction(contract2, body, source = environmentInputs()) {
 }
 
 // src/ops/rollback.ts
-import { dirname as dirname3, resolve as resolve2 } from "node:path";
+import { dirname as dirname3, resolve as resolve3 } from "node:path";
 
 // src/model/aws-checkpoint.ts
 var AWS_CHECKPOINT_FORMAT = "cutover.aws-checkpoint/1";
@@ -95423,9 +95511,9 @@ function defaultRollbackTarget(status) {
 }
 
 // src/spec/files.ts
-import { existsSync as existsSync2 } from "node:fs";
+import { existsSync as existsSync3 } from "node:fs";
 import { mkdir as mkdir2, readFile as readFile3, rename as rename2, unlink as unlink2, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname, join as join5, relative, resolve } from "node:path";
+import { dirname, join as join5, relative as relative2, resolve as resolve2 } from "node:path";
 
 // src/core/json-locations.ts
 function escapePointerToken(token) {
@@ -97104,7 +97192,7 @@ var SpecFileError = class extends Error {
   }
 };
 function displayPath(path) {
-  const shown = relative(process.cwd(), resolve(path));
+  const shown = relative2(process.cwd(), resolve2(path));
   return shown === "" || shown.startsWith("..") ? path : shown;
 }
 async function readText(path, what) {
@@ -97116,14 +97204,14 @@ async function readText(path, what) {
   }
 }
 function parseSpec(text, file, specDir) {
-  const result = validateSpecText(text, { file, fileExists: (path) => existsSync2(resolve(specDir, path)) });
+  const result = validateSpecText(text, { file, fileExists: (path) => existsSync3(resolve2(specDir, path)) });
   if (!result.ok) throw new SpecInvalidError(file, result.errors);
   return result.value;
 }
 async function loadSpec(path) {
   const text = await readText(path, "spec");
   if (text === void 0) throw new SpecFileError(`the spec ${displayPath(path)} does not exist`);
-  return parseSpec(text, displayPath(path), dirname(resolve(path)));
+  return parseSpec(text, displayPath(path), dirname(resolve2(path)));
 }
 function findMigration(spec, id) {
   const migration = spec.migrations.find((candidate) => candidate.id === id);
@@ -97230,16 +97318,19 @@ function isThrottling(error3) {
 }
 async function retryThrottled(call, options = DEFAULT_THROTTLING_RETRY, onRetry) {
   const started = Date.now();
+  let longestAttemptMs = 0;
   for (let attempt = 1; ; attempt++) {
+    const attemptStarted = Date.now();
     try {
       return await call();
     } catch (error3) {
+      longestAttemptMs = Math.max(longestAttemptMs, Date.now() - attemptStarted);
       if (!isThrottling(error3) || attempt >= options.attempts) throw error3;
       const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
       const delayMs = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
-      if (Date.now() - started + delayMs > options.budgetMs) throw error3;
+      if (Date.now() - started + delayMs + longestAttemptMs > options.budgetMs) throw error3;
       onRetry?.(attempt, error3, delayMs);
-      await new Promise((resolve3) => setTimeout(resolve3, delayMs));
+      await new Promise((resolve4) => setTimeout(resolve4, delayMs));
     }
   }
 }
@@ -97376,7 +97467,7 @@ var EcsTarget = class {
     const state2 = await this.describeService();
     if (!state2) return {};
     return {
-      ...state2.desiredCount > 0 ? { ecsDesiredCount: state2.desiredCount } : {},
+      ecsDesiredCount: state2.desiredCount,
       ...state2.taskDefinition ? { ecsTaskDefinition: state2.taskDefinition } : {}
     };
   }
@@ -97396,7 +97487,7 @@ var EcsTarget = class {
     }
     if (ecsReadiness(this.label, state2).ready) return steps;
     if (state2.desiredCount === 0) {
-      const count = recorded.ecsDesiredCount ?? options.fallbackDesiredCount;
+      const count = recorded.ecsDesiredCount || options.fallbackDesiredCount;
       if (!count || count < 1) {
         throw new ComputeTargetRefusal(
           `${this.label} is scaled to zero and no desired count was recorded (checkpoint ecsDesiredCount, status decommission.desiredCountBefore); give the count to scale back to explicitly`
@@ -97592,6 +97683,19 @@ function createComputeTarget(spec, clients, where = "side", options = {}) {
 
 // src/providers/route53-router.ts
 var import_client_route_532 = __toESM(require_dist_cjs21(), 1);
+
+// src/providers/abortable-client.ts
+function abortableClient(client, signal) {
+  const send = client.send.bind(client);
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "send") return (command5) => send(command5, { abortSignal: signal });
+      return Reflect.get(target, property, receiver);
+    }
+  });
+}
+
+// src/providers/route53-router.ts
 var ROUTE53_MAX_WEIGHT = 255;
 var ALIAS_CACHE_SECONDS = 60;
 var MAX_COMMENT_LENGTH = 256;
@@ -97713,13 +97817,15 @@ var Route53Router = class {
     };
   }
   async waitInSync(change, timeoutSeconds) {
+    const bound = AbortSignal.timeout(timeoutSeconds * 1e3);
     try {
       await (0, import_client_route_532.waitUntilResourceRecordSetsChanged)(
         {
-          client: this.client,
+          client: abortableClient(this.client, bound),
           maxWaitTime: timeoutSeconds,
           minDelay: Math.min(this.poll.min, timeoutSeconds / 2),
-          maxDelay: this.poll.max
+          maxDelay: this.poll.max,
+          abortSignal: bound
         },
         { Id: change.id }
       );
@@ -98096,7 +98202,7 @@ async function writeCheckpointAfterRollback(write, journal) {
 }
 
 // src/ops/migration-context.ts
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 import { readFile as readFile4 } from "node:fs/promises";
 import { dirname as dirname2 } from "node:path";
 function checkTrafficFields(migration, where) {
@@ -98145,7 +98251,7 @@ async function loadMigration(specPath, migrationId) {
 async function loadMigrationContext(specPath, migrationId, now, options = {}) {
   const specDir = dirname2(specPath);
   const statusPath2 = statusPath(specDir, migrationId);
-  const statusExists = existsSync3(statusPath2);
+  const statusExists = existsSync4(statusPath2);
   if (options.quick) {
     return {
       specPath,
@@ -98155,13 +98261,17 @@ async function loadMigrationContext(specPath, migrationId, now, options = {}) {
       status: statusExists ? await readStatusQuickly(statusPath2, migrationId) : initialStatus(migrationId, now)
     };
   }
-  return {
-    specPath,
-    migration: await loadMigration(specPath, migrationId),
-    statusPath: statusPath2,
-    statusExists,
-    status: await readStatus(specDir, migrationId, now)
-  };
+  const migration = await loadMigration(specPath, migrationId);
+  const status = await readStatus(specDir, migrationId, now);
+  checkStatusPhase(migration, status, statusPath2);
+  return { specPath, migration, statusPath: statusPath2, statusExists, status };
+}
+function checkStatusPhase(migration, status, statusPath2) {
+  if (status.phase === null) return;
+  if (migration.phases.some((phase) => phase.name === status.phase)) return;
+  throw new OperationRefusal(
+    `${statusPath2} $.phase is "${status.phase}", which is not a phase of "${migration.id}" in the spec; its phases: ${migration.phases.map((phase) => `"${phase.name}"`).join(", ")}`
+  );
 }
 async function validateMigrationFiles(specPath, migrationId) {
   const problems = [];
@@ -98422,7 +98532,7 @@ async function runRollback(inputs, env2) {
   const journal = new OperationJournal(env2.log);
   const title = `rollback: ${inputs.migration}`;
   try {
-    const specPath = resolve2(env2.run.workspace, inputs.spec);
+    const specPath = resolve3(env2.run.workspace, inputs.spec);
     const context = await loadRollbackContext(specPath, inputs, env2, journal);
     const stored = env2.checkpointStore ? await env2.checkpointStore.read(inputs.migration).catch((error3) => {
       journal.log.warn("could not read the AWS-side checkpoint; rolling back from git", {
