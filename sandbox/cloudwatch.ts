@@ -24,6 +24,8 @@ export { CloudWatchError, cloudWatchErrors };
 export interface CloudWatchServiceOptions {
   /** The clock PutMetricData checks timestamps against; Date.now by default. */
   now?: () => number;
+  /** Further operations served on the same endpoint (the alarms of cloudwatch-alarms.ts). */
+  extraOperations?: Record<string, Operation>;
 }
 
 type Operation = (input: Record<string, unknown>) => Record<string, unknown>;
@@ -40,6 +42,7 @@ export function createCloudWatchService(
       return {};
     },
     GetMetricData: (input) => getMetricData(store, input),
+    ...options.extraOperations,
   };
   return {
     name: "cloudwatch",

@@ -7,21 +7,27 @@
 import { writeFile } from "node:fs/promises";
 import { createAdminHandler } from "./admin.js";
 import { createCloudWatchService } from "./cloudwatch.js";
+import { CloudWatchAlarms } from "./cloudwatch-alarms.js";
 import { type DataPlane, startDataPlane } from "./dataplane.js";
 import { EcsService } from "./ecs.js";
+import { EventBridgeService } from "./eventbridge.js";
 import { FaultRegistry } from "./faults.js";
 import { LambdaService } from "./lambda.js";
 import { MetricStore } from "./metric-store.js";
 import { Route53Service } from "./route53.js";
 import { validateSeed } from "./seed.js";
 import { LOOPBACK, startControlPlane } from "./server.js";
-import type { SandboxSeed, ServiceHandler } from "./types.js";
+import { SqsService } from "./sqs.js";
+import type { AsyncInvoker, SandboxSeed, ServiceHandler } from "./types.js";
 
+export { CloudWatchAlarms } from "./cloudwatch-alarms.js";
 export { EcsService } from "./ecs.js";
+export { EventBridgeService } from "./eventbridge.js";
 export { FaultRegistry } from "./faults.js";
 export { LambdaService } from "./lambda.js";
 export { Route53Service } from "./route53.js";
 export { loadSeed, SeedError, validateSeed } from "./seed.js";
+export { SqsService } from "./sqs.js";
 
 /** Fake credentials: the sandbox does not check signatures, but the SDK must have something to sign with. */
 export const SANDBOX_CREDENTIALS = {
@@ -40,6 +46,15 @@ export interface StartSandboxOptions {
   saveStateTo?: string;
   /** The clock every simulated delay is measured on; Date.now by default. Tests pass a manual clock. */
   now?: () => number;
+  /** How often alarms are evaluated, in real ms; 10000 by default, 0 turns the timer off (POST /_sandbox/alarms/evaluate still works). */
+  alarmEvaluationIntervalMs?: number;
+  /**
+   * Multiplies EventBridge's retry backoff (about 1 s doubling per attempt); 1 by default. Tests pass e.g. 0.001 so
+   * that retries then dead-lettering take milliseconds.
+   */
+  eventRetryBackoffScale?: number;
+  /** Delivers EventBridge's Lambda targets (an async "Event" invocation); Lambda targets fail without it. */
+  lambdaInvoker?: AsyncInvoker;
 }
 
 export interface Sandbox {
@@ -54,6 +69,10 @@ export interface Sandbox {
   lambda: LambdaService;
   /** CloudWatch's metric storage, where the data plane's metrics land. */
   cloudwatch: MetricStore;
+  /** CloudWatch's alarms and their evaluator. */
+  alarms: CloudWatchAlarms;
+  eventbridge: EventBridgeService;
+  sqs: SqsService;
   faults: FaultRegistry;
   /** The data plane, when the seed declares one (`seed.dataPlane`). */
   dataPlane?: DataPlane;
@@ -80,12 +99,24 @@ export async function startSandbox(
   const lambda = new LambdaService(seed.lambda, { region, accountId, now });
   const metrics = new MetricStore();
   const faults = new FaultRegistry(now);
+  const sqs = new SqsService({ region, accountId, now });
+  const eventbridge = new EventBridgeService({
+    region,
+    accountId,
+    now,
+    deadLetters: sqs,
+    retryBackoffScale: options.eventRetryBackoffScale ?? 1,
+    ...(options.lambdaInvoker ? { invoker: options.lambdaInvoker } : {}),
+  });
+  const alarms = new CloudWatchAlarms(metrics, { region, accountId, now, events: eventbridge });
   const services: ServiceHandler[] = [
     ...(extra.handlers ?? []),
     route53,
     ecs,
     lambda,
-    createCloudWatchService(metrics, { now }),
+    createCloudWatchService(metrics, { now, extraOperations: alarms.operations() }),
+    eventbridge,
+    sqs,
   ];
   let calls: Record<string, number> = {};
   const state = (): Record<string, unknown> => ({
@@ -94,7 +125,9 @@ export async function startSandbox(
     route53: route53.snapshot(),
     ecs: ecs.snapshot(),
     lambda: lambda.snapshot(),
-    cloudwatch: { storedSamples: metrics.sampleCount, metrics: metrics.listMetrics() },
+    cloudwatch: { storedSamples: metrics.sampleCount, metrics: metrics.listMetrics(), ...alarms.snapshot() },
+    eventbridge: eventbridge.snapshot(),
+    sqs: sqs.snapshot(),
     faults: faults.list(),
     calls: { ...calls },
   });
@@ -103,7 +136,7 @@ export async function startSandbox(
     ? await startDataPlane({ seed, records: route53, ecs, lambda, metrics })
     : undefined;
   // The data plane's admin (/_sandbox/backends) is asked before the general admin surface, which answers the rest of /_sandbox/.
-  const adminHandlers = dataPlane ? [dataPlane.admin, admin] : [admin];
+  const adminHandlers = [...(dataPlane ? [dataPlane.admin] : []), alarms.admin, eventbridge.admin, admin];
   let server: Awaited<ReturnType<typeof startControlPlane>>;
   try {
     server = await startControlPlane({
@@ -118,6 +151,7 @@ export async function startSandbox(
     throw error;
   }
   calls = server.calls;
+  alarms.start(options.alarmEvaluationIntervalMs ?? 10_000);
   const endpoint = server.endpoint;
   let closed: Promise<void> | undefined;
   return {
@@ -134,6 +168,9 @@ export async function startSandbox(
     ecs,
     lambda,
     cloudwatch: metrics,
+    alarms,
+    eventbridge,
+    sqs,
     faults,
     ...(dataPlane ? { dataPlane } : {}),
     dataPlaneUrls: dataPlane ? { ...dataPlane.urls } : {},
@@ -141,6 +178,8 @@ export async function startSandbox(
     state,
     close() {
       closed ??= (async () => {
+        alarms.stop();
+        eventbridge.close();
         await dataPlane?.close();
         if (options.saveStateTo)
           await writeFile(options.saveStateTo, `${JSON.stringify(state(), null, 2)}\n`);

@@ -16,6 +16,8 @@ export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
   ecs: "json-1.1",
   lambda: "rest-json",
   cloudwatch: "json-1.0-query",
+  eventbridge: "json-1.1",
+  sqs: "json-1.0-query",
 };
 
 /** Services by the name the SDK signs requests for (the SigV4 credential scope). */
@@ -24,6 +26,8 @@ export const SIGNING_NAMES: Readonly<Record<string, string>> = {
   ecs: "ecs",
   lambda: "lambda",
   monitoring: "cloudwatch",
+  events: "eventbridge",
+  sqs: "sqs",
 };
 
 /** An error a service answers with, in AWS's vocabulary. */
