@@ -6,6 +6,8 @@
  *   POST   /_sandbox/faults   add a fault: {service, operation?, error?, status?, message?, count?, durationMs?, untilMs?, latencyMs?}
  *   DELETE /_sandbox/faults   remove every fault
  *   GET    /_sandbox/state    the whole state as JSON
+ *
+ * EventBridge answers GET /_sandbox/events and CloudWatch's alarms POST /_sandbox/alarms/evaluate themselves.
  */
 import type { ServerResponse } from "node:http";
 import { type FaultRegistry, FaultSpecError } from "./faults.js";
@@ -43,7 +45,7 @@ function adminAnswer(deps: AdminDeps, method: string, path: string, body: Buffer
   return {
     status: 404,
     body: {
-      error: `no admin endpoint ${method} ${path}; available: GET|POST|DELETE /_sandbox/faults, GET /_sandbox/state, GET /_sandbox/health`,
+      error: `no admin endpoint ${method} ${path}; available: GET|POST|DELETE /_sandbox/faults, GET /_sandbox/state, GET /_sandbox/health, GET /_sandbox/events, POST /_sandbox/alarms/evaluate`,
     },
   };
 }
@@ -80,7 +82,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 // ---------------------------------------------------------------- command line
 
 export const ADMIN_USAGE = `Usage:
-  npm run sandbox -- fault add --service <route53|ecs|lambda|cloudwatch> [--operation <Name>] [--error <Code>]
+  npm run sandbox -- fault add --service <route53|ecs|lambda|cloudwatch|eventbridge|sqs> [--operation <Name>] [--error <Code>]
                                [--status <http>] [--message <text>] [--count <n>] [--duration-ms <ms>] [--latency-ms <ms>]
   npm run sandbox -- fault list
   npm run sandbox -- fault clear

@@ -164,3 +164,14 @@ describe("SQS messages", () => {
     );
   });
 });
+
+describe("SQS faults", () => {
+  it("answers an injected error in SQS's own error shape, so the SDK raises its class", async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "faulty" }));
+    sandbox.faults.add({ service: "sqs", operation: "SendMessage", error: "QueueDoesNotExist", count: 1 });
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" }))).rejects.toBeInstanceOf(
+      QueueDoesNotExist,
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" }));
+  });
+});
