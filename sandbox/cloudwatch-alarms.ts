@@ -444,7 +444,11 @@ export class CloudWatchAlarms {
     if (tags.size === 0) throw cloudWatchErrors.missing("The parameter Tags is required.");
     for (const [key, value] of tags) alarm.tags.set(key, value);
     if (alarm.tags.size > 50)
-      throw new CloudWatchError("LimitExceededException", "LimitExceeded", "A resource has at most 50 tags.");
+      throw new CloudWatchError(
+        "LimitExceededException",
+        "LimitExceededException",
+        "A resource has at most 50 tags.",
+      );
     return {};
   }
 
