@@ -442,13 +442,14 @@ export class CloudWatchAlarms {
     const alarm = this.alarmByArn(input);
     const tags = readTags(input["Tags"]);
     if (tags.size === 0) throw cloudWatchErrors.missing("The parameter Tags is required.");
-    for (const [key, value] of tags) alarm.tags.set(key, value);
-    if (alarm.tags.size > 50)
+    const merged = new Set([...alarm.tags.keys(), ...tags.keys()]);
+    if (merged.size > 50)
       throw new CloudWatchError(
         "LimitExceededException",
         "LimitExceededException",
-        "A resource has at most 50 tags.",
+        `A resource has at most 50 tags; ${alarm.name} would have ${merged.size}.`,
       );
+    for (const [key, value] of tags) alarm.tags.set(key, value);
     return {};
   }
 
@@ -764,7 +765,7 @@ function readTags(value: unknown): Map<string, string> {
   if (value.length > 50)
     throw new CloudWatchError(
       "LimitExceededException",
-      "LimitExceeded",
+      "LimitExceededException",
       `Tags holds ${value.length} tags; at most 50.`,
     );
   for (const [index, tag] of value.entries()) {
