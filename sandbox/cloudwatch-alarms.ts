@@ -60,6 +60,9 @@ interface Alarm {
   stateUpdatedAt: number;
   configurationUpdatedAt: number;
   tags: Map<string, string>;
+  /** Set when the last evaluation failed. */
+  evaluationState?: "EVALUATION_ERROR";
+  evaluationError?: string;
 }
 
 interface HistoryItem {
@@ -153,7 +156,16 @@ export class CloudWatchAlarms {
   evaluate(): AlarmStateChange[] {
     const changes: AlarmStateChange[] = [];
     for (const alarm of this.alarms.values()) {
-      const outcome = this.evaluateAlarm(alarm);
+      let outcome: ReturnType<CloudWatchAlarms["evaluateAlarm"]>;
+      try {
+        outcome = this.evaluateAlarm(alarm);
+        delete alarm.evaluationState;
+      } catch (error) {
+        // A query that cannot be computed leaves the state alone and says so, as CloudWatch's EVALUATION_ERROR does.
+        alarm.evaluationState = "EVALUATION_ERROR";
+        alarm.evaluationError = (error as Error).message;
+        continue;
+      }
       if (outcome && outcome.state !== alarm.state)
         changes.push(this.transition(alarm, outcome.state, outcome.reason, outcome.reasonData));
     }
@@ -166,6 +178,9 @@ export class CloudWatchAlarms {
         name: alarm.name,
         state: alarm.state,
         reason: alarm.stateReason,
+        ...(alarm.evaluationError !== undefined && alarm.evaluationState
+          ? { evaluationError: alarm.evaluationError }
+          : {}),
       })),
     };
   }
@@ -339,6 +354,7 @@ export class CloudWatchAlarms {
       StateUpdatedTimestamp: alarm.stateUpdatedAt / 1000,
       StateTransitionedTimestamp: alarm.stateUpdatedAt / 1000,
       AlarmConfigurationUpdatedTimestamp: alarm.configurationUpdatedAt / 1000,
+      ...(alarm.evaluationState !== undefined ? { EvaluationState: alarm.evaluationState } : {}),
     };
   }
 
@@ -680,7 +696,7 @@ function readAlarmMetric(input: Record<string, unknown>): {
     const returned = queries.filter((query) => query?.["ReturnData"] !== false);
     if (returned.length !== 1) {
       throw cloudWatchErrors.validation(
-        `Exactly one element of the Metrics list must have ReturnData set to true (${returned.length} do); set ReturnData false on the others.`,
+        `Exactly one element of the metrics list should return data: ${returned.length} have ReturnData true (absent counts as true); set ReturnData false on the others.`,
       );
     }
     const result = returned[0] as Record<string, unknown>;

@@ -53,7 +53,10 @@ export interface StartSandboxOptions {
    * that retries then dead-lettering take milliseconds.
    */
   eventRetryBackoffScale?: number;
-  /** Delivers EventBridge's Lambda targets (an async "Event" invocation); Lambda targets fail without it. */
+  /**
+   * Delivers EventBridge's Lambda targets (an async "Event" invocation). By default the sandbox's Lambda when it
+   * implements AsyncInvoker; without either, Lambda deliveries fail and are retried, then dead-lettered.
+   */
   lambdaInvoker?: AsyncInvoker;
 }
 
@@ -100,13 +103,15 @@ export async function startSandbox(
   const metrics = new MetricStore();
   const faults = new FaultRegistry(now);
   const sqs = new SqsService({ region, accountId, now });
+  // The sandbox's Lambda delivers EventBridge's targets once it can invoke asynchronously; a given invoker wins.
+  const lambdaInvoker = options.lambdaInvoker ?? asyncInvokerOf(lambda);
   const eventbridge = new EventBridgeService({
     region,
     accountId,
     now,
     deadLetters: sqs,
     retryBackoffScale: options.eventRetryBackoffScale ?? 1,
-    ...(options.lambdaInvoker ? { invoker: options.lambdaInvoker } : {}),
+    ...(lambdaInvoker ? { invoker: lambdaInvoker } : {}),
   });
   const alarms = new CloudWatchAlarms(metrics, { region, accountId, now, events: eventbridge });
   const services: ServiceHandler[] = [
@@ -188,4 +193,10 @@ export async function startSandbox(
       return closed;
     },
   };
+}
+
+/** The service as an AsyncInvoker, when it has `invokeAsync`. */
+function asyncInvokerOf(service: object): AsyncInvoker | undefined {
+  const candidate = service as Partial<AsyncInvoker>;
+  return typeof candidate.invokeAsync === "function" ? (candidate as AsyncInvoker) : undefined;
 }

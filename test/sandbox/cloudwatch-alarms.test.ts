@@ -199,7 +199,7 @@ describe("PutMetricAlarm refusals", () => {
       ),
     );
     expect(two).toBeInstanceOf(ValidationException);
-    expect(two.message).toMatch(/Exactly one element of the Metrics list/);
+    expect(two.message).toMatch(/Exactly one element of the metrics list should return data/);
     const bad = await rejectionOf(
       cloudwatch.send(
         new PutMetricAlarmCommand({
@@ -573,5 +573,34 @@ describe("alarm state changes on EventBridge", () => {
     expect(JSON.parse(event.detail.state.reasonData)).toMatchObject({ recentDatapoints: [40], threshold: 5 });
     expect(event.detail.state.timestamp).toMatch(/\+0000$/);
     expect(hooked.map((body) => JSON.parse(body).detail.alarmName)).toEqual([name]);
+  });
+});
+
+describe("the evaluation timer", () => {
+  it("evaluates every alarmEvaluationIntervalMs of real time, and not at all with 0", async () => {
+    const timed = await startSandbox({ seed: referenceSeed(), port: 0, alarmEvaluationIntervalMs: 50 });
+    const untimed = await startSandbox({ seed: referenceSeed(), port: 0, alarmEvaluationIntervalMs: 0 });
+    try {
+      for (const running of [timed, untimed]) {
+        const client = new CloudWatchClient(clientConfig(running));
+        await client.send(
+          new PutMetricAlarmCommand(alarmInput("timed", "NeverPublished", { TreatMissingData: "breaching" })),
+        );
+        client.destroy();
+      }
+      const stateOf = (running: Sandbox) =>
+        (running.alarms.snapshot()["alarms"] as Array<{ state: string }>)[0]?.state;
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && stateOf(timed) !== "ALARM")
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(stateOf(timed)).toBe("ALARM");
+      expect(stateOf(untimed)).toBe("INSUFFICIENT_DATA");
+      expect(timed.eventbridge.events().map((entry) => entry.event["detail-type"])).toEqual([
+        "CloudWatch Alarm State Change",
+      ]);
+    } finally {
+      await timed.close();
+      await untimed.close();
+    }
   });
 });
