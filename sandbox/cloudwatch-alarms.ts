@@ -553,8 +553,7 @@ export class CloudWatchAlarms {
       if (present.length < m && present[0]?.breaching) breaching += m - present.length;
     }
     const state: AlarmState = breaching >= m ? "ALARM" : "OK";
-    const shown = present.slice(0, Math.max(m, 1));
-    const listed = shown
+    const listed = present
       .map((point) => `${javaDouble(point.value as number)} (${reasonDate(point.timestamp)})`)
       .join(", ");
     const counted = state === "ALARM" ? breaching : present.filter((point) => !point.breaching).length;

@@ -277,7 +277,7 @@ describe("alarm evaluation", () => {
     const described = await alarm("m-of-n");
     expect(described.StateValue).toBe("ALARM");
     expect(described.StateReason).toMatch(
-      /^Threshold Crossed: 2 out of the last 3 datapoints \[30\.0 \(\d\d\/\d\d\/\d\d \d\d:\d\d:00\), 5\.0 \(.*\)\] were greater than the threshold \(10\.0\) \(minimum 2 datapoints for INSUFFICIENT_DATA -> ALARM transition\)\.$/,
+      /^Threshold Crossed: 2 out of the last 3 datapoints \[30\.0 \(\d\d\/\d\d\/\d\d \d\d:\d\d:00\), 5\.0 \([^)]*\), 20\.0 \([^)]*\)\] were greater than the threshold \(10\.0\) \(minimum 2 datapoints for INSUFFICIENT_DATA -> ALARM transition\)\.$/,
     );
     const data = JSON.parse(described.StateReasonData ?? "{}");
     expect(data).toMatchObject({
