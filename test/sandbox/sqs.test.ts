@@ -175,3 +175,37 @@ describe("SQS faults", () => {
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" }));
   });
 });
+
+describe("SQS redrive", () => {
+  it("moves a message received more than maxReceiveCount times to the dead-letter queue, and refuses a missing target", async () => {
+    const dead = await sqs.send(new CreateQueueCommand({ QueueName: "redrive-dead" }));
+    const deadArn = "arn:aws:sqs:us-east-1:123456789012:redrive-dead";
+    const missing = await rejectionOf(
+      sqs.send(
+        new CreateQueueCommand({
+          QueueName: "redrive-source",
+          Attributes: {
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `${deadArn}-nope`, maxReceiveCount: 1 }),
+          },
+        }),
+      ),
+    );
+    expect(missing.name).toBe("InvalidAttributeValue");
+    expect(missing.message).toMatch(/Dead letter target does not exist/);
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: "redrive-source",
+        Attributes: {
+          VisibilityTimeout: "1",
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadArn, maxReceiveCount: 1 }),
+        },
+      }),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "poison" }));
+    expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages?.[0]?.Body).toBe("poison");
+    clock.advance(2000);
+    expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages).toBeUndefined();
+    const moved = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dead.QueueUrl }));
+    expect(moved.Messages?.[0]?.Body).toBe("poison");
+  });
+});
