@@ -31,6 +31,8 @@ export const EVENTBRIDGE_TARGET_PREFIX = "AWSEvents.";
 const DEFAULT_BUS = "default";
 const NAME_PATTERN = /^[.\-_A-Za-z0-9]{1,64}$/;
 const MAX_TARGETS_PER_RULE = 5;
+const MAX_EVENT_PATTERN_LENGTH = 4096;
+const MAX_DESCRIPTION_LENGTH = 512;
 const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const HTTP_METHODS = new Set(["POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"]);
@@ -238,6 +240,11 @@ export class EventBridgeService implements ServiceHandler {
     if (eventPattern === undefined && scheduleExpression === undefined)
       throw validation("Parameter(s) EventPattern or ScheduleExpression must be specified.");
     let pattern: EventPattern | undefined;
+    if (eventPattern !== undefined && eventPattern.length > MAX_EVENT_PATTERN_LENGTH) {
+      throw validation(
+        `EventPattern is ${eventPattern.length} characters long; EventBridge accepts at most ${MAX_EVENT_PATTERN_LENGTH}.`,
+      );
+    }
     if (eventPattern !== undefined) {
       try {
         pattern = parseEventPattern(eventPattern);
@@ -261,6 +268,10 @@ export class EventBridgeService implements ServiceHandler {
       );
     const existing = this.rules.get(name);
     const description = input.optionalString("Description");
+    if (description !== undefined && description.length > MAX_DESCRIPTION_LENGTH)
+      throw validation(
+        `Description is ${description.length} characters long; at most ${MAX_DESCRIPTION_LENGTH}.`,
+      );
     const roleArn = input.optionalString("RoleArn");
     const rule: Rule = {
       name,

@@ -1,6 +1,6 @@
 /**
  * Contracts between the parts of the sandbox: the control-plane services
- * (Route 53, ECS, Lambda, CloudWatch), the data plane that carries real HTTP
+ * (Route 53, ECS, Lambda, CloudWatch, EventBridge, SQS), the data plane that carries real HTTP
  * traffic, and the HTTP server that hosts them all on loopback.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";

@@ -134,6 +134,9 @@ describe("EventBridge rules", () => {
       events.send(new PutRuleCommand({ Name: "x", EventPattern: PATTERN, EventBusName: "custom" })),
     );
     expect(bus).toBeInstanceOf(ResourceNotFoundException);
+    const long = JSON.stringify({ source: ["x".repeat(4100)] });
+    const tooLong = await rejectionOf(events.send(new PutRuleCommand({ Name: "long", EventPattern: long })));
+    expect(tooLong.message).toMatch(/at most 4096/);
   });
 
   it("keeps at most five targets, refuses deleting a rule with targets, and removes targets", async () => {
