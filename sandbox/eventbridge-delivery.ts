@@ -81,7 +81,8 @@ class DeliveryFailure extends Error {
 /** Runs deliveries in the background; `settled()` waits for those under way. */
 export class EventDelivery {
   private readonly running = new Set<Promise<void>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Backoffs under way: each timer with the resolver that ends its wait. */
+  private readonly waits = new Map<NodeJS.Timeout, (proceed: boolean) => void>();
   private closed = false;
 
   constructor(private readonly options: DeliveryOptions) {}
@@ -102,11 +103,14 @@ export class EventDelivery {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  /** Stops waiting retries; their records stay as they are. */
+  /** Ends waiting retries at once; their records stay pending with the last attempt's error. */
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const [timer, resolve] of this.waits) {
+      clearTimeout(timer);
+      resolve(false);
+    }
+    this.waits.clear();
   }
 
   private async run(
@@ -219,10 +223,10 @@ export class EventDelivery {
     const delay = (ceiling / 2 + Math.random() * (ceiling / 2)) * this.options.retryBackoffScale;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.timers.delete(timer);
+        this.waits.delete(timer);
         resolve(!this.closed);
       }, delay);
-      this.timers.add(timer);
+      this.waits.set(timer, resolve);
     });
   }
 

@@ -109,3 +109,28 @@ describe("EventBridge delivery", () => {
     expect(payloads.sort()).toEqual(['{"fixed":true}', '{"value":"ALARM"}']);
   });
 });
+
+describe("closing delivery", () => {
+  it("ends a retry's backoff at once, leaving the delivery pending with its last error", async () => {
+    const delivery = new EventDelivery({
+      invoker: {
+        invokeAsync: async () => {
+          throw new ServiceError("TooManyRequestsException", "Rate exceeded", 429);
+        },
+      },
+      resolveApiDestination: () => undefined,
+      now: () => 0,
+      // Unscaled: the first backoff would wait about a second.
+      retryBackoffScale: 1,
+    });
+    const target: StoredTarget = { Id: "g", Arn: FUNCTION };
+    const record = newRecord(target);
+    delivery.deliver({ id: "e4" }, RULE, target, record);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = Date.now();
+    delivery.close();
+    await delivery.settled();
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(record).toMatchObject({ attempts: 1, outcome: "pending", errorCode: "TooManyRequestsException" });
+  });
+});
