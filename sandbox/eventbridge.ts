@@ -744,15 +744,15 @@ function entryProblem(entry: Record<string, unknown>): Record<string, string> | 
     return { ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source." };
   const bus = entry["EventBusName"];
   if (bus !== undefined && bus !== DEFAULT_BUS && !String(bus).endsWith(":event-bus/default"))
-    return { ErrorCode: "InternalException", ErrorMessage: `Event bus ${String(bus)} does not exist.` };
+    return invalidArgument(`Event bus ${String(bus)} does not exist; the sandbox has the default bus only.`);
   let detail: unknown;
   try {
     detail = JSON.parse(entry["Detail"] as string);
   } catch {
-    return invalidArgument("Detail is malformed.");
+    return { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed: it must be a JSON object." };
   }
   if (typeof detail !== "object" || detail === null || Array.isArray(detail))
-    return invalidArgument("Detail is malformed.");
+    return { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed: it must be a JSON object." };
   const resources = entry["Resources"];
   if (
     resources !== undefined &&

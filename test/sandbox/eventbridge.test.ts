@@ -202,7 +202,7 @@ describe("PutEvents and delivery", () => {
     expect(result.FailedEntryCount).toBe(3);
     expect(result.Entries?.[0]?.EventId).toMatch(/^[0-9a-f-]{36}$/);
     expect(result.Entries?.slice(1).map((entry) => entry.ErrorCode)).toEqual([
-      "InvalidArgument",
+      "MalformedDetail",
       "NotAuthorizedForSourceException",
       "InvalidArgument",
     ]);
