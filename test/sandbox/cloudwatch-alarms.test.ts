@@ -432,6 +432,46 @@ describe("alarm evaluation", () => {
     expect(described.Metrics?.map((metric) => metric.Id)).toEqual(["failures", "requests", "rate"]);
   });
 
+  it("evaluates a rollback alarm shaped as infra writes it: FILL(errors, 0) / requests, 2 of 3, notBreaching", async () => {
+    const dimensions = [
+      { Name: "ApiId", Value: "a1b2c3" },
+      { Name: "Stage", Value: "$default" },
+    ];
+    // Errors only in the last two minutes; requests every minute.
+    await publish("Count", [200, 200, 200], dimensions);
+    await publish("5xx", [undefined, 10, 12], dimensions);
+    const stat = (name: string) => ({
+      Metric: { Namespace: NAMESPACE, MetricName: name, Dimensions: dimensions },
+      Period: 60,
+      Stat: "Sum",
+    });
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: "cutover-shop-orders-api-standard-error-rate-rollback-max",
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        Threshold: 0.02,
+        ComparisonOperator: "GreaterThanThreshold",
+        TreatMissingData: "notBreaching",
+        Metrics: [
+          { Id: "errors", MetricStat: stat("5xx"), ReturnData: false },
+          { Id: "requests", MetricStat: stat("Count"), ReturnData: false },
+          {
+            Id: "error_rate",
+            Expression: "FILL(errors, 0) / requests",
+            Label: "error rate",
+            ReturnData: true,
+          },
+        ],
+        Tags: [{ Key: "cutover:migration", Value: "orders-api" }],
+      }),
+    );
+    await evaluate();
+    const described = await alarm("cutover-shop-orders-api-standard-error-rate-rollback-max");
+    expect(described.StateValue).toBe("ALARM");
+    expect(JSON.parse(described.StateReasonData ?? "{}").recentDatapoints).toEqual([0.06, 0.05, 0]);
+  });
+
   it("stores the Tags given to PutMetricAlarm and lists and adds tags by alarm ARN", async () => {
     await cloudwatch.send(
       new PutMetricAlarmCommand(
