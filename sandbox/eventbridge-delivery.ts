@@ -1,6 +1,7 @@
 /**
  * How EventBridge delivers a matched event to one target: Lambda functions
- * through the AsyncInvoker (an async "Event" invocation) and API
+ * through the AsyncInvoker (an async "Event" invocation), SQS queues through
+ * the DeadLetterSink (the event as the message body), and API
  * destinations by a real HTTP request to their endpoint with the
  * connection's authorization header. A retriable failure is retried with
  * exponential backoff and jitter until the target's RetryPolicy
@@ -181,9 +182,21 @@ export class EventDelivery {
         );
       return this.post(destination, payload);
     }
+    if (/^arn:aws[a-z-]*:sqs:/.test(target.Arn)) {
+      // An SQS target gets the event as a message body, through the same queue service dead letters go to.
+      const queues = this.options.deadLetters;
+      if (!queues) throw new DeliveryFailure("InternalFailure", "no SQS is wired into the sandbox", true);
+      try {
+        queues.sendToQueue(target.Arn, payload);
+        return "sent";
+      } catch (error) {
+        const code = error instanceof ServiceError ? error.code : "InternalFailure";
+        throw new DeliveryFailure(code, (error as Error).message, code !== "QueueDoesNotExist");
+      }
+    }
     throw new DeliveryFailure(
       "UnsupportedTarget",
-      `the sandbox delivers to Lambda functions and API destinations only, not ${target.Arn} (see docs/sandbox.md)`,
+      `the sandbox delivers to Lambda functions, SQS queues and API destinations only, not ${target.Arn} (see docs/sandbox.md)`,
       false,
     );
   }

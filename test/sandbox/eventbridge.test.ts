@@ -287,6 +287,27 @@ describe("PutEvents and delivery", () => {
     await events.send(new RemoveTargetsCommand({ Rule: "to-dlq", Ids: ["guardian"] }));
   });
 
+  it("sends a matched event to an SQS queue target as the message body", async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "event-copies" }));
+    await events.send(new PutRuleCommand({ Name: "to-queue", EventPattern: PATTERN }));
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "to-queue",
+        Targets: [{ Id: "copies", Arn: "arn:aws:sqs:us-east-1:123456789012:event-copies" }],
+      }),
+    );
+    await put({ level: 4, case: "queue" });
+    await sandbox.eventbridge.settled();
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl }));
+    expect(JSON.parse(received.Messages?.[0]?.Body ?? "{}")).toMatchObject({
+      source: "cutover.test",
+      "detail-type": "Test",
+      detail: { level: 4, case: "queue" },
+    });
+    await events.send(new RemoveTargetsCommand({ Rule: "to-queue", Ids: ["copies"] }));
+    await events.send(new DeleteRuleCommand({ Name: "to-queue" }));
+  });
+
   it("does not retry a function that does not exist: straight to the dead-letter queue", async () => {
     await events.send(new PutRuleCommand({ Name: "to-missing", EventPattern: PATTERN }));
     const missing = "arn:aws:lambda:us-east-1:123456789012:function:gone";
