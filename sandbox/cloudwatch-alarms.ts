@@ -10,6 +10,13 @@
  * "CloudWatch Alarm State Change" event.
  */
 import type { ServerResponse } from "node:http";
+import {
+  type AlarmDatapoint,
+  type AlarmState,
+  COMPARISONS,
+  cloudWatchDate,
+  judgeAlarm,
+} from "./alarm-evaluation.js";
 import { CloudWatchError, cloudWatchErrors } from "./cloudwatch-errors.js";
 import { readDimensions, readUnit } from "./cloudwatch-input.js";
 import { evaluateCloudWatchQueries } from "./cloudwatch-queries.js";
@@ -17,15 +24,9 @@ import type { MetricStore } from "./metric-store.js";
 import { parseStatistic } from "./metric-store.js";
 import type { ServiceHandler } from "./types.js";
 
-export type AlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";
+export type { AlarmState };
 
 const STATES = new Set<AlarmState>(["OK", "ALARM", "INSUFFICIENT_DATA"]);
-const COMPARISONS: Record<string, { test: (value: number, threshold: number) => boolean; words: string }> = {
-  GreaterThanOrEqualToThreshold: { test: (v, t) => v >= t, words: "greater than or equal to" },
-  GreaterThanThreshold: { test: (v, t) => v > t, words: "greater than" },
-  LessThanThreshold: { test: (v, t) => v < t, words: "less than" },
-  LessThanOrEqualToThreshold: { test: (v, t) => v <= t, words: "less than or equal to" },
-};
 const ANOMALY_COMPARISONS = new Set([
   "LessThanLowerOrGreaterThanUpperThreshold",
   "LessThanLowerThreshold",
@@ -500,70 +501,41 @@ export class CloudWatchAlarms {
       const value = result.values[index];
       if (value !== undefined && Number.isFinite(value)) byBucket.set(timestamp, value);
     });
-    const comparison = COMPARISONS[alarm.comparison] as (typeof COMPARISONS)[string];
     // Newest first, as CloudWatch lists them in the reason.
-    const points: Array<{ timestamp: number; value?: number; breaching?: boolean }> = [];
+    const points: AlarmDatapoint[] = [];
     for (let bucket = end - periodMs; bucket >= start; bucket -= periodMs) {
       const value = byBucket.get(bucket);
-      points.push(
-        value === undefined
-          ? { timestamp: bucket }
-          : { timestamp: bucket, value, breaching: comparison.test(value, alarm.threshold) },
-      );
+      points.push(value === undefined ? { timestamp: bucket } : { timestamp: bucket, value });
     }
+    const judged = judgeAlarm({
+      points,
+      datapointsToAlarm: alarm.datapointsToAlarm,
+      threshold: alarm.threshold,
+      comparison: alarm.comparison,
+      treatMissingData: alarm.treatMissingData,
+      currentState: alarm.state,
+    });
+    if (!judged) return undefined;
     const present = points.filter((point) => point.value !== undefined);
-    const m = alarm.datapointsToAlarm;
-    const n = alarm.evaluationPeriods;
-    const reasonData = (): string =>
-      JSON.stringify({
-        version: "1.0",
-        queryDate: cloudWatchDate(now),
-        startDate: cloudWatchDate(points.at(-1)?.timestamp ?? start),
-        ...(alarm.definition["MetricName"] !== undefined
-          ? {
-              [alarm.definition["ExtendedStatistic"] !== undefined ? "extendedStatistic" : "statistic"]:
-                alarm.statisticName,
-            }
-          : {}),
-        period: alarm.period,
-        recentDatapoints: present.map((point) => point.value),
-        threshold: alarm.threshold,
-        evaluatedDatapoints: present.map((point) => ({
-          timestamp: cloudWatchDate(point.timestamp),
-          value: point.value,
-        })),
-      });
-    let breaching: number;
-    if (alarm.treatMissingData === "breaching" || alarm.treatMissingData === "notBreaching") {
-      const missingBreaches = alarm.treatMissingData === "breaching";
-      breaching = points.filter((point) =>
-        point.value === undefined ? missingBreaches : point.breaching,
-      ).length;
-    } else {
-      if (present.length === 0) {
-        if (alarm.treatMissingData === "ignore") return undefined;
-        return {
-          state: "INSUFFICIENT_DATA",
-          reason: `Insufficient Data: ${n} datapoint${n === 1 ? " was" : "s were"} unknown.`,
-          reasonData: reasonData(),
-        };
-      }
-      breaching = present.filter((point) => point.breaching).length;
-      // Fewer datapoints than M: CloudWatch fills the missing ones with the last collected datapoint's result.
-      if (present.length < m && present[0]?.breaching) breaching += m - present.length;
-    }
-    const state: AlarmState = breaching >= m ? "ALARM" : "OK";
-    const listed = present
-      .map((point) => `${javaDouble(point.value as number)} (${reasonDate(point.timestamp)})`)
-      .join(", ");
-    const counted = state === "ALARM" ? breaching : present.filter((point) => !point.breaching).length;
-    const verb = counted === 1 ? "was" : "were";
-    const words = state === "ALARM" ? comparison.words : `not ${comparison.words}`;
-    const minimum = state === "ALARM" ? m : 1;
-    const reason =
-      `Threshold Crossed: ${counted} out of the last ${n} datapoint${n === 1 ? "" : "s"} [${listed}] ${verb} ${words} the threshold (${javaDouble(alarm.threshold)}) ` +
-      `(minimum ${minimum} datapoint${minimum === 1 ? "" : "s"} for ${alarm.state} -> ${state} transition).`;
-    return { state, reason, reasonData: reasonData() };
+    const reasonData = JSON.stringify({
+      version: "1.0",
+      queryDate: cloudWatchDate(now),
+      startDate: cloudWatchDate(start),
+      ...(alarm.definition["MetricName"] !== undefined
+        ? {
+            [alarm.definition["ExtendedStatistic"] !== undefined ? "extendedStatistic" : "statistic"]:
+              alarm.statisticName,
+          }
+        : {}),
+      period: alarm.period,
+      recentDatapoints: present.map((point) => point.value),
+      threshold: alarm.threshold,
+      evaluatedDatapoints: present.map((point) => ({
+        timestamp: cloudWatchDate(point.timestamp),
+        value: point.value,
+      })),
+    });
+    return { ...judged, reasonData };
   }
 
   private transition(
@@ -853,23 +825,6 @@ function readToken(token: unknown): number {
 
 function writeToken(offset: number): string {
   return Buffer.from(String(offset)).toString("base64url");
-}
-
-/** CloudWatch's timestamp in reason data and events: 2019-10-01T13:56:40.985+0000. */
-function cloudWatchDate(ms: number): string {
-  return new Date(ms).toISOString().replace("Z", "+0000");
-}
-
-/** The date in a state reason: dd/MM/yy HH:mm:ss (UTC). */
-function reasonDate(ms: number): string {
-  const date = new Date(ms);
-  const two = (value: number) => String(value).padStart(2, "0");
-  return `${two(date.getUTCDate())}/${two(date.getUTCMonth() + 1)}/${two(date.getUTCFullYear() % 100)} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())}`;
-}
-
-/** A number as CloudWatch's reasons print it (Java's Double.toString for ordinary values): 50 → "50.0". */
-function javaDouble(value: number): string {
-  return Number.isInteger(value) ? `${value}.0` : String(value);
 }
 
 function sendAdmin(res: ServerResponse, status: number, body: unknown): void {
