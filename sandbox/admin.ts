@@ -7,6 +7,8 @@
  *   DELETE /_sandbox/faults   remove every fault
  *   GET    /_sandbox/state    the whole state as JSON
  *   GET    /_sandbox/lambda/invocations  real Lambda invocations: function, request id, start/end ms, cold, outcome, error, logs
+ *
+ * EventBridge answers GET /_sandbox/events and CloudWatch's alarms POST /_sandbox/alarms/evaluate themselves.
  */
 import type { ServerResponse } from "node:http";
 import { type FaultRegistry, FaultSpecError } from "./faults.js";
@@ -48,7 +50,7 @@ function adminAnswer(deps: AdminDeps, method: string, path: string, body: Buffer
   return {
     status: 404,
     body: {
-      error: `no admin endpoint ${method} ${path}; available: GET|POST|DELETE /_sandbox/faults, GET /_sandbox/state, GET /_sandbox/health, GET /_sandbox/lambda/invocations`,
+      error: `no admin endpoint ${method} ${path}; available: GET|POST|DELETE /_sandbox/faults, GET /_sandbox/state, GET /_sandbox/health, GET /_sandbox/lambda/invocations, GET /_sandbox/events, POST /_sandbox/alarms/evaluate`,
     },
   };
 }
@@ -85,7 +87,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 // ---------------------------------------------------------------- command line
 
 export const ADMIN_USAGE = `Usage:
-  npm run sandbox -- fault add --service <route53|ecs|lambda|cloudwatch> [--operation <Name>] [--error <Code>]
+  npm run sandbox -- fault add --service <route53|ecs|lambda|cloudwatch|eventbridge|sqs> [--operation <Name>] [--error <Code>]
                                [--status <http>] [--message <text>] [--count <n>] [--duration-ms <ms>] [--latency-ms <ms>]
   npm run sandbox -- fault list
   npm run sandbox -- fault clear

@@ -56,7 +56,7 @@ async function serve(args: StartArguments): Promise<void> {
     "# point the AWS SDK and CLI at the sandbox:",
     ...Object.entries(sandbox.env).map(([name, value]) => `export ${name}=${value}`),
     "",
-    `admin: ${sandbox.endpoint}/_sandbox/faults, ${sandbox.endpoint}/_sandbox/state`,
+    `admin: ${sandbox.endpoint}/_sandbox/faults, ${sandbox.endpoint}/_sandbox/state, ${sandbox.endpoint}/_sandbox/events, POST ${sandbox.endpoint}/_sandbox/alarms/evaluate`,
     "Ctrl-C stops the sandbox.",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

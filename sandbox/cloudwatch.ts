@@ -35,6 +35,8 @@ export { CloudWatchError, cloudWatchErrors };
 export interface CloudWatchServiceOptions {
   /** The clock PutMetricData checks timestamps against; Date.now by default. */
   now?: () => number;
+  /** Further operations served on the same endpoint (the alarms of cloudwatch-alarms.ts). */
+  extraOperations?: Record<string, Operation>;
 }
 
 type Operation = (input: Record<string, unknown>) => Record<string, unknown>;
@@ -53,6 +55,7 @@ export function createCloudWatchService(
     GetMetricData: (input) => getMetricData(store, input, now()),
     GetMetricStatistics: (input) => getMetricStatistics(store, input, now()),
     ListMetrics: (input) => listMetrics(store, input),
+    ...options.extraOperations,
   };
   return {
     name: "cloudwatch",

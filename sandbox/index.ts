@@ -7,8 +7,10 @@
 import { writeFile } from "node:fs/promises";
 import { createAdminHandler } from "./admin.js";
 import { createCloudWatchService } from "./cloudwatch.js";
+import { CloudWatchAlarms } from "./cloudwatch-alarms.js";
 import { type DataPlane, startDataPlane } from "./dataplane.js";
 import { EcsService } from "./ecs.js";
+import { EventBridgeService } from "./eventbridge.js";
 import { FaultRegistry } from "./faults.js";
 import { LambdaService } from "./lambda.js";
 import { MetricStore } from "./metric-store.js";
@@ -16,15 +18,18 @@ import { Route53Service } from "./route53.js";
 import { S3Service } from "./s3.js";
 import { validateSeed } from "./seed.js";
 import { LOOPBACK, startControlPlane } from "./server.js";
-import type { SandboxSeed, ServiceHandler } from "./types.js";
-import type { DeadLetterSink } from "./wiring.js";
+import { SqsService } from "./sqs.js";
+import type { AsyncInvoker, DeadLetterSink, SandboxSeed, ServiceHandler } from "./types.js";
 
+export { CloudWatchAlarms } from "./cloudwatch-alarms.js";
 export { EcsService } from "./ecs.js";
+export { EventBridgeService } from "./eventbridge.js";
 export { FaultRegistry } from "./faults.js";
 export { LambdaService } from "./lambda.js";
 export { Route53Service } from "./route53.js";
 export { S3Service } from "./s3.js";
 export { loadSeed, SeedError, validateSeed } from "./seed.js";
+export { SqsService } from "./sqs.js";
 
 /** Fake credentials: the sandbox does not check signatures, but the SDK must have something to sign with. */
 export const SANDBOX_CREDENTIALS = {
@@ -50,6 +55,18 @@ export interface StartSandboxOptions {
   lambdaAsyncRetryDelayMs?: number;
   /** Where Lambda dead-letters async invocations that still failed (the SQS service); absent: nowhere. */
   deadLetters?: DeadLetterSink;
+  /** How often alarms are evaluated, in real ms; 10000 by default, 0 turns the timer off (POST /_sandbox/alarms/evaluate still works). */
+  alarmEvaluationIntervalMs?: number;
+  /**
+   * Multiplies EventBridge's retry backoff (about 1 s doubling per attempt); 1 by default. Tests pass e.g. 0.001 so
+   * that retries then dead-lettering take milliseconds.
+   */
+  eventRetryBackoffScale?: number;
+  /**
+   * Delivers EventBridge's Lambda targets (an async "Event" invocation). By default the sandbox's Lambda when it
+   * implements AsyncInvoker; without either, Lambda deliveries fail and are retried, then dead-lettered.
+   */
+  lambdaInvoker?: AsyncInvoker;
 }
 
 export interface Sandbox {
@@ -65,6 +82,10 @@ export interface Sandbox {
   s3: S3Service;
   /** CloudWatch's metric storage, where the data plane's metrics land. */
   cloudwatch: MetricStore;
+  /** CloudWatch's alarms and their evaluator. */
+  alarms: CloudWatchAlarms;
+  eventbridge: EventBridgeService;
+  sqs: SqsService;
   faults: FaultRegistry;
   /** The data plane, when the seed declares one (`seed.dataPlane`). */
   dataPlane?: DataPlane;
@@ -99,6 +120,18 @@ export async function startSandbox(
   const s3 = new S3Service({ region, now });
   const metrics = new MetricStore();
   const faults = new FaultRegistry(now);
+  const sqs = new SqsService({ region, accountId, now });
+  // The sandbox's Lambda delivers EventBridge's targets once it can invoke asynchronously; a given invoker wins.
+  const lambdaInvoker: AsyncInvoker = options.lambdaInvoker ?? lambda;
+  const eventbridge = new EventBridgeService({
+    region,
+    accountId,
+    now,
+    deadLetters: sqs,
+    retryBackoffScale: options.eventRetryBackoffScale ?? 1,
+    invoker: lambdaInvoker,
+  });
+  const alarms = new CloudWatchAlarms(metrics, { region, accountId, now, events: eventbridge });
   const services: ServiceHandler[] = [
     ...(extra.handlers ?? []),
     // S3 is asked first: it claims by signing name, and a bucket may be named like another service's path prefix.
@@ -106,7 +139,9 @@ export async function startSandbox(
     route53,
     ecs,
     lambda,
-    createCloudWatchService(metrics, { now }),
+    createCloudWatchService(metrics, { now, extraOperations: alarms.operations() }),
+    eventbridge,
+    sqs,
   ];
   let calls: Record<string, number> = {};
   const state = (): Record<string, unknown> => ({
@@ -116,7 +151,9 @@ export async function startSandbox(
     ecs: ecs.snapshot(),
     lambda: lambda.snapshot(),
     s3: s3.snapshot(),
-    cloudwatch: { storedSamples: metrics.sampleCount, metrics: metrics.listMetrics() },
+    cloudwatch: { storedSamples: metrics.sampleCount, metrics: metrics.listMetrics(), ...alarms.snapshot() },
+    eventbridge: eventbridge.snapshot(),
+    sqs: sqs.snapshot(),
     faults: faults.list(),
     calls: { ...calls },
   });
@@ -125,7 +162,7 @@ export async function startSandbox(
     ? await startDataPlane({ seed, records: route53, ecs, lambda, metrics })
     : undefined;
   // The data plane's admin (/_sandbox/backends) is asked before the general admin surface, which answers the rest of /_sandbox/.
-  const adminHandlers = dataPlane ? [dataPlane.admin, admin] : [admin];
+  const adminHandlers = [...(dataPlane ? [dataPlane.admin] : []), alarms.admin, eventbridge.admin, admin];
   let server: Awaited<ReturnType<typeof startControlPlane>>;
   try {
     server = await startControlPlane({
@@ -140,6 +177,7 @@ export async function startSandbox(
     throw error;
   }
   calls = server.calls;
+  alarms.start(options.alarmEvaluationIntervalMs ?? 10_000);
   const endpoint = server.endpoint;
   // Functions' own SDK clients reach this sandbox, signed with its credentials, as on AWS they reach AWS.
   lambda.connect({
@@ -148,7 +186,8 @@ export async function startSandbox(
       AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
     },
-    ...(options.deadLetters ? { deadLetters: options.deadLetters } : {}),
+    // What async invocations still failed goes to the sandbox's SQS unless the caller gives another sink.
+    deadLetters: options.deadLetters ?? sqs,
   });
   let closed: Promise<void> | undefined;
   return {
@@ -166,6 +205,9 @@ export async function startSandbox(
     lambda,
     s3,
     cloudwatch: metrics,
+    alarms,
+    eventbridge,
+    sqs,
     faults,
     ...(dataPlane ? { dataPlane } : {}),
     dataPlaneUrls: dataPlane ? { ...dataPlane.urls } : {},
@@ -174,6 +216,8 @@ export async function startSandbox(
     close() {
       closed ??= (async () => {
         lambda.close();
+        alarms.stop();
+        eventbridge.close();
         await dataPlane?.close();
         if (options.saveStateTo)
           await writeFile(options.saveStateTo, `${JSON.stringify(state(), null, 2)}\n`);

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { JsonInput } from "./json-input.js";
 import type { InvocationOutcome } from "./lambda-runtime.js";
 import { ServiceError } from "./protocol.js";
-import type { DeadLetterSink } from "./wiring.js";
+import type { DeadLetterSink } from "./types.js";
 
 /** Runtimes whose handlers the sandbox runs (in its own Node, whatever the version named). */
 export const RUNNABLE_RUNTIMES = ["nodejs20.x", "nodejs22.x", "nodejs24.x"] as const;

@@ -20,8 +20,14 @@ import {
 } from "./lambda-execution.js";
 import { ExecutionEnvironment, type InvocationOutcome } from "./lambda-runtime.js";
 import { ServiceError, sendJsonBody, sendServiceError, unknownOperation } from "./protocol.js";
-import type { LambdaAliasView, LambdaView, SandboxSeed, ServiceHandler } from "./types.js";
-import type { AsyncInvoker, DeadLetterSink } from "./wiring.js";
+import type {
+  AsyncInvoker,
+  DeadLetterSink,
+  LambdaAliasView,
+  LambdaView,
+  SandboxSeed,
+  ServiceHandler,
+} from "./types.js";
 import { readZip } from "./zip-reader.js";
 
 export interface LambdaOptions {

@@ -8,7 +8,13 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** The wire protocols of the services the sandbox serves. */
-export type WireProtocol = "rest-xml" | "rest-xml-s3" | "json-1.1" | "rest-json" | "json-1.0-query";
+export type WireProtocol =
+  | "rest-xml"
+  | "rest-xml-s3"
+  | "json-1.1"
+  | "rest-json"
+  | "json-1.0-query"
+  | "sqs-json-1.0-query";
 
 /** Protocol of each service, by the name its ServiceHandler carries. */
 export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
@@ -17,6 +23,8 @@ export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
   ecs: "json-1.1",
   lambda: "rest-json",
   cloudwatch: "json-1.0-query",
+  eventbridge: "json-1.1",
+  sqs: "sqs-json-1.0-query",
 };
 
 /** Services by the name the SDK signs requests for (the SigV4 credential scope). */
@@ -26,6 +34,8 @@ export const SIGNING_NAMES: Readonly<Record<string, string>> = {
   ecs: "ecs",
   lambda: "lambda",
   monitoring: "cloudwatch",
+  events: "eventbridge",
+  sqs: "sqs",
 };
 
 /** An error a service answers with, in AWS's vocabulary. */
@@ -107,7 +117,7 @@ export function sendJsonBody(
   const contentType =
     protocol === "json-1.1"
       ? "application/x-amz-json-1.1"
-      : protocol === "json-1.0-query"
+      : protocol === "json-1.0-query" || protocol === "sqs-json-1.0-query"
         ? "application/x-amz-json-1.0"
         : "application/json";
   send(req, res, status, contentType, status === 204 ? "" : JSON.stringify(body), headers);
@@ -186,13 +196,17 @@ export function sendServiceError(
       return;
     }
     case "json-1.0-query":
+    case "sqs-json-1.0-query":
       // The query-compatible SDK reads the legacy code from this header; the body carries no "code" key on purpose.
       sendJsonBody(
         req,
         res,
         protocol,
         error.status,
-        { __type: `com.amazonaws.cloudwatch#${error.code}`, message: error.message },
+        {
+          __type: `com.amazonaws.${protocol === "json-1.0-query" ? "cloudwatch" : "sqs"}#${error.code}`,
+          message: error.message,
+        },
         { "x-amzn-query-error": `${error.code};${error.status >= 500 ? "Receiver" : "Sender"}` },
       );
       return;

@@ -27,7 +27,7 @@ export const LOOPBACK = "127.0.0.1";
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface ControlPlaneOptions {
-  /** AWS services (Route 53, ECS, Lambda, CloudWatch). */
+  /** AWS services (Route 53, ECS, Lambda, CloudWatch, EventBridge, SQS). */
   services: ServiceHandler[];
   /** Admin surfaces, asked first; each claims its own paths under /_sandbox/. */
   admin: ServiceHandler[];

@@ -1,6 +1,6 @@
 /**
  * Contracts between the parts of the sandbox: the control-plane services
- * (Route 53, ECS, Lambda, CloudWatch), the data plane that carries real HTTP
+ * (Route 53, ECS, Lambda, CloudWatch, EventBridge, SQS), the data plane that carries real HTTP
  * traffic, and the HTTP server that hosts them all on loopback.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -178,4 +178,19 @@ export interface SandboxSeed {
         }
     >;
   }>;
+}
+
+/** What EventBridge needs from Lambda to deliver a target (an async "Event" invocation, as EventBridge makes). */
+export interface AsyncInvoker {
+  /**
+   * Queues an async invocation; throws ServiceError ResourceNotFoundException (404) for an unknown function ARN,
+   * TooManyRequestsException when throttled. Resolves once Lambda has accepted the event (not when it ran).
+   */
+  invokeAsync(functionArn: string, payload: string): Promise<{ requestId: string }>;
+}
+
+/** What Lambda and EventBridge need from SQS to dead-letter what still failed. */
+export interface DeadLetterSink {
+  /** Sends one message to the queue with this ARN; throws ServiceError for an unknown queue. */
+  sendToQueue(queueArn: string, body: string, attributes?: Record<string, string>): void;
 }

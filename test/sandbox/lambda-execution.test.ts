@@ -12,7 +12,7 @@ import {
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
-import type { DeadLetterSink } from "../../sandbox/wiring.js";
+import type { DeadLetterSink } from "../../sandbox/types.js";
 import { storedZip } from "../../src/demo/zip.js";
 import { clientConfig, ManualClock, referenceSeed, rejectionOf } from "../fixtures/sandbox/control-plane.js";
 
