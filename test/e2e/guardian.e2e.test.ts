@@ -4,7 +4,8 @@
 // emit the alarm's state change; EventBridge delivers it to the guardian
 // function, which the sandbox's Lambda runs from guardian/dist; the guardian
 // restores the checkpoint; the bundled reconcile then records it in git.
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { DescribeServicesCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { afterEach, describe, expect, it } from "vitest";
@@ -21,7 +22,7 @@ import {
 import { SEED_OLD_DESIRED_COUNT } from "../fixtures/traffic/seed.js";
 import { TrafficWorkspace } from "../fixtures/traffic/workspace.js";
 import { createLocalRemote } from "../support/git-remote.js";
-import { runBundledAction } from "../support/run-action.js";
+import { repoRoot, runBundledAction } from "../support/run-action.js";
 
 let world: GuardianWorld | undefined;
 let workspace: TrafficWorkspace | undefined;
@@ -59,6 +60,14 @@ function baking(phase: string, weights: { old: number; new: number }): Migration
     timestamps: { updatedAt: new Date().toISOString() },
     history: [],
   };
+}
+
+/** The repository's load-test scenarios, which the spec's staging phase names and validation checks exist. */
+function loadTestFiles(): Record<string, string> {
+  const dir = join(repoRoot, "load-tests");
+  return Object.fromEntries(
+    readdirSync(dir).map((name) => [`load-tests/${name}`, readFileSync(join(dir, name), "utf8")]),
+  );
 }
 
 async function journalEntries() {
@@ -115,6 +124,7 @@ describe("the guardian on the sandbox", () => {
     // Git catches up: the bundled reconcile records the rollback with its evidence.
     const spec = JSON.stringify({ version: 1, migrations: [world!.migration] }, null, 2);
     const remote = createLocalRemote({
+      ...loadTestFiles(),
       "migrations.json": spec,
       "status/orders-api.json": `${JSON.stringify(
         {
