@@ -1,13 +1,12 @@
 import { createHash } from "node:crypto";
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
-  ChangeMessageVisibilityCommand,
   GetQueueUrlCommand,
-  MessageNotInflight,
-  SetQueueAttributesCommand,
   ListQueuesCommand,
+  MessageNotInflight,
   PurgeQueueCommand,
   PurgeQueueInProgress,
   QueueDoesNotExist,
@@ -15,6 +14,7 @@ import {
   ReceiptHandleIsInvalid,
   ReceiveMessageCommand,
   SendMessageCommand,
+  SetQueueAttributesCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
