@@ -118,6 +118,7 @@ interface Queue {
   attributes: Record<string, string>;
   tags: Record<string, string>;
   createdAt: number;
+  modifiedAt: number;
   messages: StoredMessage[];
   lastPurgeAt?: number;
 }
@@ -156,6 +157,8 @@ export class SqsService implements ServiceHandler, DeadLetterSink {
       DeleteMessage: async (input) => this.deleteMessage(input),
       PurgeQueue: async (input) => this.purgeQueue(input),
       ListQueues: async (input) => this.listQueues(input),
+      SetQueueAttributes: async (input) => this.setQueueAttributes(input),
+      ChangeMessageVisibility: async (input) => this.changeMessageVisibility(input),
       DeleteQueue: async (input) => {
         this.queues.delete(this.queueOf(input).name);
         return {};
@@ -285,6 +288,7 @@ export class SqsService implements ServiceHandler, DeadLetterSink {
       attributes,
       tags: stringMap(input, "tags"),
       createdAt: now,
+      modifiedAt: now,
       messages: [],
     };
     this.queues.set(name, queue);
@@ -365,7 +369,7 @@ export class SqsService implements ServiceHandler, DeadLetterSink {
       ApproximateNumberOfMessagesNotVisible: String(inFlight.length),
       ApproximateNumberOfMessagesDelayed: String(delayed.length),
       CreatedTimestamp: String(Math.floor(queue.createdAt / 1000)),
-      LastModifiedTimestamp: String(Math.floor(queue.createdAt / 1000)),
+      LastModifiedTimestamp: String(Math.floor(queue.modifiedAt / 1000)),
     };
     for (const name of READ_ONLY) all[name] ??= "";
     return all;
@@ -497,19 +501,44 @@ export class SqsService implements ServiceHandler, DeadLetterSink {
 
   private deleteMessage(input: Record<string, unknown>): Record<string, unknown> {
     const queue = this.queueOf(input);
-    const handle = requiredString(input, "ReceiptHandle");
-    let decoded: { q?: unknown; m?: unknown };
-    try {
-      decoded = JSON.parse(Buffer.from(handle, "base64url").toString("utf8")) as typeof decoded;
-    } catch {
-      throw errors.receiptHandle(`The input receipt handle "${handle}" is not a valid receipt handle.`);
-    }
-    if (decoded.q !== queue.arn)
-      throw errors.receiptHandle(
-        `The input receipt handle "${handle}" is not a valid receipt handle for ${queue.name}.`,
-      );
+    const messageId = receiptMessageId(queue, requiredString(input, "ReceiptHandle"));
     // Deleting a message that is already gone succeeds, as SQS answers a stale but well-formed handle.
-    queue.messages = queue.messages.filter((message) => message.messageId !== decoded.m);
+    queue.messages = queue.messages.filter((message) => message.messageId !== messageId);
+    return {};
+  }
+
+  private changeMessageVisibility(input: Record<string, unknown>): Record<string, unknown> {
+    const queue = this.queueOf(input);
+    const handle = requiredString(input, "ReceiptHandle");
+    const messageId = receiptMessageId(queue, handle);
+    if (input["VisibilityTimeout"] === undefined)
+      throw errors.missing("The request must contain the parameter VisibilityTimeout.");
+    const visibility = boundedInteger(input, "VisibilityTimeout", 0, 43_200, 0);
+    const now = this.now();
+    const message = queue.messages.find((candidate) => candidate.messageId === messageId);
+    if (!message || message.receiptHandle !== handle || message.visibleAt <= now) {
+      throw new SqsError(
+        "MessageNotInflight",
+        "AWS.SimpleQueueService.MessageNotInflight",
+        "The message referred to is not in flight: it was not received with this receipt handle, or its visibility timeout has expired.",
+      );
+    }
+    message.visibleAt = now + visibility * 1000;
+    return {};
+  }
+
+  private setQueueAttributes(input: Record<string, unknown>): Record<string, unknown> {
+    const queue = this.queueOf(input);
+    const given = stringMap(input, "Attributes");
+    if (Object.keys(given).length === 0)
+      throw errors.missing("The request must contain the parameter Attributes.");
+    for (const fixed of ["FifoQueue"]) {
+      if (given[fixed] !== undefined)
+        throw errors.attributeName(`${fixed} can only be set when the queue is created.`);
+    }
+    const validated = this.validateAttributes(given, false);
+    for (const key of Object.keys(given)) queue.attributes[key] = validated[key] as string;
+    queue.modifiedAt = this.now();
     return {};
   }
 
@@ -565,6 +594,21 @@ export class SqsService implements ServiceHandler, DeadLetterSink {
     const now = this.now();
     queue.messages = queue.messages.filter((message) => now - message.sentAt < retentionMs);
   }
+}
+
+/** The message id a receipt handle of `queue` names; ReceiptHandleIsInvalid for anything else. */
+function receiptMessageId(queue: Queue, handle: string): string {
+  let decoded: { q?: unknown; m?: unknown } = {};
+  try {
+    decoded = JSON.parse(Buffer.from(handle, "base64url").toString("utf8")) as typeof decoded;
+  } catch {
+    // Falls through: a handle that does not decode is as invalid as one of another queue.
+  }
+  if (decoded.q !== queue.arn || typeof decoded.m !== "string")
+    throw errors.receiptHandle(
+      `The input receipt handle "${handle}" is not a valid receipt handle for ${queue.name}.`,
+    );
+  return decoded.m;
 }
 
 function messageOutput(

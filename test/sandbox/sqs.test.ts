@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListQueuesCommand,
+  MessageNotInflight,
   PurgeQueueCommand,
   PurgeQueueInProgress,
   QueueDoesNotExist,
@@ -12,6 +14,7 @@ import {
   ReceiptHandleIsInvalid,
   ReceiveMessageCommand,
   SendMessageCommand,
+  SetQueueAttributesCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -207,5 +210,46 @@ describe("SQS redrive", () => {
     expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages).toBeUndefined();
     const moved = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dead.QueueUrl }));
     expect(moved.Messages?.[0]?.Body).toBe("poison");
+  });
+});
+
+describe("SQS visibility and attributes", () => {
+  it("changes a received message's visibility, refuses one not in flight, and sets queue attributes", async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "visibility" }));
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { VisibilityTimeout: "100" } }));
+    const refused = await rejectionOf(
+      sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { VisibilityTimeout: "-1" } })),
+    );
+    expect(refused.name).toBe("InvalidAttributeValue");
+    const fifo = await rejectionOf(
+      sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { FifoQueue: "true" } })),
+    );
+    expect(fifo.name).toBe("InvalidAttributeName");
+    const attributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["VisibilityTimeout"] }),
+    );
+    expect(attributes.Attributes).toEqual({ VisibilityTimeout: "100" });
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "m" }));
+    const [message] = (await sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages ?? [];
+    clock.advance(50_000);
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl,
+        ReceiptHandle: message?.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+    const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl }));
+    expect(again.Messages?.[0]?.Body).toBe("m");
+    // The first receipt handle is stale now that the message was received again.
+    await expect(
+      sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl,
+          ReceiptHandle: message?.ReceiptHandle,
+          VisibilityTimeout: 10,
+        }),
+      ),
+    ).rejects.toBeInstanceOf(MessageNotInflight);
   });
 });
