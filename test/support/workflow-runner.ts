@@ -42,7 +42,37 @@ const TOKEN = {
   Null: 7,
 } as const;
 
-export type StepConclusion = "success" | "failure" | "skipped";
+export type StepConclusion = "success" | "failure" | "skipped" | "cancelled";
+
+/** What a stand-in for a local action reports: its outcome, outputs and how long it took. */
+export interface StandInResult {
+  outcome?: "success" | "failure";
+  outputs?: Record<string, string>;
+  /** Minutes the step runs; a job whose steps pass its timeout-minutes is cut off in this step. */
+  minutes?: number;
+}
+
+/** Runs in place of `./actions/<name>`: gets the evaluated inputs, the job's name and the step's env. */
+export type ActionStandIn = (
+  inputs: Record<string, string>,
+  context: { job: string; env: Record<string, string>; environment?: string },
+) => StandInResult | Promise<StandInResult>;
+
+/** An environment's protection rules, as the repository settings hold them. */
+export interface EnvironmentRules {
+  /** Required reviewers: each job referencing the environment waits for one of them. */
+  reviewers?: string[];
+  /** Deployment branch policy: the only refs/heads/<name> allowed; every branch when absent. */
+  branches?: string[];
+  /** Environment-level variables, laid over the repository's in `vars` for its jobs. */
+  vars?: Record<string, string>;
+}
+
+/** One approval GitHub asks a person for: a job waiting on an environment with reviewers. */
+export interface ApprovalRequest {
+  job: string;
+  environment: string;
+}
 
 export interface StepRecord {
   job: string;
@@ -61,7 +91,9 @@ export interface StepRecord {
 export interface JobRecord {
   /** Job id; matrix legs and called workflows' jobs as "migrate (orders-api) / shift". */
   id: string;
-  result: "success" | "failure" | "skipped" | "killed";
+  result: "success" | "failure" | "skipped" | "cancelled" | "killed";
+  /** Why GitHub refused or cut the job short (branch policy, timeout). */
+  annotation?: string;
   outputs: Record<string, string>;
   environment?: string;
   steps: StepRecord[];
@@ -87,11 +119,25 @@ export interface WorkflowRunOptions {
   killAfter?: { job: string; step: string };
   /** Per-action timeout. */
   timeoutMs?: number;
+  /** Local actions run by a function instead of their bundle (workflow semantics without AWS). */
+  standIns?: Record<string, ActionStandIn>;
+  /** Environments' protection rules; an environment not listed has none. */
+  environments?: Record<string, EnvironmentRules>;
+  /** The run is cancelled (by a person or a concurrency group) right after this step. */
+  cancelAfter?: { job: string; step: string };
+  /**
+   * A pull request from a fork: GitHub gives the run no `vars` and no secrets
+   * (only GITHUB_TOKEN, read-only).
+   */
+  fromFork?: boolean;
 }
 
 export interface WorkflowRun {
   jobs: JobRecord[];
   killed: boolean;
+  cancelled: boolean;
+  /** Approvals GitHub asked for, in order. */
+  approvals: ApprovalRequest[];
   /** Every step, in the order they ran. */
   steps: StepRecord[];
   job(id: string): JobRecord;
@@ -112,6 +158,8 @@ interface Scope {
   secrets: Record<string, string>;
   /** Whether any ancestor job or earlier step failed (for success()/failure()). */
   failed: boolean;
+  /** Whether the run was cancelled or this job cut off by its timeout (for cancelled()). */
+  cancelled?: boolean;
 }
 
 const CONTEXT_NAMES = [
@@ -143,10 +191,11 @@ export function evaluateExpression(expression: string, scope: Scope): unknown {
   ) as data.Dictionary;
   const status = (value: boolean) => ({ call: () => new data.BooleanData(value) });
   const functions = new Map([
-    ["success", { name: "success", minArgs: 0, maxArgs: 0, ...status(!scope.failed) }],
+    // As on GitHub: success() is false once the run is cancelled; failure() says only that a step or job failed.
+    ["success", { name: "success", minArgs: 0, maxArgs: 0, ...status(!scope.failed && !scope.cancelled) }],
     ["failure", { name: "failure", minArgs: 0, maxArgs: 0, ...status(scope.failed) }],
     ["always", { name: "always", minArgs: 0, maxArgs: 0, ...status(true) }],
-    ["cancelled", { name: "cancelled", minArgs: 0, maxArgs: 0, ...status(false) }],
+    ["cancelled", { name: "cancelled", minArgs: 0, maxArgs: 0, ...status(Boolean(scope.cancelled)) }],
   ]);
   const result = new Evaluator(ast, contexts, functions).evaluate();
   return JSON.parse(JSON.stringify(result, data.replacer) ?? "null");
@@ -277,6 +326,8 @@ class WorkflowRunner {
   private readonly jobs: JobRecord[] = [];
   private readonly steps: StepRecord[] = [];
   private killed = false;
+  private cancelled = false;
+  private readonly approvals: ApprovalRequest[] = [];
   readonly workflowsDir: string;
 
   constructor(
@@ -293,6 +344,8 @@ class WorkflowRunner {
       jobs,
       steps,
       killed: this.killed,
+      cancelled: this.cancelled,
+      approvals: this.approvals,
       job(id) {
         const found = jobs.find((job) => job.id === id);
         if (!found) throw new Error(`no job "${id}" ran; jobs: ${jobs.map((job) => job.id).join(", ")}`);
@@ -308,10 +361,16 @@ class WorkflowRunner {
 
   async runJobs(
     parsed: ParsedWorkflow,
-    call: { github: Record<string, unknown>; inputs: Record<string, unknown>; prefix: string },
+    call: {
+      github: Record<string, unknown>;
+      inputs: Record<string, unknown>;
+      prefix: string;
+    },
   ): Promise<Record<string, { result: string; outputs: Record<string, string> }>> {
-    const done: Record<string, { result: string; outputs: Record<string, string>; failedChain: boolean }> =
-      {};
+    const done: Record<
+      string,
+      { result: string; outputs: Record<string, string>; failedChain: boolean; cancelledChain: boolean }
+    > = {};
     const pending = [...parsed.template.jobs];
     const rootJobs = parsed.root.find!("jobs")!;
     while (pending.length > 0) {
@@ -326,10 +385,15 @@ class WorkflowRunner {
         needIds.map((need) => [need, { result: done[need]!.result, outputs: done[need]!.outputs }]),
       );
       const failedChain = needIds.some((need) => done[need]!.result === "failure" || done[need]!.failedChain);
+      // A job cut off (timeout, cancel) makes cancelled() true for what depends on it.
+      const cancelledChain =
+        this.cancelled ||
+        needIds.some((need) => done[need]!.result === "cancelled" || done[need]!.cancelledChain);
       const base: Scope = {
         github: call.github,
         inputs: call.inputs,
-        vars: this.options.vars ?? {},
+        // GitHub gives a fork's pull request no configuration variables and no secrets.
+        vars: this.options.fromFork ? {} : (this.options.vars ?? {}),
         env: {},
         matrix: {},
         needs,
@@ -339,6 +403,7 @@ class WorkflowRunner {
         runner: { os: "Linux", temp: "/tmp" },
         secrets: {},
         failed: failedChain,
+        cancelled: cancelledChain,
       };
       const env = stringMap(evaluateToken(parsed.root.find!("env"), base));
       base.env = env;
@@ -367,12 +432,14 @@ class WorkflowRunner {
       }
       const result = results.some((r) => r.result === "failure")
         ? "failure"
-        : results.every((r) => r.result === "skipped")
-          ? "skipped"
-          : "success";
+        : results.some((r) => r.result === "cancelled")
+          ? "cancelled"
+          : results.every((r) => r.result === "skipped")
+            ? "skipped"
+            : "success";
       // Matrix legs write the same job outputs; the last leg's value wins, as on GitHub.
       const outputs = Object.assign({}, ...results.map((r) => r.outputs)) as Record<string, string>;
-      done[id] = { result, outputs, failedChain };
+      done[id] = { result, outputs, failedChain, cancelledChain };
     }
     return Object.fromEntries(
       Object.entries(done).map(([id, entry]) => [id, { result: entry.result, outputs: entry.outputs }]),
@@ -416,7 +483,13 @@ class WorkflowRunner {
     }
     const jobs = await this.runJobs(called, { github: scope.github, inputs, prefix: `${name} / ` });
     const failed = Object.values(jobs).some((job) => job.result === "failure");
-    const record: JobRecord = { id: name, result: failed ? "failure" : "success", outputs: {}, steps: [] };
+    const cancelled = Object.values(jobs).some((job) => job.result === "cancelled");
+    const record: JobRecord = {
+      id: name,
+      result: failed ? "failure" : cancelled ? "cancelled" : "success",
+      outputs: {},
+      steps: [],
+    };
     this.jobs.push(record);
     return record;
   }
@@ -424,10 +497,12 @@ class WorkflowRunner {
   private async runJob(
     job: { steps: Array<Record<string, unknown>>; environment?: Token; outputs?: Token },
     rawJob: Token,
-    scope: Scope,
+    initialScope: Scope,
     name: string,
   ): Promise<JobRecord> {
+    let scope = initialScope;
     const record: JobRecord = { id: name, result: "success", outputs: {}, steps: [] };
+    this.jobs.push(record);
     if (job.environment) {
       const environment = evaluateToken(job.environment, scope);
       record.environment = asInputString(
@@ -435,16 +510,30 @@ class WorkflowRunner {
           ? (environment as { name?: unknown }).name
           : environment,
       );
+      const rules = this.options.environments?.[record.environment] ?? {};
+      const ref = String(scope.github.ref ?? "");
+      const branch = ref.replace(/^refs\/heads\//, "");
+      if (rules.branches && !(ref.startsWith("refs/heads/") && rules.branches.includes(branch))) {
+        // GitHub refuses the job before it starts: no approval asked, no step run, no token minted.
+        record.result = "failure";
+        record.annotation = `Branch "${branch}" is not allowed to deploy to ${record.environment} due to environment protection rules.`;
+        return record;
+      }
+      if ((rules.reviewers ?? []).length > 0)
+        this.approvals.push({ job: name, environment: record.environment });
+      if (!this.options.fromFork) scope = { ...scope, vars: { ...scope.vars, ...(rules.vars ?? {}) } };
     }
-    this.jobs.push(record);
     const workspace = this.options.checkout();
     const rawSteps = rawJob.find!("steps")!;
+    const timeoutMinutes = Number(evaluateToken(rawJob.find!("timeout-minutes"), scope) ?? 360);
+    let elapsedMinutes = 0;
     let awsConfigured = false;
     let failed = false;
+    let cutOff = Boolean(scope.cancelled);
     for (let index = 0; index < job.steps.length; index++) {
       const step = job.steps[index] as { id: string; uses?: Token; run?: Token; if?: Token; env?: Token };
       const rawStep = rawSteps.get!(index) as Token;
-      const stepScope: Scope = { ...scope, failed: scope.failed || failed };
+      const stepScope: Scope = { ...scope, failed: scope.failed || failed, cancelled: cutOff };
       const id = step.id;
       const uses = step.uses ? String(step.uses.value) : undefined;
       const stepRecord: StepRecord = { job: name, id, uses, outcome: "skipped", outputs: {} };
@@ -454,7 +543,32 @@ class WorkflowRunner {
         continue;
       }
       const stepEnv = stringMap(evaluateToken(step.env, stepScope));
-      if (uses?.startsWith("./actions/")) {
+      const standIn = uses?.startsWith("./actions/")
+        ? this.options.standIns?.[uses.slice("./actions/".length)]
+        : undefined;
+      if (uses?.startsWith("./actions/") && standIn) {
+        const action = uses.slice("./actions/".length);
+        const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
+        const inputs = { ...actionDefaults(action), ...given };
+        const outcome = await standIn(inputs, {
+          job: name,
+          env: { ...scope.env, ...stepEnv },
+          environment: record.environment,
+        });
+        elapsedMinutes += outcome.minutes ?? 0;
+        if (elapsedMinutes > timeoutMinutes) {
+          // The runner cancels the step in flight; what follows runs only under always() or cancelled().
+          Object.assign(stepRecord, { inputs, outcome: "cancelled" });
+          record.annotation = `The job has exceeded the maximum execution time of ${timeoutMinutes} minutes.`;
+          cutOff = true;
+        } else {
+          Object.assign(stepRecord, {
+            inputs,
+            outcome: outcome.outcome ?? "success",
+            outputs: outcome.outputs ?? {},
+          });
+        }
+      } else if (uses?.startsWith("./actions/")) {
         const action = uses.slice("./actions/".length);
         const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
         const inputs = { ...actionDefaults(action), ...given };
@@ -519,9 +633,14 @@ class WorkflowRunner {
         this.killed = true;
         throw new KilledRun();
       }
+      const cancel = this.options.cancelAfter;
+      if (cancel && name.endsWith(cancel.job) && id === cancel.step) {
+        this.cancelled = true;
+        cutOff = true;
+      }
     }
-    record.result = failed ? "failure" : "success";
-    record.outputs = stringMap(evaluateToken(job.outputs, { ...scope, failed }));
+    record.result = failed ? "failure" : cutOff ? "cancelled" : "success";
+    record.outputs = stringMap(evaluateToken(job.outputs, { ...scope, failed, cancelled: cutOff }));
     return record;
   }
 

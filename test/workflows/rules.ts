@@ -168,7 +168,7 @@ export function checkJobPermissions(file: WorkflowFile, files: WorkflowFile[]): 
         });
       }
     }
-    if (steps.length > 0 && granted.contents === undefined) {
+    if (steps.some((step) => step.uses?.startsWith("actions/checkout@")) && granted.contents === undefined) {
       findings.push({
         workflow: file.name,
         job: jobId,
