@@ -94,43 +94,43 @@ export function claimsAt(
   dir: string,
   workflow: string,
   context: ClaimContext,
-  atJob: (job: JobYaml, id: string) => boolean,
+  atJob: JobMatcher,
 ): GroupClaim[] {
   const doc = readWorkflow(dir, workflow);
   const outer = claimOf(doc.concurrency, context);
   for (const [id, job] of Object.entries(doc.jobs)) {
     if (job.uses?.startsWith("./.github/workflows/")) {
       const inner = claimsAt(dir, job.uses.slice("./.github/workflows/".length), context, atJob);
-      if (inner.length > 0 || jobMatchesInside(dir, job.uses, atJob))
+      if (inner.length > 0 || jobMatchesInside(dir, job.uses, context, atJob))
         return [...outer, ...claimOf(job.concurrency, context), ...inner];
       continue;
     }
-    if (atJob(job, id)) return [...outer, ...claimOf(job.concurrency, context)];
+    if (atJob(job, id, environmentOf(job, context))) return [...outer, ...claimOf(job.concurrency, context)];
   }
   return [];
 }
 
-function jobMatchesInside(
-  dir: string,
-  uses: string,
-  atJob: (job: JobYaml, id: string) => boolean,
-): boolean {
+/** Picks a job: its YAML, its id and its environment's evaluated name. */
+export type JobMatcher = (job: JobYaml, id: string, environment: string | undefined) => boolean;
+
+function environmentOf(job: JobYaml, context: ClaimContext): string | undefined {
+  if (!job.environment) return undefined;
+  return interpolate(typeof job.environment === "string" ? job.environment : job.environment.name, context);
+}
+
+function jobMatchesInside(dir: string, uses: string, context: ClaimContext, atJob: JobMatcher): boolean {
   const doc = readWorkflow(dir, uses.slice("./.github/workflows/".length));
-  return Object.entries(doc.jobs).some(([id, job]) => atJob(job, id));
+  return Object.entries(doc.jobs).some(([id, job]) => atJob(job, id, environmentOf(job, context)));
 }
 
 /** The first job that waits for reviewers: one in an environment that `hasReviewers` says has them. */
-export function firstApprovalJob(hasReviewers: (environment: string) => boolean) {
-  return (job: JobYaml): boolean => {
-    if (!job.environment) return false;
-    const name = typeof job.environment === "string" ? job.environment : job.environment.name;
-    return hasReviewers(name);
-  };
+export function firstApprovalJob(hasReviewers: (environment: string) => boolean): JobMatcher {
+  return (_job, _id, environment) => environment !== undefined && hasReviewers(environment);
 }
 
 /** The first job with a step using one of these local actions. */
-export function firstJobUsing(...actions: string[]) {
-  return (job: JobYaml): boolean => (job.steps ?? []).some((step) => actions.includes(step.uses ?? ""));
+export function firstJobUsing(...actions: string[]): JobMatcher {
+  return (job) => (job.steps ?? []).some((step) => actions.includes(step.uses ?? ""));
 }
 
 export type RunState = "running" | "pending" | "cancelled" | "done";

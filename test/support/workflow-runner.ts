@@ -130,6 +130,11 @@ export interface WorkflowRunOptions {
    * (only GITHUB_TOKEN, read-only).
    */
   fromFork?: boolean;
+  /**
+   * Who caused the event. Events made with a run's GITHUB_TOKEN start no
+   * workflow, except workflow_dispatch and repository_dispatch.
+   */
+  triggeredBy?: "user" | "github-token";
 }
 
 export interface WorkflowRun {
@@ -160,6 +165,8 @@ interface Scope {
   failed: boolean;
   /** Whether the run was cancelled or this job cut off by its timeout (for cancelled()). */
   cancelled?: boolean;
+  /** Whether the whole run was cancelled: cancelled() holds in any job then, success() need not fail. */
+  runCancelled?: boolean;
 }
 
 const CONTEXT_NAMES = [
@@ -195,7 +202,7 @@ export function evaluateExpression(expression: string, scope: Scope): unknown {
     ["success", { name: "success", minArgs: 0, maxArgs: 0, ...status(!scope.failed && !scope.cancelled) }],
     ["failure", { name: "failure", minArgs: 0, maxArgs: 0, ...status(scope.failed) }],
     ["always", { name: "always", minArgs: 0, maxArgs: 0, ...status(true) }],
-    ["cancelled", { name: "cancelled", minArgs: 0, maxArgs: 0, ...status(Boolean(scope.cancelled)) }],
+    ["cancelled", { name: "cancelled", minArgs: 0, maxArgs: 0, ...status(Boolean(scope.cancelled || scope.runCancelled)) }],
   ]);
   const result = new Evaluator(ast, contexts, functions).evaluate();
   return JSON.parse(JSON.stringify(result, data.replacer) ?? "null");
@@ -297,6 +304,14 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<Workflow
     throw new Error(
       `${options.workflow} does not run on ${options.eventName} (it runs on ${Object.keys(events).join(", ")})`,
     );
+  }
+  if (
+    options.triggeredBy === "github-token" &&
+    options.eventName !== "workflow_dispatch" &&
+    options.eventName !== "repository_dispatch"
+  ) {
+    // GitHub creates no run at all: nothing to see, not even a skipped job.
+    return runner.result();
   }
   const github = {
     event_name: options.eventName,
@@ -529,11 +544,12 @@ class WorkflowRunner {
     let elapsedMinutes = 0;
     let awsConfigured = false;
     let failed = false;
-    let cutOff = Boolean(scope.cancelled);
+    // A job's steps judge success() and failure() on the job's own steps, as on GitHub.
+    let cutOff = false;
     for (let index = 0; index < job.steps.length; index++) {
       const step = job.steps[index] as { id: string; uses?: Token; run?: Token; if?: Token; env?: Token };
       const rawStep = rawSteps.get!(index) as Token;
-      const stepScope: Scope = { ...scope, failed: scope.failed || failed, cancelled: cutOff };
+      const stepScope: Scope = { ...scope, failed, cancelled: cutOff, runCancelled: this.cancelled };
       const id = step.id;
       const uses = step.uses ? String(step.uses.value) : undefined;
       const stepRecord: StepRecord = { job: name, id, uses, outcome: "skipped", outputs: {} };
@@ -625,7 +641,10 @@ class WorkflowRunner {
         conclusion: stepRecord.outcome,
         outputs: stepRecord.outputs,
       };
-      if (stepRecord.outcome === "failure") failed = true;
+      // continue-on-error: the outcome stays failure, the conclusion is success and the job goes on.
+      const continueOnError = evaluateToken(rawStep.find!("continue-on-error"), stepScope) === true;
+      if (stepRecord.outcome === "failure" && continueOnError) scope.steps[id]!.conclusion = "success";
+      else if (stepRecord.outcome === "failure") failed = true;
       this.push(record, stepRecord);
       const kill = this.options.killAfter;
       if (kill && name.endsWith(kill.job) && id === kill.step) {
