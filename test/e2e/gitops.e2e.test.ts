@@ -100,6 +100,10 @@ async function createWorld(): Promise<World> {
     "migrations.json": spec,
     "status/orders-api.json": `${JSON.stringify(stagingPassedStatus(), null, 2)}\n`,
   };
+  // The tracked settings and scripts the workflows read from the checkout.
+  for (const path of [".github/cutover.json", ".github/scripts/rollback-lock.sh"]) {
+    files[path] = readFileSync(join(repoRoot, path), "utf8");
+  }
   for (const name of readdirSync(join(repoRoot, "load-tests"))) {
     files[`load-tests/${name}`] = readFileSync(join(repoRoot, "load-tests", name), "utf8");
   }

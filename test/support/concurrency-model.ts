@@ -74,7 +74,8 @@ function claimOf(concurrency: string | ConcurrencyYaml | undefined, context: Cla
   return [
     {
       group: interpolate(spec.group, context),
-      cancelInProgress: typeof cancel === "string" ? interpolate(cancel, context) === "true" : cancel === true,
+      cancelInProgress:
+        typeof cancel === "string" ? interpolate(cancel, context) === "true" : cancel === true,
     },
   ];
 }

@@ -202,7 +202,15 @@ export function evaluateExpression(expression: string, scope: Scope): unknown {
     ["success", { name: "success", minArgs: 0, maxArgs: 0, ...status(!scope.failed && !scope.cancelled) }],
     ["failure", { name: "failure", minArgs: 0, maxArgs: 0, ...status(scope.failed) }],
     ["always", { name: "always", minArgs: 0, maxArgs: 0, ...status(true) }],
-    ["cancelled", { name: "cancelled", minArgs: 0, maxArgs: 0, ...status(Boolean(scope.cancelled || scope.runCancelled)) }],
+    [
+      "cancelled",
+      {
+        name: "cancelled",
+        minArgs: 0,
+        maxArgs: 0,
+        ...status(Boolean(scope.cancelled || scope.runCancelled)),
+      },
+    ],
   ]);
   const result = new Evaluator(ast, contexts, functions).evaluate();
   return JSON.parse(JSON.stringify(result, data.replacer) ?? "null");
@@ -293,6 +301,29 @@ function actionDefaults(name: string): Record<string, string> {
 }
 
 class KilledRun extends Error {}
+
+/**
+ * What actions/checkout does with `ref` and `path`, on the workspace the
+ * test's checkout() made: a workspace that is no git clone (shell-only
+ * fixtures) is left as it is; `path` gets its own clone of the same origin;
+ * `ref` is checked out detached, as the action leaves it.
+ */
+function checkoutRef(workspace: string, path: string, ref: string): { ok: boolean; error?: string } {
+  const gitIn = (cwd: string, ...args: string[]) => spawnSync("git", args, { cwd, encoding: "utf8" });
+  if (gitIn(workspace, "rev-parse", "--git-dir").status !== 0) return { ok: true };
+  let dir = workspace;
+  if (path) {
+    const origin = gitIn(workspace, "remote", "get-url", "origin").stdout.trim();
+    dir = join(workspace, path);
+    const cloned = gitIn(workspace, "clone", "--quiet", origin, dir);
+    if (cloned.status !== 0) return { ok: false, error: cloned.stderr };
+  }
+  if (ref) {
+    const moved = gitIn(dir, "checkout", "--quiet", "--detach", ref);
+    if (moved.status !== 0) return { ok: false, error: `ref ${ref}: ${moved.stderr}` };
+  }
+  return { ok: true };
+}
 
 /** Runs a workflow for one event; returns every job and step with its outcome and outputs. */
 export async function runWorkflow(options: WorkflowRunOptions): Promise<WorkflowRun> {
@@ -614,7 +645,12 @@ class WorkflowRunner {
       } else if (uses?.startsWith("aws-actions/configure-aws-credentials@")) {
         awsConfigured = true;
         stepRecord.outcome = "success";
-      } else if (uses?.startsWith("actions/checkout@") || uses?.startsWith("actions/setup-node@")) {
+      } else if (uses?.startsWith("actions/checkout@")) {
+        const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
+        const checkedOut = checkoutRef(workspace, given.path ?? "", given.ref ?? "");
+        Object.assign(stepRecord, { inputs: given, outcome: checkedOut.ok ? "success" : "failure" });
+        if (!checkedOut.ok) stepRecord.stderr = checkedOut.error;
+      } else if (uses?.startsWith("actions/setup-node@")) {
         stepRecord.outcome = "success";
       } else if (step.run) {
         const script = asInputString(evaluateToken(step.run, stepScope));

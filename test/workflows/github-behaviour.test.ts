@@ -8,12 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import {
-  ConcurrencyQueue,
-  claimsAt,
-  firstApprovalJob,
-  firstJobUsing,
-} from "../support/concurrency-model.js";
+import { ConcurrencyQueue, claimsAt, firstApprovalJob, firstJobUsing } from "../support/concurrency-model.js";
 import { createLocalRemote, git } from "../support/git-remote.js";
 import { repoRoot } from "../support/run-action.js";
 import {
@@ -73,7 +68,9 @@ interface Call {
 }
 
 /** Stand-ins that record every call; `overrides` say what a given action does. */
-function standIns(overrides: Record<string, StandInResult | ((inputs: Record<string, string>) => StandInResult)> = {}) {
+function standIns(
+  overrides: Record<string, StandInResult | ((inputs: Record<string, string>) => StandInResult)> = {},
+) {
   const calls: Call[] = [];
   const make =
     (action: string, base: StandInResult): ActionStandIn =>
@@ -148,11 +145,18 @@ const writes = (calls: Call[]) =>
   calls.filter((call) => ["shift-traffic", "deploy", "rollback", "decommission"].includes(call.action));
 
 describe("1. branch code with the production role", () => {
-  const dispatchOnBranch = { ref: "refs/heads/try-something", inputs: { migration: MIGRATION, artifact: "" } };
+  const dispatchOnBranch = {
+    ref: "refs/heads/try-something",
+    inputs: { migration: MIGRATION, artifact: "" },
+  };
 
   it("before: a dispatch on any branch runs the shift in production", async () => {
     const { calls, stands } = standIns();
-    const run = await apply(BEFORE, { stands, eventName: "workflow_dispatch", eventPayload: dispatchOnBranch });
+    const run = await apply(BEFORE, {
+      stands,
+      eventName: "workflow_dispatch",
+      eventPayload: dispatchOnBranch,
+    });
     expect(writes(calls).map((call) => call.action)).toEqual(["shift-traffic"]);
     expect(jobOf(run, "migrate / shift").environment).toBe("production");
   });
@@ -163,7 +167,9 @@ describe("1. branch code with the production role", () => {
     expect(writes(calls)).toEqual([]);
     const reconcile = jobOf(run, "migrate / reconcile");
     expect(reconcile.result).toBe("failure");
-    expect(reconcile.annotation).toMatch(/Branch "try-something" is not allowed to deploy to cutover-production/);
+    expect(reconcile.annotation).toMatch(
+      /Branch "try-something" is not allowed to deploy to cutover-production/,
+    );
   });
 });
 
@@ -182,7 +188,12 @@ describe("2. a pending rollback replaced by the next monitor run", () => {
     const rollbackClaims = claimsAt(dir, "rollback.yml", { inputs }, firstJobUsing("./actions/rollback"));
     queue.arrive("rollback", rollbackClaims);
     // The next scheduled monitor run judges the migration.
-    const monitorClaims = claimsAt(dir, "monitor.yml", { inputs, matrix: inputs }, firstJobUsing("./actions/metric-gate"));
+    const monitorClaims = claimsAt(
+      dir,
+      "monitor.yml",
+      { inputs, matrix: inputs },
+      firstJobUsing("./actions/metric-gate"),
+    );
     queue.arrive("monitor", monitorClaims);
     return { queue, applying, rollbackClaims };
   }
@@ -212,7 +223,11 @@ describe("2. a pending rollback replaced by the next monitor run", () => {
     queue.arrive("a", group);
     queue.arrive("b", group);
     queue.arrive("c", group);
-    expect([queue.state("a"), queue.state("b"), queue.state("c")]).toEqual(["running", "cancelled", "pending"]);
+    expect([queue.state("a"), queue.state("b"), queue.state("c")]).toEqual([
+      "running",
+      "cancelled",
+      "pending",
+    ]);
     queue.finish("a");
     expect(queue.state("c")).toBe("running");
     queue.arrive("d", [{ group: "g", cancelInProgress: true }]);
@@ -238,7 +253,9 @@ describe("2. a pending rollback replaced by the next monitor run", () => {
     });
     const reconcile = jobOf(run, "migrate / reconcile");
     expect(reconcile.result).toBe("failure");
-    expect(reconcile.steps.find((step) => step.outcome === "failure")?.stderr).toMatch(/A rollback is in progress/);
+    expect(reconcile.steps.find((step) => step.outcome === "failure")?.stderr).toMatch(
+      /A rollback is in progress/,
+    );
     expect(writes(calls)).toEqual([]);
   });
 });
@@ -270,7 +287,10 @@ describe("4. a shift cut off by its timeout or a cancel", () => {
   ] as const) {
     it(`before: a ${label} during the shift is never rolled back`, async () => {
       const { calls, stands } = standIns("overrides" in options ? options.overrides : {});
-      const run = await apply(BEFORE, { stands, ...("cancelAfter" in options ? { cancelAfter: options.cancelAfter } : {}) });
+      const run = await apply(BEFORE, {
+        stands,
+        ...("cancelAfter" in options ? { cancelAfter: options.cancelAfter } : {}),
+      });
       expect(jobOf(run, "migrate / shift").result).toBe("cancelled");
       expect(jobOf(run, "migrate / rollback").result).toBe("skipped");
       expect(calls.some((call) => call.action === "rollback")).toBe(false);
@@ -278,7 +298,10 @@ describe("4. a shift cut off by its timeout or a cancel", () => {
 
     it(`now: a ${label} during the shift is rolled back`, async () => {
       const { calls, stands } = standIns("overrides" in options ? options.overrides : {});
-      const run = await apply(NOW, { stands, ...("cancelAfter" in options ? { cancelAfter: options.cancelAfter } : {}) });
+      const run = await apply(NOW, {
+        stands,
+        ...("cancelAfter" in options ? { cancelAfter: options.cancelAfter } : {}),
+      });
       expect(jobOf(run, "migrate / shift").result).toBe("cancelled");
       expect(jobOf(run, "migrate / rollback").result).toBe("success");
       expect(calls.filter((call) => call.action === "rollback")).toHaveLength(1);
@@ -347,7 +370,10 @@ describe("6. the smaller ones", () => {
       const steps = doc.jobs.plan!.steps;
       const planIndex = steps.findIndex((step) => step.uses === "./actions/plan");
       // The workspace root (where ./actions/plan is read from) is the last checkout without a path.
-      const root = steps.slice(0, planIndex).filter((step) => step.uses?.startsWith("actions/checkout@") && !step.with?.path).at(-1);
+      const root = steps
+        .slice(0, planIndex)
+        .filter((step) => step.uses?.startsWith("actions/checkout@") && !step.with?.path)
+        .at(-1);
       return { ref: root?.with?.ref, spec: steps[planIndex]!.with?.spec };
     };
     expect(checkoutBeforePlan(BEFORE).ref).toBeUndefined(); // the pull request's merge commit
@@ -360,12 +386,18 @@ describe("6. the smaller ones", () => {
   it("a fork's pull request reads the state branch from the tracked file, not from vars it does not get", async () => {
     const plan = async (dir: string) => {
       const { calls, stands } = standIns();
-      const { checkout } = world({ ".github/cutover.json": '{ "stateBranch": "cutover-state" }\n' });
+      const { remote, checkout } = world({ ".github/cutover.json": '{ "stateBranch": "cutover-state" }\n' });
+      const base = remote.tip();
+      const head = remote.push(
+        { "migrations.json": CANARY_SPEC.replace('"canary-10"', '"staging"') },
+        "fork change",
+        "main",
+      );
       await runWorkflow({
         workflow: "plan.yml",
         workflowsDir: dir,
         eventName: "pull_request",
-        eventPayload: { number: 7, pull_request: { number: 7, base: { sha: "b" }, head: { sha: "h" } } },
+        eventPayload: { number: 7, pull_request: { number: 7, base: { sha: base }, head: { sha: head } } },
         checkout,
         env: {},
         token: "ghs_read_only",
@@ -373,7 +405,8 @@ describe("6. the smaller ones", () => {
         fromFork: true,
         standIns: stands,
       });
-      return calls.find((call) => call.action === "plan")!.inputs["state-branch"];
+      const plan = calls.find((call) => call.action === "plan")!;
+      return plan.inputs["state-branch"];
     };
     expect(await plan(BEFORE)).toBe("");
     expect(await plan(NOW)).toBe("cutover-state");
@@ -417,9 +450,20 @@ describe("6. the smaller ones", () => {
   });
 
   it("passes an s3:// artifact as bucket and key, not as a workspace path", async () => {
-    const STAGING = spec([{ name: "staging", environment: "staging", steps: [{ kind: "deploy" }] }], "staging");
+    const STAGING = spec(
+      [{ name: "staging", environment: "staging", steps: [{ kind: "deploy" }] }],
+      "staging",
+    );
     const matrix = JSON.stringify([
-      { migration: MIGRATION, phase: "staging", environment: "staging", deploy: "true", scenarios: [], weight: "", gate: "" },
+      {
+        migration: MIGRATION,
+        phase: "staging",
+        environment: "staging",
+        deploy: "true",
+        scenarios: [],
+        weight: "",
+        gate: "",
+      },
     ]);
     const deployInputs = async (dir: string) => {
       const { calls, stands } = standIns({ "select-migrations": { outputs: { matrix, count: "1" } } });
@@ -428,7 +472,10 @@ describe("6. the smaller ones", () => {
         workflow: "apply.yml",
         workflowsDir: dir,
         eventName: "workflow_dispatch",
-        eventPayload: { ref: "refs/heads/main", inputs: { migration: MIGRATION, artifact: "s3://builds/orders/42.zip" } },
+        eventPayload: {
+          ref: "refs/heads/main",
+          inputs: { migration: MIGRATION, artifact: "s3://builds/orders/42.zip" },
+        },
         checkout,
         env: {},
         token: "ghs_job",
@@ -451,7 +498,10 @@ describe("6. the smaller ones", () => {
         workflow: "rollback.yml",
         workflowsDir: dir,
         eventName: "workflow_dispatch",
-        eventPayload: { ref: "refs/heads/main", inputs: { migration: MIGRATION, reason: "errors", "target-phase": "" } },
+        eventPayload: {
+          ref: "refs/heads/main",
+          inputs: { migration: MIGRATION, reason: "errors", "target-phase": "" },
+        },
         checkout,
         env: {},
         token: "ghs_job",
@@ -460,7 +510,12 @@ describe("6. the smaller ones", () => {
         standIns: {
           ...stands,
           "select-migrations": () => ({
-            outputs: { matrix: JSON.stringify([{ migration: MIGRATION, phase: "canary-10", environment: "production" }]), count: "1" },
+            outputs: {
+              matrix: JSON.stringify([
+                { migration: MIGRATION, phase: "canary-10", environment: "production" },
+              ]),
+              count: "1",
+            },
           }),
         },
       });
@@ -468,18 +523,25 @@ describe("6. the smaller ones", () => {
     expect((await rollback(BEFORE)).job("rollback").result).toBe("failure");
     const now = await rollback(NOW);
     expect(now.job("rollback").result).toBe("success");
-    expect(now.job("rollback").steps.map((step) => step.stdout ?? "").join("")).toMatch(
-      /allow GitHub Actions to create pull requests/,
-    );
+    expect(
+      now
+        .job("rollback")
+        .steps.map((step) => step.stdout ?? "")
+        .join(""),
+    ).toMatch(/allow GitHub Actions to create pull requests/);
   });
 
   it("schedules the monitor off the quarter-hour marks", () => {
     const cron = (dir: string) =>
-      (parseYaml(readFileSync(join(dir, "monitor.yml"), "utf8")) as { on: { schedule: Array<{ cron: string }> } }).on
-        .schedule[0]!.cron;
+      (
+        parseYaml(readFileSync(join(dir, "monitor.yml"), "utf8")) as {
+          on: { schedule: Array<{ cron: string }> };
+        }
+      ).on.schedule[0]!.cron;
     const minutes = (expression: string) => {
       const field = expression.split(/\s+/)[0]!;
-      if (field.startsWith("*/")) return Array.from({ length: 60 / Number(field.slice(2)) }, (_, i) => i * Number(field.slice(2)));
+      if (field.startsWith("*/"))
+        return Array.from({ length: 60 / Number(field.slice(2)) }, (_, i) => i * Number(field.slice(2)));
       return field.split(",").map(Number);
     };
     expect(minutes(cron(BEFORE))).toContain(0);
