@@ -374,12 +374,19 @@ describe("6. the smaller ones", () => {
         .slice(0, planIndex)
         .filter((step) => step.uses?.startsWith("actions/checkout@") && !step.with?.path)
         .at(-1);
-      return { ref: root?.with?.ref, spec: steps[planIndex]!.with?.spec };
+      const copiesSpec = steps
+        .slice(0, planIndex)
+        .some((step) =>
+          (step as { run?: string }).run?.includes(
+            "cp .cutover-pull-request/migrations.json migrations.json",
+          ),
+        );
+      return { ref: root?.with?.ref, specFromPullRequest: copiesSpec };
     };
     expect(checkoutBeforePlan(BEFORE).ref).toBeUndefined(); // the pull request's merge commit
     expect(checkoutBeforePlan(NOW)).toEqual({
       ref: "${{ github.event.pull_request.base.sha }}",
-      spec: ".cutover-pull-request/migrations.json",
+      specFromPullRequest: true,
     });
   });
 
