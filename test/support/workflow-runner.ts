@@ -13,7 +13,7 @@
  * at the sandbox; actions/setup-node → the Node running the tests. `run:`
  * steps run in bash with their `env:` evaluated, as on a runner.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -302,6 +302,27 @@ function actionDefaults(name: string): Record<string, string> {
 
 class KilledRun extends Error {}
 
+/** Runs a `run:` script in bash -e, bounded to 30 s, as the runner's default shell does. */
+function runShell(
+  script: string,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-e", "-c", script], { cwd, env, timeout: 30_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.on("error", (error) => resolve({ status: null, stdout, stderr: `${stderr}${error.message}` }));
+  });
+}
+
 /**
  * What actions/checkout does with `ref` and `path`, on the workspace the
  * test's checkout() made: a workspace that is no git clone (shell-only
@@ -355,6 +376,7 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<Workflow
     sha: (options.eventPayload.after as string | undefined) ?? "",
     actor: "octocat",
     server_url: "https://github.com",
+    api_url: options.env.GITHUB_API_URL ?? "https://api.github.com",
   };
   const inputs =
     options.eventName === "workflow_dispatch"
@@ -656,11 +678,12 @@ class WorkflowRunner {
         const script = asInputString(evaluateToken(step.run, stepScope));
         const outputFile = join(mkdtempSync(join(tmpdir(), "cutover-run-step-")), "output");
         writeFileSync(outputFile, "");
-        const result = spawnSync("bash", ["-e", "-c", script], {
-          cwd: workspace,
-          encoding: "utf8",
-          timeout: 30_000,
-          env: { PATH: process.env.PATH ?? "", GITHUB_OUTPUT: outputFile, ...scope.env, ...stepEnv },
+        // Asynchronous, so a step may call servers this process runs (the test GitHub).
+        const result = await runShell(script, workspace, {
+          PATH: process.env.PATH ?? "",
+          GITHUB_OUTPUT: outputFile,
+          ...scope.env,
+          ...stepEnv,
         });
         Object.assign(stepRecord, {
           run: script,

@@ -6,8 +6,11 @@
 // run in bash on a clone of a local git remote.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { type FakeGitHub, startFakeGitHub } from "../../sandbox/github.js";
+import { applyRequirements, repositoryClient, requirementsFor } from "../../src/cli/github-settings.js";
+import type { MigrationsFile } from "../../src/model/spec.js";
 import { ConcurrencyQueue, claimsAt, firstApprovalJob, firstJobUsing } from "../support/concurrency-model.js";
 import { createLocalRemote, git } from "../support/git-remote.js";
 import { repoRoot } from "../support/run-action.js";
@@ -23,6 +26,27 @@ import {
 const BEFORE = join(repoRoot, "test", "fixtures", "workflows", "before");
 const NOW = join(repoRoot, ".github", "workflows");
 const MIGRATION = "orders-api";
+const TOKEN = "ghs_job";
+
+/** The test GitHub, set up as cutover github-setup leaves a repository. */
+let github: FakeGitHub;
+beforeAll(async () => {
+  github = await startFakeGitHub({ repository: "example/platform", token: TOKEN });
+  const phases = ["staging", "production", "production-decommission"].map((environment) => ({
+    environment,
+  }));
+  const spec = { migrations: [{ phases }] } as unknown as MigrationsFile;
+  await applyRequirements(
+    repositoryClient(TOKEN, github.url),
+    "example",
+    "platform",
+    requirementsFor(spec, [{ type: "Team", id: 1 }]),
+  );
+});
+afterAll(async () => {
+  await github.close();
+});
+const githubEnv = () => ({ GITHUB_API_URL: github.url });
 
 /** Environments as docs/gitops.md asks for them: reviewers on the phases', main only where it says so. */
 const ENVIRONMENTS: Record<string, EnvironmentRules> = {
@@ -55,6 +79,10 @@ function world(files: Record<string, string> = {}) {
       "utf8",
     ),
     ".github/cutover.json": readFileSync(join(repoRoot, ".github", "cutover.json"), "utf8"),
+    ".github/scripts/check-settings.sh": readFileSync(
+      join(repoRoot, ".github", "scripts", "check-settings.sh"),
+      "utf8",
+    ),
     "migrations.json": CANARY_SPEC,
     ...files,
   });
@@ -123,8 +151,8 @@ async function apply(
     eventName: "push",
     eventPayload: pushEvent(),
     checkout,
-    env: {},
-    token: "ghs_job",
+    env: githubEnv(),
+    token: TOKEN,
     environments: ENVIRONMENTS,
     vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::111111111111:role/cutover", CUTOVER_AWS_REGION: "eu-west-1" },
     standIns: options.stands,
@@ -170,6 +198,35 @@ describe("1. branch code with the production role", () => {
     expect(reconcile.annotation).toMatch(
       /Branch "try-something" is not allowed to deploy to cutover-production/,
     );
+  });
+});
+
+describe("the chain's first job checks the repository settings it can see", () => {
+  it("stops before any change on a repository that was never set up, saying what to change", async () => {
+    const bare = await startFakeGitHub({ repository: "example/platform", token: TOKEN });
+    try {
+      const { calls, stands } = standIns();
+      const run = await apply(NOW, { stands, env: { GITHUB_API_URL: bare.url } });
+      const changes = run.job("changes");
+      expect(changes.result).toBe("failure");
+      const said = changes.steps.map((step) => step.stdout ?? "").join("");
+      expect(said).toMatch(
+        /OIDC subject template .*include_claim_keys to repo, context, ref, job_workflow_ref/,
+      );
+      expect(said).toMatch(/environment cutover-production does not exist/);
+      expect(said).toMatch(/environment production .*required reviewers/);
+      expect(said).toMatch(/Stopped before any change/);
+      expect(writes(calls)).toEqual([]);
+      expect(run.approvals).toEqual([]);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it("goes on once cutover github-setup has run", async () => {
+    const { stands } = standIns();
+    const run = await apply(NOW, { stands });
+    expect(run.job("changes").result).toBe("success");
   });
 });
 
@@ -245,8 +302,8 @@ describe("2. a pending rollback replaced by the next monitor run", () => {
       eventName: "push",
       eventPayload: pushEvent(),
       checkout,
-      env: {},
-      token: "ghs_job",
+      env: githubEnv(),
+      token: TOKEN,
       environments: ENVIRONMENTS,
       vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
       standIns: stands,
@@ -341,8 +398,8 @@ describe("5. approvals per job", () => {
       eventName: "push",
       eventPayload: pushEvent(),
       checkout,
-      env: {},
-      token: "ghs_job",
+      env: githubEnv(),
+      token: TOKEN,
       environments: ENVIRONMENTS,
       vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
       standIns: stands,
@@ -444,8 +501,8 @@ describe("6. the smaller ones", () => {
         eventName: "push",
         eventPayload: pushEvent(),
         checkout,
-        env: {},
-        token: "ghs_job",
+        env: githubEnv(),
+        token: TOKEN,
         environments: ENVIRONMENTS,
         vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
         standIns: stands,
@@ -484,8 +541,8 @@ describe("6. the smaller ones", () => {
           inputs: { migration: MIGRATION, artifact: "s3://builds/orders/42.zip" },
         },
         checkout,
-        env: {},
-        token: "ghs_job",
+        env: githubEnv(),
+        token: TOKEN,
         environments: ENVIRONMENTS,
         vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
         standIns: stands,
@@ -510,8 +567,8 @@ describe("6. the smaller ones", () => {
           inputs: { migration: MIGRATION, reason: "errors", "target-phase": "" },
         },
         checkout,
-        env: {},
-        token: "ghs_job",
+        env: githubEnv(),
+        token: TOKEN,
         environments: ENVIRONMENTS,
         vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
         standIns: {
@@ -565,8 +622,8 @@ describe("6. the smaller ones", () => {
       eventName: "pull_request",
       eventPayload: { number: 8, pull_request: { number: 8, base: { sha: "b" }, head: { sha: "h" } } },
       checkout: world().checkout,
-      env: {},
-      token: "ghs_job",
+      env: githubEnv(),
+      token: TOKEN,
       triggeredBy: "github-token",
       standIns: stands,
     });
