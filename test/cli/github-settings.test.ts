@@ -1,7 +1,6 @@
 // `cutover github-setup` and `cutover doctor` against the local GitHub API:
 // a repository set up by the one is reported clean by the other, and each
 // setting taken away again is reported with what to change.
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeGitHub, startFakeGitHub } from "../../sandbox/github.js";
 import { runCli } from "../../src/cli/main.js";
