@@ -9,6 +9,12 @@
 import { execFileSync } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  defaultRepositorySettings,
+  type FakeRepositorySettings,
+  routeSettings,
+  SettingsProblem,
+} from "./github-settings.js";
 
 export interface FakeComment {
   id: number;
@@ -72,6 +78,8 @@ export interface FakeGitHub {
   deployments: FakeDeployment[];
   /** Every request served, for assertions on what was called. */
   requests: Array<{ method: string; path: string; status: number }>;
+  /** Environments, OIDC subject template and workflow permissions (see github-settings.ts). */
+  settings: FakeRepositorySettings;
   close(): Promise<void>;
 }
 
@@ -118,6 +126,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     ),
     deployments: [] as FakeDeployment[],
     requests: [] as Array<{ method: string; path: string; status: number }>,
+    settings: defaultRepositorySettings(),
   };
 
   const refExists = (ref: string): string | undefined => {
@@ -325,6 +334,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         return [201, status];
       }
     }
+    const answered = routeSettings(state.settings, method, path, body, {
+      url: `${url}${prefix}`,
+      nextId: () => nextId++,
+      now,
+    });
+    if (answered) return answered;
     throw new HttpProblem(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" });
   }
 
@@ -377,7 +392,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       }
       [status, payload] = route(method, parsed.pathname.slice(prefix.length), parsed.searchParams, body);
     } catch (error) {
-      if (error instanceof HttpProblem) {
+      if (error instanceof HttpProblem || error instanceof SettingsProblem) {
         status = error.status;
         payload = error.body;
       } else {
@@ -386,7 +401,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       }
     }
     state.requests.push({ method, path: parsed.pathname, status });
-    const text = JSON.stringify(payload);
+    const text = status === 204 ? "" : JSON.stringify(payload);
     res.writeHead(status, {
       "content-type": "application/json; charset=utf-8",
       "content-length": Buffer.byteLength(text),

@@ -48,6 +48,8 @@ export interface GitHubAccessProps {
   oidcProvider: "create" | "existing";
   /** GitHub environments served by this stack. */
   githubEnvironments: string[];
+  /** The reviewer-less environment of rollbacks and the monitor, when the stack has one. */
+  rollbackEnvironment?: string;
   deployRoles: DeployRolePlan[];
   targets: MigrationAccessTarget[];
   partition: string;
@@ -69,16 +71,25 @@ export class GitHubAccess extends Construct {
           }).arn
         : new DataAwsIamOpenidConnectProvider(this, "github-oidc", { url: GITHUB_OIDC_URL }).arn;
 
-    const repo = `repo:${props.github.owner}/${props.github.repository}`;
+    // Every job that may act runs in a reviewer-less environment only the
+    // default branch may deploy to; its role trusts only that environment,
+    // that ref and the workflow the job belongs to, so a branch's copy of a
+    // workflow cannot assume it even where the environment would let it in.
+    const phaseSubjects = (environment: string) => [
+      jobSubject(props.github, actingEnvironment(environment), "apply-migration.yml"),
+    ];
+    const rollbackSubjects = (environment: string) =>
+      ROLLBACK_WORKFLOWS.map((workflow) => jobSubject(props.github, environment, workflow));
+    const subjectsFor = (environment: string) =>
+      environment === props.rollbackEnvironment ? rollbackSubjects(environment) : phaseSubjects(environment);
     this.readOnlyRole = new IamRole(this, "read-only-role", {
       name: awsName("IAM role", NAME_LIMITS.iamRole, props.stackName, "github-read-only"),
       description:
         "cutover plans and monitoring from GitHub Actions: reads records, metrics, services and functions",
       assumeRolePolicy: githubTrust(providerArn, [
-        // Plans on pull requests, the scheduled and dispatched monitor on the default branch, and jobs in this stack's environments.
-        `${repo}:pull_request`,
-        `${repo}:ref:refs/heads/${props.github.defaultBranch}`,
-        ...props.githubEnvironments.map((environment) => `${repo}:environment:${environment}`),
+        // The jobs of this stack's environments, on the default branch, in their own workflows.
+        ...props.githubEnvironments.flatMap(phaseSubjects),
+        ...(props.rollbackEnvironment !== undefined ? rollbackSubjects(props.rollbackEnvironment) : []),
       ]),
       maxSessionDuration: 3600,
       tags: props.tags,
@@ -97,7 +108,7 @@ export class GitHubAccess extends Construct {
       const role = new IamRole(this, `deploy-role-${plan.githubEnvironment}`, {
         name: awsName("IAM role", NAME_LIMITS.iamRole, props.stackName, "deploy", plan.githubEnvironment),
         description: `cutover actions in GitHub environment ${plan.githubEnvironment}: shift, rollback, deploy, decommission`,
-        assumeRolePolicy: githubTrust(providerArn, [`${repo}:environment:${plan.githubEnvironment}`]),
+        assumeRolePolicy: githubTrust(providerArn, subjectsFor(plan.githubEnvironment)),
         maxSessionDuration: 3600,
         tags: { ...props.tags, "cutover:github-environment": plan.githubEnvironment },
       });
@@ -113,6 +124,37 @@ export class GitHubAccess extends Construct {
       this.deployRoles.set(plan.githubEnvironment, role);
     }
   }
+}
+
+/**
+ * The claims the repository's OIDC subject template must carry, in order
+ * (PUT /repos/{owner}/{repo}/actions/oidc/customization/sub); `cutover
+ * github-setup` applies it and `cutover doctor` checks it.
+ */
+export const OIDC_SUBJECT_CLAIMS = ["repo", "context", "ref", "job_workflow_ref"] as const;
+
+/** Workflows whose jobs run in the rollback environment. */
+export const ROLLBACK_WORKFLOWS = ["rollback.yml", "monitor-migration.yml", "apply-migration.yml"] as const;
+
+/** The reviewer-less environment whose jobs act for a phase's environment (its reviewers only approve). */
+export function actingEnvironment(phaseEnvironment: string): string {
+  return `cutover-${phaseEnvironment}`;
+}
+
+/**
+ * The subject GitHub puts in a job's OIDC token under OIDC_SUBJECT_CLAIMS:
+ * each claim as key:value, the context of a job with an environment being
+ * `environment:<name>`, the workflow as owner/repo/path@ref.
+ */
+export function jobSubject(github: GitHubRepositoryConfig, environment: string, workflow: string): string {
+  const repository = `${github.owner}/${github.repository}`;
+  const ref = `refs/heads/${github.defaultBranch}`;
+  return [
+    `repo:${repository}`,
+    `environment:${environment}`,
+    `ref:${ref}`,
+    `job_workflow_ref:${repository}/.github/workflows/${workflow}@${ref}`,
+  ].join(":");
 }
 
 /** Web identity trust for GitHub's OIDC tokens with exactly these subjects and the STS audience. */

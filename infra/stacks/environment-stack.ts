@@ -68,6 +68,9 @@ export class CutoverEnvironmentStack extends TerraformStack {
       github: config.github,
       oidcProvider: environment.oidcProvider,
       githubEnvironments: environment.githubEnvironments,
+      ...(environment.rollbackEnvironment !== undefined
+        ? { rollbackEnvironment: environment.rollbackEnvironment }
+        : {}),
       deployRoles: plan.deployRoles,
       targets: [...this.migrations.values()].map((migration) => migration.accessTarget),
       partition: account.partition,

@@ -24,6 +24,7 @@ const ACCOUNT = tf("data.aws_caller_identity.current.account_id");
 const spec = JSON.parse(readFileSync(EXAMPLE_SPEC, "utf8")) as MigrationsFile;
 const orders = spec.migrations.find((migration) => migration.id === "orders-api")!;
 const repo = "repo:example-org/platform-cutover";
+const slug = "example-org/platform-cutover";
 
 let stacks: Map<string, StackJson>;
 let production: StackJson;
@@ -343,19 +344,21 @@ describe("GitHub access", () => {
     expect(provider["client_id_list"]).toEqual(["sts.amazonaws.com"]);
   });
 
-  it("limits the read-only role to pull requests, the default branch and the stack's environments", () => {
+  it("limits the read-only role to the stack's acting environments on the default branch, in their workflows", () => {
     const [trust] = statements(
       one(production, "aws_iam_role", "github-access_read-only-role")["assume_role_policy"],
     );
     expect(trust!.Action).toEqual(["sts:AssumeRoleWithWebIdentity"]);
+    const workflow = (name: string) => `job_workflow_ref:${slug}/.github/workflows/${name}@refs/heads/main`;
     expect(trust!.Condition).toEqual({
       StringEquals: {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": [
-          `${repo}:pull_request`,
-          `${repo}:ref:refs/heads/main`,
-          `${repo}:environment:production`,
-          `${repo}:environment:production-decommission`,
+          `${repo}:environment:cutover-production:ref:refs/heads/main:${workflow("apply-migration.yml")}`,
+          `${repo}:environment:cutover-production-decommission:ref:refs/heads/main:${workflow("apply-migration.yml")}`,
+          `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("rollback.yml")}`,
+          `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("monitor-migration.yml")}`,
+          `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("apply-migration.yml")}`,
         ],
       },
     });
@@ -371,14 +374,16 @@ describe("GitHub access", () => {
     );
   });
 
-  it("trusts each deploy role only for its own GitHub environment", () => {
+  it("trusts each deploy role only for its acting environment, the default branch and the apply workflow", () => {
     for (const environment of ["production", "production-decommission"]) {
       const role = one(production, "aws_iam_role", `github-access_deploy-role-${environment}_`);
       const [trust] = statements(role["assume_role_policy"]);
       expect(trust!.Condition).toEqual({
         StringEquals: {
           "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-          "token.actions.githubusercontent.com:sub": [`${repo}:environment:${environment}`],
+          "token.actions.githubusercontent.com:sub": [
+            `${repo}:environment:cutover-${environment}:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/apply-migration.yml@refs/heads/main`,
+          ],
         },
       });
       expect(role["name"]).toBe(`cutover-production-deploy-${environment}`);
@@ -387,8 +392,31 @@ describe("GitHub access", () => {
       one(staging, "aws_iam_role", "github-access_deploy-role-staging_")["assume_role_policy"],
     );
     expect(stagingTrust!.Condition!["StringEquals"]!["token.actions.githubusercontent.com:sub"]).toEqual([
-      `${repo}:environment:staging`,
+      `${repo}:environment:cutover-staging:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/apply-migration.yml@refs/heads/main`,
     ]);
+  });
+
+  it("requires the default branch's ref and an expected workflow in every role's subject", () => {
+    const expected =
+      /^repo:[^:]+:environment:[^:]+:ref:refs\/heads\/main:job_workflow_ref:[^@]+\/\.github\/workflows\/(apply-migration|rollback|monitor-migration)\.yml@refs\/heads\/main$/;
+    let roles = 0;
+    for (const stack of stacks.values()) {
+      for (const [, role] of resources(stack, "aws_iam_role")) {
+        const trust = statements(role["assume_role_policy"]).find((statement) =>
+          JSON.stringify(statement.Principal ?? {}).includes("oidc"),
+        );
+        if (!trust) continue;
+        roles++;
+        const subjects = trust.Condition!["StringEquals"]![
+          "token.actions.githubusercontent.com:sub"
+        ] as string[];
+        expect(subjects.length).toBeGreaterThan(0);
+        for (const subject of subjects) expect(subject).toMatch(expected);
+        // No wildcard operator anywhere in a GitHub trust.
+        expect(Object.keys(trust.Condition!)).toEqual(["StringEquals"]);
+      }
+    }
+    expect(roles).toBeGreaterThan(3);
   });
 
   it("never grants a mutating action on '*' except the documented ECS task definition calls", () => {
@@ -508,9 +536,12 @@ describe("GitHub access", () => {
   it("gives the monitor and rollback workflows' environment a role that can only roll back", () => {
     const role = one(production, "aws_iam_role", "github-access_deploy-role-cutover-rollback_");
     const [trust] = statements(role["assume_role_policy"]);
-    expect(trust!.Condition!["StringEquals"]!["token.actions.githubusercontent.com:sub"]).toEqual([
-      `${repo}:environment:cutover-rollback`,
-    ]);
+    expect(trust!.Condition!["StringEquals"]!["token.actions.githubusercontent.com:sub"]).toEqual(
+      ["rollback.yml", "monitor-migration.yml", "apply-migration.yml"].map(
+        (workflow) =>
+          `${repo}:environment:cutover-rollback:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/${workflow}@refs/heads/main`,
+      ),
+    );
     const writes = actionsOf(rolePolicy(production, "github-access_deploy-policy-cutover-rollback_")).filter(
       isMutating,
     );
@@ -535,7 +566,7 @@ describe("GitHub access", () => {
       one(stack, "aws_iam_role", "github-access_deploy-role-production_")["assume_role_policy"],
     );
     expect(trust!.Condition!["StringEquals"]!["token.actions.githubusercontent.com:sub"]).toEqual([
-      "repo:acme/traffic:environment:production",
+      "repo:acme/traffic:environment:cutover-production:ref:refs/heads/main:job_workflow_ref:acme/traffic/.github/workflows/apply-migration.yml@refs/heads/main",
     ]);
   });
 });

@@ -40,6 +40,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 /** The actions the demo runs; each must have been built (actions/<name>/dist/index.js). */
 const REQUIRED_ACTIONS = ["deploy", "load-test", "shift-traffic", "metric-gate", "rollback", "decommission"];
 
+/** Alarm period of the demo's rollback alarms: the data plane publishes per-second metrics. */
+const DEMO_ALARM_PERIOD_SECONDS = 10;
+
 /** No run of the demo lasts longer than this, whatever happens. */
 const WATCHDOG_MS = 8 * 60_000;
 
@@ -240,9 +243,6 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
-
-/** Alarm period of the demo's rollback alarms: the data plane publishes per-second metrics. */
-const DEMO_ALARM_PERIOD_SECONDS = 10;
 
 /**
  * Installs the guardian for act two's migration, as infra does on AWS. Act

@@ -65,11 +65,24 @@ export class GitCommandError extends Error {
     readonly stderr: string,
     readonly exitCode: number | null,
   ) {
-    super(
-      `git ${args.filter((arg) => !arg.startsWith("http.extraheader")).join(" ")} failed: ${stderr.trim()}`,
-    );
+    super(`git ${args.join(" ")} failed: ${stderr.trim()}`);
     this.name = "GitCommandError";
   }
+}
+
+/**
+ * The environment that gives git an HTTP authorization header for one
+ * command: a configuration entry added after any the environment already
+ * carries (GIT_CONFIG_COUNT counts them).
+ */
+export function authConfigEnv(token: string, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const existing = Number.parseInt(base.GIT_CONFIG_COUNT ?? "0", 10);
+  const index = Number.isInteger(existing) && existing > 0 ? existing : 0;
+  return {
+    GIT_CONFIG_COUNT: String(index + 1),
+    [`GIT_CONFIG_KEY_${index}`]: "http.extraheader",
+    [`GIT_CONFIG_VALUE_${index}`]: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`,
+  };
 }
 
 /** Another writer kept winning the race for longer than the retries allow. */
@@ -292,21 +305,17 @@ export class GitStateStore implements StateStore {
     env: Record<string, string> = {},
     stdin?: string,
   ): Promise<string> {
-    const auth =
-      remote && this.options.token
-        ? [
-            "-c",
-            `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${this.options.token}`).toString("base64")}`,
-          ]
-        : [];
-    const full = [...auth, ...args];
+    // The token reaches git through GIT_CONFIG_COUNT/KEY/VALUE in its environment, never its
+    // command line, where any process on the runner can read it from /proc/<pid>/cmdline.
+    const auth = remote && this.options.token ? authConfigEnv(this.options.token) : {};
+    const full = args;
     return new Promise((resolve, reject) => {
       const child = execFile(
         "git",
         full,
         {
           cwd: this.options.workspace,
-          env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...env },
+          env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...auth, ...env },
           timeout: GIT_TIMEOUT_MS,
           maxBuffer: 32 * 1024 * 1024,
         },

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeGitHub, startFakeGitHub } from "../../sandbox/github.js";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
+import { applyRequirements, repositoryClient, requirementsFor } from "../../src/cli/github-settings.js";
+import type { MigrationsFile } from "../../src/model/spec.js";
 import type { MigrationStatus } from "../../src/model/status.js";
 import { trafficSeed } from "../fixtures/traffic/seed.js";
 import { createLocalRemote, git, type LocalRemote } from "../support/git-remote.js";
@@ -100,6 +102,14 @@ async function createWorld(): Promise<World> {
     "migrations.json": spec,
     "status/orders-api.json": `${JSON.stringify(stagingPassedStatus(), null, 2)}\n`,
   };
+  // The tracked settings and scripts the workflows read from the checkout.
+  for (const path of [
+    ".github/cutover.json",
+    ".github/scripts/rollback-lock.sh",
+    ".github/scripts/check-settings.sh",
+  ]) {
+    files[path] = readFileSync(join(repoRoot, path), "utf8");
+  }
   for (const name of readdirSync(join(repoRoot, "load-tests"))) {
     files[`load-tests/${name}`] = readFileSync(join(repoRoot, "load-tests", name), "utf8");
   }
@@ -111,6 +121,13 @@ async function createWorld(): Promise<World> {
     gitDir: remote.bare,
     pullRequests: [{ number: 7, title: "orders-api: canary-10", head: "orders-api-canary-10", base: "main" }],
   });
+  // The repository as cutover github-setup leaves it: the apply chain checks it first.
+  await applyRequirements(
+    repositoryClient(TOKEN, github.url),
+    "example",
+    "platform",
+    requirementsFor(JSON.parse(spec) as MigrationsFile, [{ type: "Team", id: 1 }]),
+  );
   const world: World = {
     sandbox,
     github,

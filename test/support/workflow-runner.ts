@@ -13,7 +13,7 @@
  * at the sandbox; actions/setup-node → the Node running the tests. `run:`
  * steps run in bash with their `env:` evaluated, as on a runner.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +42,37 @@ const TOKEN = {
   Null: 7,
 } as const;
 
-export type StepConclusion = "success" | "failure" | "skipped";
+export type StepConclusion = "success" | "failure" | "skipped" | "cancelled";
+
+/** What a stand-in for a local action reports: its outcome, outputs and how long it took. */
+export interface StandInResult {
+  outcome?: "success" | "failure";
+  outputs?: Record<string, string>;
+  /** Minutes the step runs; a job whose steps pass its timeout-minutes is cut off in this step. */
+  minutes?: number;
+}
+
+/** Runs in place of `./actions/<name>`: gets the evaluated inputs, the job's name and the step's env. */
+export type ActionStandIn = (
+  inputs: Record<string, string>,
+  context: { job: string; env: Record<string, string>; environment?: string },
+) => StandInResult | Promise<StandInResult>;
+
+/** An environment's protection rules, as the repository settings hold them. */
+export interface EnvironmentRules {
+  /** Required reviewers: each job referencing the environment waits for one of them. */
+  reviewers?: string[];
+  /** Deployment branch policy: the only refs/heads/<name> allowed; every branch when absent. */
+  branches?: string[];
+  /** Environment-level variables, laid over the repository's in `vars` for its jobs. */
+  vars?: Record<string, string>;
+}
+
+/** One approval GitHub asks a person for: a job waiting on an environment with reviewers. */
+export interface ApprovalRequest {
+  job: string;
+  environment: string;
+}
 
 export interface StepRecord {
   job: string;
@@ -61,7 +91,9 @@ export interface StepRecord {
 export interface JobRecord {
   /** Job id; matrix legs and called workflows' jobs as "migrate (orders-api) / shift". */
   id: string;
-  result: "success" | "failure" | "skipped" | "killed";
+  result: "success" | "failure" | "skipped" | "cancelled" | "killed";
+  /** Why GitHub refused or cut the job short (branch policy, timeout). */
+  annotation?: string;
   outputs: Record<string, string>;
   environment?: string;
   steps: StepRecord[];
@@ -87,11 +119,30 @@ export interface WorkflowRunOptions {
   killAfter?: { job: string; step: string };
   /** Per-action timeout. */
   timeoutMs?: number;
+  /** Local actions run by a function instead of their bundle (workflow semantics without AWS). */
+  standIns?: Record<string, ActionStandIn>;
+  /** Environments' protection rules; an environment not listed has none. */
+  environments?: Record<string, EnvironmentRules>;
+  /** The run is cancelled (by a person or a concurrency group) right after this step. */
+  cancelAfter?: { job: string; step: string };
+  /**
+   * A pull request from a fork: GitHub gives the run no `vars` and no secrets
+   * (only GITHUB_TOKEN, read-only).
+   */
+  fromFork?: boolean;
+  /**
+   * Who caused the event. Events made with a run's GITHUB_TOKEN start no
+   * workflow, except workflow_dispatch and repository_dispatch.
+   */
+  triggeredBy?: "user" | "github-token";
 }
 
 export interface WorkflowRun {
   jobs: JobRecord[];
   killed: boolean;
+  cancelled: boolean;
+  /** Approvals GitHub asked for, in order. */
+  approvals: ApprovalRequest[];
   /** Every step, in the order they ran. */
   steps: StepRecord[];
   job(id: string): JobRecord;
@@ -112,6 +163,10 @@ interface Scope {
   secrets: Record<string, string>;
   /** Whether any ancestor job or earlier step failed (for success()/failure()). */
   failed: boolean;
+  /** Whether the run was cancelled or this job cut off by its timeout (for cancelled()). */
+  cancelled?: boolean;
+  /** Whether the whole run was cancelled: cancelled() holds in any job then, success() need not fail. */
+  runCancelled?: boolean;
 }
 
 const CONTEXT_NAMES = [
@@ -143,10 +198,19 @@ export function evaluateExpression(expression: string, scope: Scope): unknown {
   ) as data.Dictionary;
   const status = (value: boolean) => ({ call: () => new data.BooleanData(value) });
   const functions = new Map([
-    ["success", { name: "success", minArgs: 0, maxArgs: 0, ...status(!scope.failed) }],
+    // As on GitHub: success() is false once the run is cancelled; failure() says only that a step or job failed.
+    ["success", { name: "success", minArgs: 0, maxArgs: 0, ...status(!scope.failed && !scope.cancelled) }],
     ["failure", { name: "failure", minArgs: 0, maxArgs: 0, ...status(scope.failed) }],
     ["always", { name: "always", minArgs: 0, maxArgs: 0, ...status(true) }],
-    ["cancelled", { name: "cancelled", minArgs: 0, maxArgs: 0, ...status(false) }],
+    [
+      "cancelled",
+      {
+        name: "cancelled",
+        minArgs: 0,
+        maxArgs: 0,
+        ...status(Boolean(scope.cancelled || scope.runCancelled)),
+      },
+    ],
   ]);
   const result = new Evaluator(ast, contexts, functions).evaluate();
   return JSON.parse(JSON.stringify(result, data.replacer) ?? "null");
@@ -238,6 +302,50 @@ function actionDefaults(name: string): Record<string, string> {
 
 class KilledRun extends Error {}
 
+/** Runs a `run:` script in bash -e, bounded to 30 s, as the runner's default shell does. */
+function runShell(
+  script: string,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-e", "-c", script], { cwd, env, timeout: 30_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.on("error", (error) => resolve({ status: null, stdout, stderr: `${stderr}${error.message}` }));
+  });
+}
+
+/**
+ * What actions/checkout does with `ref` and `path`, on the workspace the
+ * test's checkout() made: a workspace that is no git clone (shell-only
+ * fixtures) is left as it is; `path` gets its own clone of the same origin;
+ * `ref` is checked out detached, as the action leaves it.
+ */
+function checkoutRef(workspace: string, path: string, ref: string): { ok: boolean; error?: string } {
+  const gitIn = (cwd: string, ...args: string[]) => spawnSync("git", args, { cwd, encoding: "utf8" });
+  if (gitIn(workspace, "rev-parse", "--git-dir").status !== 0) return { ok: true };
+  let dir = workspace;
+  if (path) {
+    const origin = gitIn(workspace, "remote", "get-url", "origin").stdout.trim();
+    dir = join(workspace, path);
+    const cloned = gitIn(workspace, "clone", "--quiet", origin, dir);
+    if (cloned.status !== 0) return { ok: false, error: cloned.stderr };
+  }
+  if (ref) {
+    const moved = gitIn(dir, "checkout", "--quiet", "--detach", ref);
+    if (moved.status !== 0) return { ok: false, error: `ref ${ref}: ${moved.stderr}` };
+  }
+  return { ok: true };
+}
+
 /** Runs a workflow for one event; returns every job and step with its outcome and outputs. */
 export async function runWorkflow(options: WorkflowRunOptions): Promise<WorkflowRun> {
   const repository = options.repository ?? "example/platform";
@@ -248,6 +356,14 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<Workflow
     throw new Error(
       `${options.workflow} does not run on ${options.eventName} (it runs on ${Object.keys(events).join(", ")})`,
     );
+  }
+  if (
+    options.triggeredBy === "github-token" &&
+    options.eventName !== "workflow_dispatch" &&
+    options.eventName !== "repository_dispatch"
+  ) {
+    // GitHub creates no run at all: nothing to see, not even a skipped job.
+    return runner.result();
   }
   const github = {
     event_name: options.eventName,
@@ -260,6 +376,7 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<Workflow
     sha: (options.eventPayload.after as string | undefined) ?? "",
     actor: "octocat",
     server_url: "https://github.com",
+    api_url: options.env.GITHUB_API_URL ?? "https://api.github.com",
   };
   const inputs =
     options.eventName === "workflow_dispatch"
@@ -277,6 +394,8 @@ class WorkflowRunner {
   private readonly jobs: JobRecord[] = [];
   private readonly steps: StepRecord[] = [];
   private killed = false;
+  private cancelled = false;
+  private readonly approvals: ApprovalRequest[] = [];
   readonly workflowsDir: string;
 
   constructor(
@@ -293,6 +412,8 @@ class WorkflowRunner {
       jobs,
       steps,
       killed: this.killed,
+      cancelled: this.cancelled,
+      approvals: this.approvals,
       job(id) {
         const found = jobs.find((job) => job.id === id);
         if (!found) throw new Error(`no job "${id}" ran; jobs: ${jobs.map((job) => job.id).join(", ")}`);
@@ -308,10 +429,16 @@ class WorkflowRunner {
 
   async runJobs(
     parsed: ParsedWorkflow,
-    call: { github: Record<string, unknown>; inputs: Record<string, unknown>; prefix: string },
+    call: {
+      github: Record<string, unknown>;
+      inputs: Record<string, unknown>;
+      prefix: string;
+    },
   ): Promise<Record<string, { result: string; outputs: Record<string, string> }>> {
-    const done: Record<string, { result: string; outputs: Record<string, string>; failedChain: boolean }> =
-      {};
+    const done: Record<
+      string,
+      { result: string; outputs: Record<string, string>; failedChain: boolean; cancelledChain: boolean }
+    > = {};
     const pending = [...parsed.template.jobs];
     const rootJobs = parsed.root.find!("jobs")!;
     while (pending.length > 0) {
@@ -326,10 +453,15 @@ class WorkflowRunner {
         needIds.map((need) => [need, { result: done[need]!.result, outputs: done[need]!.outputs }]),
       );
       const failedChain = needIds.some((need) => done[need]!.result === "failure" || done[need]!.failedChain);
+      // A job cut off (timeout, cancel) makes cancelled() true for what depends on it.
+      const cancelledChain =
+        this.cancelled ||
+        needIds.some((need) => done[need]!.result === "cancelled" || done[need]!.cancelledChain);
       const base: Scope = {
         github: call.github,
         inputs: call.inputs,
-        vars: this.options.vars ?? {},
+        // GitHub gives a fork's pull request no configuration variables and no secrets.
+        vars: this.options.fromFork ? {} : (this.options.vars ?? {}),
         env: {},
         matrix: {},
         needs,
@@ -339,6 +471,7 @@ class WorkflowRunner {
         runner: { os: "Linux", temp: "/tmp" },
         secrets: {},
         failed: failedChain,
+        cancelled: cancelledChain,
       };
       const env = stringMap(evaluateToken(parsed.root.find!("env"), base));
       base.env = env;
@@ -367,12 +500,14 @@ class WorkflowRunner {
       }
       const result = results.some((r) => r.result === "failure")
         ? "failure"
-        : results.every((r) => r.result === "skipped")
-          ? "skipped"
-          : "success";
+        : results.some((r) => r.result === "cancelled")
+          ? "cancelled"
+          : results.every((r) => r.result === "skipped")
+            ? "skipped"
+            : "success";
       // Matrix legs write the same job outputs; the last leg's value wins, as on GitHub.
       const outputs = Object.assign({}, ...results.map((r) => r.outputs)) as Record<string, string>;
-      done[id] = { result, outputs, failedChain };
+      done[id] = { result, outputs, failedChain, cancelledChain };
     }
     return Object.fromEntries(
       Object.entries(done).map(([id, entry]) => [id, { result: entry.result, outputs: entry.outputs }]),
@@ -416,7 +551,13 @@ class WorkflowRunner {
     }
     const jobs = await this.runJobs(called, { github: scope.github, inputs, prefix: `${name} / ` });
     const failed = Object.values(jobs).some((job) => job.result === "failure");
-    const record: JobRecord = { id: name, result: failed ? "failure" : "success", outputs: {}, steps: [] };
+    const cancelled = Object.values(jobs).some((job) => job.result === "cancelled");
+    const record: JobRecord = {
+      id: name,
+      result: failed ? "failure" : cancelled ? "cancelled" : "success",
+      outputs: {},
+      steps: [],
+    };
     this.jobs.push(record);
     return record;
   }
@@ -424,10 +565,12 @@ class WorkflowRunner {
   private async runJob(
     job: { steps: Array<Record<string, unknown>>; environment?: Token; outputs?: Token },
     rawJob: Token,
-    scope: Scope,
+    initialScope: Scope,
     name: string,
   ): Promise<JobRecord> {
+    let scope = initialScope;
     const record: JobRecord = { id: name, result: "success", outputs: {}, steps: [] };
+    this.jobs.push(record);
     if (job.environment) {
       const environment = evaluateToken(job.environment, scope);
       record.environment = asInputString(
@@ -435,16 +578,31 @@ class WorkflowRunner {
           ? (environment as { name?: unknown }).name
           : environment,
       );
+      const rules = this.options.environments?.[record.environment] ?? {};
+      const ref = String(scope.github.ref ?? "");
+      const branch = ref.replace(/^refs\/heads\//, "");
+      if (rules.branches && !(ref.startsWith("refs/heads/") && rules.branches.includes(branch))) {
+        // GitHub refuses the job before it starts: no approval asked, no step run, no token minted.
+        record.result = "failure";
+        record.annotation = `Branch "${branch}" is not allowed to deploy to ${record.environment} due to environment protection rules.`;
+        return record;
+      }
+      if ((rules.reviewers ?? []).length > 0)
+        this.approvals.push({ job: name, environment: record.environment });
+      if (!this.options.fromFork) scope = { ...scope, vars: { ...scope.vars, ...(rules.vars ?? {}) } };
     }
-    this.jobs.push(record);
     const workspace = this.options.checkout();
     const rawSteps = rawJob.find!("steps")!;
+    const timeoutMinutes = Number(evaluateToken(rawJob.find!("timeout-minutes"), scope) ?? 360);
+    let elapsedMinutes = 0;
     let awsConfigured = false;
     let failed = false;
+    // A job's steps judge success() and failure() on the job's own steps, as on GitHub.
+    let cutOff = false;
     for (let index = 0; index < job.steps.length; index++) {
       const step = job.steps[index] as { id: string; uses?: Token; run?: Token; if?: Token; env?: Token };
       const rawStep = rawSteps.get!(index) as Token;
-      const stepScope: Scope = { ...scope, failed: scope.failed || failed };
+      const stepScope: Scope = { ...scope, failed, cancelled: cutOff, runCancelled: this.cancelled };
       const id = step.id;
       const uses = step.uses ? String(step.uses.value) : undefined;
       const stepRecord: StepRecord = { job: name, id, uses, outcome: "skipped", outputs: {} };
@@ -454,7 +612,32 @@ class WorkflowRunner {
         continue;
       }
       const stepEnv = stringMap(evaluateToken(step.env, stepScope));
-      if (uses?.startsWith("./actions/")) {
+      const standIn = uses?.startsWith("./actions/")
+        ? this.options.standIns?.[uses.slice("./actions/".length)]
+        : undefined;
+      if (uses?.startsWith("./actions/") && standIn) {
+        const action = uses.slice("./actions/".length);
+        const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
+        const inputs = { ...actionDefaults(action), ...given };
+        const outcome = await standIn(inputs, {
+          job: name,
+          env: { ...scope.env, ...stepEnv },
+          environment: record.environment,
+        });
+        elapsedMinutes += outcome.minutes ?? 0;
+        if (elapsedMinutes > timeoutMinutes) {
+          // The runner cancels the step in flight; what follows runs only under always() or cancelled().
+          Object.assign(stepRecord, { inputs, outcome: "cancelled" });
+          record.annotation = `The job has exceeded the maximum execution time of ${timeoutMinutes} minutes.`;
+          cutOff = true;
+        } else {
+          Object.assign(stepRecord, {
+            inputs,
+            outcome: outcome.outcome ?? "success",
+            outputs: outcome.outputs ?? {},
+          });
+        }
+      } else if (uses?.startsWith("./actions/")) {
         const action = uses.slice("./actions/".length);
         const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
         const inputs = { ...actionDefaults(action), ...given };
@@ -484,17 +667,23 @@ class WorkflowRunner {
       } else if (uses?.startsWith("aws-actions/configure-aws-credentials@")) {
         awsConfigured = true;
         stepRecord.outcome = "success";
-      } else if (uses?.startsWith("actions/checkout@") || uses?.startsWith("actions/setup-node@")) {
+      } else if (uses?.startsWith("actions/checkout@")) {
+        const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
+        const checkedOut = checkoutRef(workspace, given.path ?? "", given.ref ?? "");
+        Object.assign(stepRecord, { inputs: given, outcome: checkedOut.ok ? "success" : "failure" });
+        if (!checkedOut.ok) stepRecord.stderr = checkedOut.error;
+      } else if (uses?.startsWith("actions/setup-node@")) {
         stepRecord.outcome = "success";
       } else if (step.run) {
         const script = asInputString(evaluateToken(step.run, stepScope));
         const outputFile = join(mkdtempSync(join(tmpdir(), "cutover-run-step-")), "output");
         writeFileSync(outputFile, "");
-        const result = spawnSync("bash", ["-e", "-c", script], {
-          cwd: workspace,
-          encoding: "utf8",
-          timeout: 30_000,
-          env: { PATH: process.env.PATH ?? "", GITHUB_OUTPUT: outputFile, ...scope.env, ...stepEnv },
+        // Asynchronous, so a step may call servers this process runs (the test GitHub).
+        const result = await runShell(script, workspace, {
+          PATH: process.env.PATH ?? "",
+          GITHUB_OUTPUT: outputFile,
+          ...scope.env,
+          ...stepEnv,
         });
         Object.assign(stepRecord, {
           run: script,
@@ -511,7 +700,10 @@ class WorkflowRunner {
         conclusion: stepRecord.outcome,
         outputs: stepRecord.outputs,
       };
-      if (stepRecord.outcome === "failure") failed = true;
+      // continue-on-error: the outcome stays failure, the conclusion is success and the job goes on.
+      const continueOnError = evaluateToken(rawStep.find!("continue-on-error"), stepScope) === true;
+      if (stepRecord.outcome === "failure" && continueOnError) scope.steps[id]!.conclusion = "success";
+      else if (stepRecord.outcome === "failure") failed = true;
       this.push(record, stepRecord);
       const kill = this.options.killAfter;
       if (kill && name.endsWith(kill.job) && id === kill.step) {
@@ -519,9 +711,14 @@ class WorkflowRunner {
         this.killed = true;
         throw new KilledRun();
       }
+      const cancel = this.options.cancelAfter;
+      if (cancel && name.endsWith(cancel.job) && id === cancel.step) {
+        this.cancelled = true;
+        cutOff = true;
+      }
     }
-    record.result = failed ? "failure" : "success";
-    record.outputs = stringMap(evaluateToken(job.outputs, { ...scope, failed }));
+    record.result = failed ? "failure" : cutOff ? "cancelled" : "success";
+    record.outputs = stringMap(evaluateToken(job.outputs, { ...scope, failed, cancelled: cutOff }));
     return record;
   }
 

@@ -1,11 +1,15 @@
 // The git state store against a real local bare remote: commits built on top
 // of the state branch, structured messages, and a non-fast-forward answered
 // by re-reading and re-applying the change rather than overwriting.
-import { readFileSync } from "node:fs";
+
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { MigrationStatus } from "../../src/model/status.js";
 import {
+  authConfigEnv,
   GitStateStore,
   StateStoreConflictError,
   statusCommitMessage,
@@ -188,5 +192,41 @@ describe("git state store", () => {
     );
     expect(message.split("\n")[0]).toBe("cutover(orders-api): canary-10 baking [shifted]");
     expect(message).toContain("Cutover-Weights: old=90 new=10\nCutover-Run: https://example/run/1\n");
+  });
+});
+
+describe("git credentials", () => {
+  it("gives git the token through GIT_CONFIG_* in its environment, never on its command line", async () => {
+    const remote = createLocalRemote({ "migrations.json": SPEC });
+    const workspace = remote.clone();
+    // A git on PATH that logs its arguments and configuration entries, then runs the real one.
+    const bin = mkdtempSync(join(tmpdir(), "cutover-git-spy-"));
+    const log = join(bin, "log");
+    const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    writeFileSync(
+      join(bin, "git"),
+      `#!/bin/sh\nprintf 'argv %s\\n' "$*" >> "${log}"\nprintf 'env %s=%s\\n' "$GIT_CONFIG_KEY_0" "$GIT_CONFIG_VALUE_0" >> "${log}"\nexec "${realGit}" "$@"\n`,
+    );
+    chmodSync(join(bin, "git"), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      await store(workspace, "main", { token: "ghs_secret_token" }).update("orders-api", bump(10, "shifted"));
+    } finally {
+      process.env.PATH = path;
+    }
+    const lines = readFileSync(log, "utf8").split("\n");
+    const encoded = Buffer.from("x-access-token:ghs_secret_token").toString("base64");
+    expect(lines.filter((line) => line.startsWith("argv ")).join("\n")).not.toContain(encoded);
+    expect(lines.filter((line) => line.startsWith("argv ")).join("\n")).not.toContain("extraheader");
+    expect(lines).toContain(`env http.extraheader=AUTHORIZATION: basic ${encoded}`);
+    expect(JSON.parse(remote.show("status/orders-api.json")!).weights).toEqual({ old: 90, new: 10 });
+  });
+
+  it("adds its entry after the configuration entries the environment already has", () => {
+    const env = authConfigEnv("t", { GIT_CONFIG_COUNT: "2" });
+    expect(env.GIT_CONFIG_COUNT).toBe("3");
+    expect(env.GIT_CONFIG_KEY_2).toBe("http.extraheader");
+    expect(authConfigEnv("t", {}).GIT_CONFIG_COUNT).toBe("1");
   });
 });

@@ -88,6 +88,8 @@ export const PERMISSION_NEEDS: Record<
   },
   // Exchanges the job's OIDC token for an AWS role.
   "id-token": { level: "write", neededBy: (step) => uses(step) === AWS_CREDENTIALS_ACTION },
+  // Reads the repository's Actions settings (the OIDC subject template) before the chain acts.
+  actions: { level: "read", neededBy: (step) => (step.run ?? "").includes("check-settings.sh") },
   // Comments on or opens pull requests.
   "pull-requests": {
     level: "write",
@@ -168,7 +170,7 @@ export function checkJobPermissions(file: WorkflowFile, files: WorkflowFile[]): 
         });
       }
     }
-    if (steps.length > 0 && granted.contents === undefined) {
+    if (steps.some((step) => step.uses?.startsWith("actions/checkout@")) && granted.contents === undefined) {
       findings.push({
         workflow: file.name,
         job: jobId,

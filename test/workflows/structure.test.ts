@@ -60,12 +60,14 @@ describe("workflow structure", () => {
     expect(describeFindings(checkPlanIsForkSafe(plan!))).toEqual([]);
   });
 
-  it("rolls back after a failure only once a shift was attempted", () => {
+  it("rolls back after a failure, a timeout or a cancel once a shift was attempted", () => {
     const chain = files.find((file) => file.name === "apply-migration.yml")!;
     const rollback = chain.doc.jobs.rollback!;
-    expect(rollback.if).toMatch(/failure\(\)/);
+    expect(rollback.if).toMatch(/\(failure\(\) \|\| cancelled\(\)\)/);
     expect(rollback.if).toMatch(/needs\.shift\.outputs\.attempted == 'true'/);
-    expect(chain.doc.jobs.shift?.environment).toBe("${{ inputs.environment }}");
+    // The phase's reviewers approve once; the AWS jobs run in the reviewer-less environment.
+    expect(chain.doc.jobs.approve?.environment).toBe("${{ inputs.environment }}");
+    expect(chain.doc.jobs.shift?.environment).toBe("cutover-${{ inputs.environment }}");
   });
 
   it("takes the rollback inputs the issue names, reason required", () => {
