@@ -28376,9 +28376,7 @@ var FETCHED_REF = "refs/cutover/state";
 var GIT_TIMEOUT_MS = 6e4;
 var GitCommandError = class extends Error {
   constructor(args, stderr, exitCode) {
-    super(
-      `git ${args.filter((arg) => !arg.startsWith("http.extraheader")).join(" ")} failed: ${stderr.trim()}`
-    );
+    super(`git ${args.join(" ")} failed: ${stderr.trim()}`);
     this.args = args;
     this.stderr = stderr;
     this.exitCode = exitCode;
@@ -28388,6 +28386,15 @@ var GitCommandError = class extends Error {
   stderr;
   exitCode;
 };
+function authConfigEnv(token, base = process.env) {
+  const existing = Number.parseInt(base.GIT_CONFIG_COUNT ?? "0", 10);
+  const index = Number.isInteger(existing) && existing > 0 ? existing : 0;
+  return {
+    GIT_CONFIG_COUNT: String(index + 1),
+    [`GIT_CONFIG_KEY_${index}`]: "http.extraheader",
+    [`GIT_CONFIG_VALUE_${index}`]: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`
+  };
+}
 var StateStoreConflictError = class extends Error {
   constructor(message) {
     super(message);
@@ -28579,18 +28586,15 @@ ${formatSpecErrors(result.errors)}`
     }
   }
   git(args, remote = false, env = {}, stdin) {
-    const auth = remote && this.options.token ? [
-      "-c",
-      `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${this.options.token}`).toString("base64")}`
-    ] : [];
-    const full = [...auth, ...args];
+    const auth = remote && this.options.token ? authConfigEnv(this.options.token) : {};
+    const full = args;
     return new Promise((resolve2, reject) => {
       const child = execFile2(
         "git",
         full,
         {
           cwd: this.options.workspace,
-          env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...env },
+          env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...auth, ...env },
           timeout: GIT_TIMEOUT_MS,
           maxBuffer: 32 * 1024 * 1024
         },
