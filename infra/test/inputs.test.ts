@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -169,14 +170,50 @@ describe("spec check for the infrastructure", () => {
 describe("npm run synth entry", () => {
   it("writes every stack and the manifest where the CLI asks, and fails clearly on a bad configuration", async () => {
     const outdir = mkdtempSync(join(tmpdir(), "cutover-synth-"));
+    // The example configuration, with the guardian package at a path this test controls.
+    const example = JSON.parse(readFileSync(join(INFRA_DIR, "config.json"), "utf8"));
+    const withZip = (zipPath: string) => {
+      const file = join(outdir, `config-${zipPath.length}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({ ...example, specPath: join(INFRA_DIR, example.specPath), guardian: { zipPath } }),
+      );
+      return file;
+    };
+    const missingZip = join(outdir, "missing", "guardian.zip");
+    const missing = await run(process.execPath, ["--import", "tsx", join(INFRA_DIR, "main.ts")], {
+      env: {
+        ...process.env,
+        CDKTF_OUTDIR: join(outdir, "no-zip"),
+        CUTOVER_INFRA_CONFIG: withZip(missingZip),
+      },
+      timeout: 30_000,
+    }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(missing?.code).toBe(1);
+    expect(missing?.stderr).toContain(`The guardian's code package ${missingZip} does not exist`);
+    expect(missing?.stderr).toContain("run `npm run build` first");
+
+    const zip = join(outdir, "guardian.zip");
+    writeFileSync(zip, "a stand-in package: synthesis only hashes it");
     const { stdout } = await run(process.execPath, ["--import", "tsx", join(INFRA_DIR, "main.ts")], {
-      env: { ...process.env, CDKTF_OUTDIR: outdir },
+      env: { ...process.env, CDKTF_OUTDIR: outdir, CUTOVER_INFRA_CONFIG: withZip(zip) },
       timeout: 30_000,
     });
     expect(stdout).toMatch(/synthesized 2 stack\(s\) \[staging, production\]/);
     for (const name of ["staging", "production"]) {
       expect(existsSync(join(outdir, "stacks", name, "cdk.tf.json"))).toBe(true);
     }
+    const production = JSON.parse(readFileSync(join(outdir, "stacks", "production", "cdk.tf.json"), "utf8"));
+    const guardian = Object.values(production.resource.aws_lambda_function as Record<string, any>).find(
+      (fn) => fn.function_name === "cutover-production-guardian",
+    );
+    expect(guardian.filename).toBe(zip);
+    expect(guardian.source_code_hash).toBe(
+      createHash("sha256").update("a stand-in package: synthesis only hashes it").digest("base64"),
+    );
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8"));
     expect(Object.keys(manifest.stacks).sort()).toEqual(["production", "staging"]);
 
