@@ -12,10 +12,10 @@ import { CloudwatchEventApiDestination } from "@cdktn/provider-aws/lib/cloudwatc
 import { CloudwatchEventConnection } from "@cdktn/provider-aws/lib/cloudwatch-event-connection/index.js";
 import { CloudwatchEventRule } from "@cdktn/provider-aws/lib/cloudwatch-event-rule/index.js";
 import { CloudwatchEventTarget } from "@cdktn/provider-aws/lib/cloudwatch-event-target/index.js";
-import { LambdaPermission } from "@cdktn/provider-aws/lib/lambda-permission/index.js";
 import { DataAwsSecretsmanagerSecretVersion } from "@cdktn/provider-aws/lib/data-aws-secretsmanager-secret-version/index.js";
 import { IamRole } from "@cdktn/provider-aws/lib/iam-role/index.js";
 import { IamRolePolicy } from "@cdktn/provider-aws/lib/iam-role-policy/index.js";
+import { LambdaPermission } from "@cdktn/provider-aws/lib/lambda-permission/index.js";
 import { TerraformVariable } from "cdktn";
 import { Construct } from "constructs";
 import type { DispatchTokenSource, GitHubRepositoryConfig } from "../inputs/config.js";

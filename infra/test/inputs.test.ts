@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -207,11 +207,11 @@ describe("npm run synth entry", () => {
       expect(existsSync(join(outdir, "stacks", name, "cdk.tf.json"))).toBe(true);
     }
     const production = JSON.parse(readFileSync(join(outdir, "stacks", "production", "cdk.tf.json"), "utf8"));
-    const guardian = Object.values(production.resource.aws_lambda_function as Record<string, any>).find(
-      (fn) => fn.function_name === "cutover-production-guardian",
-    );
-    expect(guardian.filename).toBe(zip);
-    expect(guardian.source_code_hash).toBe(
+    const guardian = Object.values(
+      production.resource.aws_lambda_function as Record<string, Record<string, string>>,
+    ).find((fn) => fn["function_name"] === "cutover-production-guardian");
+    expect(guardian?.["filename"]).toBe(zip);
+    expect(guardian?.["source_code_hash"]).toBe(
       createHash("sha256").update("a stand-in package: synthesis only hashes it").digest("base64"),
     );
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8"));
