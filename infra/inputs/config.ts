@@ -67,6 +67,11 @@ export interface MigrationInfraConfig {
 export interface AlarmSettings {
   evaluationPeriods: number;
   datapointsToAlarm: number;
+  /**
+   * Custom namespaces whose metrics are published at high resolution
+   * (StorageResolution 1): alarms on them may use 10 s or 30 s periods.
+   */
+  highResolutionNamespaces: string[];
 }
 
 /**
@@ -349,7 +354,18 @@ function readAlarms(value: unknown, problems: string[]): AlarmSettings {
       `$.alarms.datapointsToAlarm (${datapointsToAlarm}) must not exceed evaluationPeriods (${evaluationPeriods})`,
     );
   }
-  return { evaluationPeriods, datapointsToAlarm };
+  const highResolutionNamespaces =
+    section["highResolutionNamespaces"] === undefined
+      ? []
+      : stringListAt(section, "highResolutionNamespaces", "$.alarms", problems);
+  for (const namespace of highResolutionNamespaces) {
+    if (namespace.startsWith("AWS/")) {
+      problems.push(
+        `$.alarms.highResolutionNamespaces lists "${namespace}": AWS service namespaces publish one-minute metrics; list only custom namespaces published with StorageResolution 1`,
+      );
+    }
+  }
+  return { evaluationPeriods, datapointsToAlarm, highResolutionNamespaces };
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { MigrationsFile } from "../../src/model/spec.js";
-import { alarmPeriod } from "../constructs/rollback-alarms.js";
+import { alarmPeriod, isHighResolution } from "../constructs/rollback-alarms.js";
 import { InfraConfigError, parseInfraConfig } from "../inputs/config.js";
 import { grantsFor, InfraPlanError, planStacks } from "../inputs/plan.js";
 import { checkSpecForInfra } from "../inputs/spec.js";
@@ -79,7 +79,11 @@ describe("infrastructure configuration", () => {
     expect(config.specPath).toBe("/repo/migrations.json");
     expect(config.github.defaultBranch).toBe("main");
     expect(config.dispatchToken).toEqual({ source: "variable" });
-    expect(config.alarms).toEqual({ evaluationPeriods: 3, datapointsToAlarm: 2 });
+    expect(config.alarms).toEqual({
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      highResolutionNamespaces: [],
+    });
     expect(config.environments["prod"]!.oidcProvider).toBe("create");
   });
 });
@@ -139,6 +143,31 @@ describe("stack planning", () => {
     expect(alarmPeriod("10s")).toBe(60);
     expect(alarmPeriod("90s")).toBe(120);
     expect(alarmPeriod("5m")).toBe(300);
+  });
+
+  it("uses 10 s and 30 s periods only for custom metrics in declared high-resolution namespaces", () => {
+    expect(alarmPeriod("10s", true)).toBe(10);
+    expect(alarmPeriod("20s", true)).toBe(30);
+    expect(alarmPeriod("45s", true)).toBe(60);
+    const custom = (namespace: string) =>
+      ({
+        name: "queue-depth",
+        metric: { queries: { m1: { namespace, metricName: "Depth", dimensions: {}, stat: "Maximum" } } },
+        pass: { max: 1 },
+      }) as const;
+    expect(isHighResolution(custom("Orders/HighRes"), ["Orders/HighRes"])).toBe(true);
+    expect(isHighResolution(custom("Orders/Standard"), ["Orders/HighRes"])).toBe(false);
+    expect(
+      isHighResolution({ name: "errors", metric: "error-rate", pass: { max: 1 } }, ["AWS/ApiGateway"]),
+    ).toBe(false);
+  });
+
+  it("refuses an AWS namespace as high resolution", () => {
+    const raw = JSON.parse(readFileSync(join(INFRA_DIR, "config.json"), "utf8"));
+    raw.alarms = { highResolutionNamespaces: ["AWS/Lambda"] };
+    expect(() => parseInfraConfig(raw, "config.json", {})).toThrow(
+      '$.alarms.highResolutionNamespaces lists "AWS/Lambda": AWS service namespaces publish one-minute metrics',
+    );
   });
 });
 
