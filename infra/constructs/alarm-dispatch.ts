@@ -15,6 +15,7 @@ import { CloudwatchEventTarget } from "@cdktn/provider-aws/lib/cloudwatch-event-
 import { DataAwsSecretsmanagerSecretVersion } from "@cdktn/provider-aws/lib/data-aws-secretsmanager-secret-version/index.js";
 import { IamRole } from "@cdktn/provider-aws/lib/iam-role/index.js";
 import { IamRolePolicy } from "@cdktn/provider-aws/lib/iam-role-policy/index.js";
+import { LambdaPermission } from "@cdktn/provider-aws/lib/lambda-permission/index.js";
 import { TerraformVariable } from "cdktn";
 import { Construct } from "constructs";
 import type { DispatchTokenSource, GitHubRepositoryConfig } from "../inputs/config.js";
@@ -118,6 +119,8 @@ export interface AlarmDispatchRuleProps {
   migrationId: string;
   alarmNames: string[];
   destination: GitHubDispatchDestination;
+  /** The environment's guardian function and its dead-letter queue: the first target of the rule. */
+  guardian: { functionArn: string; functionName: string; deadLetterQueueArn: string };
   tags: Record<string, string>;
 }
 
@@ -138,7 +141,11 @@ export function dispatchInputTemplate(migrationId: string): string {
   return `{"event_type":${JSON.stringify(ALARM_EVENT_TYPE)},"client_payload":{"migration":${JSON.stringify(migrationId)},"alarm":<alarm>,"state":<state>,"time":<time>}}`;
 }
 
-/** One migration's rule: its rollback alarms entering ALARM trigger a dispatch naming the migration. */
+/**
+ * One migration's rule: its rollback alarms entering ALARM invoke the guardian,
+ * which rolls back inside the account, and send a dispatch naming the
+ * migration, from which git catches up (status file, issue, monitor run).
+ */
 export class AlarmDispatchRule extends Construct {
   readonly rule: CloudwatchEventRule;
 
@@ -146,9 +153,25 @@ export class AlarmDispatchRule extends Construct {
     super(scope, id);
     this.rule = new CloudwatchEventRule(this, "rule", {
       name: awsName("EventBridge rule", NAME_LIMITS.eventRule, props.stackName, props.migrationId, "alarm"),
-      description: `Rollback alarms of cutover migration ${props.migrationId} entering ALARM → repository_dispatch ${ALARM_EVENT_TYPE}`,
+      description: `Rollback alarms of cutover migration ${props.migrationId} entering ALARM → guardian, repository_dispatch ${ALARM_EVENT_TYPE}`,
       eventPattern: JSON.stringify(alarmStateChangePattern(props.alarmNames)),
       tags: props.tags,
+    });
+    new CloudwatchEventTarget(this, "guardian-target", {
+      rule: this.rule.name,
+      targetId: "cutover-guardian",
+      arn: props.guardian.functionArn,
+      // The whole alarm event: the guardian reads the alarm name and its tags' migration from it.
+      // EventBridge retries a refused async invoke (throttle, service error) with backoff, then dead-letters.
+      retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 10 },
+      deadLetterConfig: { arn: props.guardian.deadLetterQueueArn },
+    });
+    new LambdaPermission(this, "guardian-permission", {
+      statementId: `cutover-alarm-${props.migrationId}`,
+      action: "lambda:InvokeFunction",
+      functionName: props.guardian.functionName,
+      principal: "events.amazonaws.com",
+      sourceArn: this.rule.arn,
     });
     new CloudwatchEventTarget(this, "dispatch-target", {
       rule: this.rule.name,

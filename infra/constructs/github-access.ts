@@ -40,6 +40,9 @@ export interface MigrationAccessTarget {
   aliasArn: string;
   serviceArn: string;
   taskRoleArns: string[];
+  /** The checkpoint store bucket and this migration's checkpoint and journal objects. */
+  checkpointBucketArn: string;
+  checkpointObjectArns: string[];
 }
 
 export interface GitHubAccessProps {
@@ -290,6 +293,22 @@ function writeStatements(target: MigrationAccessTarget, grants: Set<DeployGrant>
         Effect: "Allow",
         Action: ["lambda:UpdateAlias"],
         Resource: [target.functionArn, target.aliasArn],
+      },
+      {
+        // shift-traffic, rollback and deploy write the checkpoint the guardian restores (and read its journal).
+        Sid: `Checkpoint${sid}`,
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+        Resource: target.checkpointObjectArns,
+      },
+      {
+        Sid: `ListCheckpoint${sid}`,
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [target.checkpointBucketArn],
+        Condition: {
+          StringLike: { "s3:prefix": [`checkpoints/${target.id}.json`, `journal/${target.id}/*`] },
+        },
       },
     );
   }

@@ -13,6 +13,7 @@ import type { MigrationPlan } from "../inputs/plan.js";
 import { AlarmDispatchRule, type GitHubDispatchDestination } from "./alarm-dispatch.js";
 import type { SideDimensions } from "./alarm-metrics.js";
 import type { MigrationAccessTarget } from "./github-access.js";
+import type { GuardedMigration, Guardian } from "./guardian.js";
 import { MigrationDashboard } from "./migration-dashboard.js";
 import { NewSideApi } from "./new-side-api.js";
 import { type RollbackAlarm, RollbackAlarms } from "./rollback-alarms.js";
@@ -34,6 +35,8 @@ export interface MigrationCutoverProps {
   codeBucket: string;
   /** Creates (once per stack) the GitHub dispatch destination; only called when this migration has alarms. */
   dispatchDestination: () => GitHubDispatchDestination;
+  /** The environment's guardian, which every rollback rule targets first. */
+  guardian: Guardian;
 }
 
 export class MigrationCutover extends Construct {
@@ -44,6 +47,8 @@ export class MigrationCutover extends Construct {
   readonly dispatchRule?: AlarmDispatchRule;
   /** The resources the GitHub roles are scoped to. */
   readonly accessTarget: MigrationAccessTarget;
+  /** The resources the guardian may restore for this migration. */
+  readonly guarded: GuardedMigration;
 
   constructor(scope: Construct, id: string, props: MigrationCutoverProps) {
     super(scope, id);
@@ -107,6 +112,11 @@ export class MigrationCutover extends Construct {
         migrationId: plan.id,
         alarmNames: this.alarms.map((alarm) => alarm.name),
         destination: props.dispatchDestination(),
+        guardian: {
+          functionArn: props.guardian.function.arn,
+          functionName: props.guardian.function.functionName,
+          deadLetterQueueArn: props.guardian.deadLetterQueue.arn,
+        },
         tags,
       });
     }
@@ -140,6 +150,18 @@ export class MigrationCutover extends Construct {
       taskRoleArns: (plan.settings.ecsTaskRoleNames ?? defaultTaskRoleNames(oldSide.service)).map(
         (name) => `arn:${account.partition}:iam::${account.accountId}:role/${name}`,
       ),
+      checkpointBucketArn: props.guardian.bucket.arn,
+      checkpointObjectArns: props.guardian.checkpointObjectArns(plan.id),
+    };
+    this.guarded = {
+      id: plan.id,
+      hostedZoneArn: this.accessTarget.hostedZoneArn,
+      recordName: this.accessTarget.recordName,
+      recordType: this.accessTarget.recordType,
+      serviceArn: this.accessTarget.serviceArn,
+      clusterArn: `arn:${account.partition}:ecs:${account.region}:${account.accountId}:cluster/${oldSide.cluster}`,
+      functionArn: this.accessTarget.functionArn,
+      aliasArn: this.accessTarget.aliasArn,
     };
   }
 }

@@ -24,4 +24,7 @@ export const NAME_LIMITS = {
   alarm: 255,
   dashboard: 255,
   apiGateway: 128,
+  lambdaFunction: 64,
+  sqsQueue: 80,
+  s3Bucket: 63,
 } as const;

@@ -42,9 +42,12 @@ export class RollbackAlarms extends Construct {
   constructor(scope: Construct, id: string, props: RollbackAlarmsProps) {
     super(scope, id);
     for (const { name: gateName, gate } of props.gates) {
-      const period = alarmPeriod(gate.period);
       for (const metric of gate.metrics) {
         if (!metric.rollback) continue;
+        const period = alarmPeriod(
+          gate.period,
+          isHighResolution(metric, props.settings.highResolutionNamespaces),
+        );
         const expressed = alarmMetricFor(metric, props.dimensions, period);
         if ("unsupported" in expressed) {
           Annotations.of(this).addWarning(
@@ -101,11 +104,27 @@ export class RollbackAlarms extends Construct {
 }
 
 /**
- * The services behind both sides publish one-minute metrics, so an alarm period
+ * The services behind both sides (AWS/ApiGateway, AWS/Lambda,
+ * AWS/ApplicationELB, AWS/ECS) publish one-minute metrics, so an alarm period
  * shorter than 60 s would only see gaps; longer gate periods round up to whole
- * minutes, as CloudWatch requires.
+ * minutes, as CloudWatch requires. A metric published at high resolution
+ * (StorageResolution 1) may use the 10 s and 30 s periods CloudWatch allows
+ * for high-resolution alarms.
  */
-export function alarmPeriod(gatePeriod: string): number {
+export function alarmPeriod(gatePeriod: string, highResolution = false): number {
   const seconds = durationSeconds(gatePeriod);
+  if (highResolution && seconds <= 10) return 10;
+  if (highResolution && seconds <= 30) return 30;
   return Math.max(60, Math.ceil(seconds / 60) * 60);
+}
+
+/**
+ * A metric is high resolution only when it is custom and every query reads a
+ * namespace the configuration declares as published with StorageResolution 1:
+ * neither the spec nor CloudWatch's alarm API says how a metric was stored.
+ */
+export function isHighResolution(metric: GateMetricSpec, highResolutionNamespaces: string[]): boolean {
+  if (typeof metric.metric === "string") return false;
+  const queries = Object.values(metric.metric.queries);
+  return queries.length > 0 && queries.every((query) => highResolutionNamespaces.includes(query.namespace));
 }

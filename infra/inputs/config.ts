@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The repository whose workflows assume the roles and receive `repository_dispatch`. */
 export interface GitHubRepositoryConfig {
@@ -66,6 +67,21 @@ export interface MigrationInfraConfig {
 export interface AlarmSettings {
   evaluationPeriods: number;
   datapointsToAlarm: number;
+  /**
+   * Custom namespaces whose metrics are published at high resolution
+   * (StorageResolution 1): alarms on them may use 10 s or 30 s periods.
+   */
+  highResolutionNamespaces: string[];
+}
+
+/**
+ * Where the guardian's code package comes from. `zipPath` is read at synthesis
+ * time to set the function's source code hash; `sourceCodeHash`, when given,
+ * is used instead of reading the file (tests synthesize without a build).
+ */
+export interface GuardianCodeConfig {
+  zipPath: string;
+  sourceCodeHash?: string;
 }
 
 export interface InfraConfig {
@@ -76,6 +92,7 @@ export interface InfraConfig {
   environments: Record<string, EnvironmentConfig>;
   migrations: Record<string, Partial<MigrationInfraConfig>>;
   alarms: AlarmSettings;
+  guardian: GuardianCodeConfig;
 }
 
 /** A configuration file that does not have the expected shape; names the file and every JSON path at fault. */
@@ -131,6 +148,7 @@ export function parseInfraConfig(
   const environments = readEnvironments(root["environments"], problems);
   const migrations = readMigrations(root["migrations"], problems);
   const alarms = readAlarms(root["alarms"], problems);
+  const guardian = readGuardian(root["guardian"], dirname(file), problems);
 
   if (problems.length > 0) throw new InfraConfigError(file, problems);
   return {
@@ -138,6 +156,7 @@ export function parseInfraConfig(
     github,
     dispatchToken,
     environments,
+    guardian,
     migrations,
     alarms,
   };
@@ -314,6 +333,18 @@ function readLambda(value: unknown, path: string, problems: string[]): LambdaSet
   return settings;
 }
 
+/** The package `npm run build` writes, relative to the repository root (this file lives in infra/inputs/). */
+export const DEFAULT_GUARDIAN_ZIP = fileURLToPath(
+  new URL("../../guardian/dist/guardian.zip", import.meta.url),
+);
+
+function readGuardian(value: unknown, baseDir: string, problems: string[]): GuardianCodeConfig {
+  if (value === undefined) return { zipPath: DEFAULT_GUARDIAN_ZIP };
+  const section = asObject(value, "$.guardian", problems) ?? {};
+  const zipPath = optionalString(section, "zipPath", "$.guardian", problems);
+  return { zipPath: zipPath === undefined ? DEFAULT_GUARDIAN_ZIP : resolve(baseDir, zipPath) };
+}
+
 function readAlarms(value: unknown, problems: string[]): AlarmSettings {
   const section = value === undefined ? {} : (asObject(value, "$.alarms", problems) ?? {});
   const evaluationPeriods = positiveIntegerAt(section, "evaluationPeriods", "$.alarms", problems) ?? 3;
@@ -323,7 +354,18 @@ function readAlarms(value: unknown, problems: string[]): AlarmSettings {
       `$.alarms.datapointsToAlarm (${datapointsToAlarm}) must not exceed evaluationPeriods (${evaluationPeriods})`,
     );
   }
-  return { evaluationPeriods, datapointsToAlarm };
+  const highResolutionNamespaces =
+    section["highResolutionNamespaces"] === undefined
+      ? []
+      : stringListAt(section, "highResolutionNamespaces", "$.alarms", problems);
+  for (const namespace of highResolutionNamespaces) {
+    if (namespace.startsWith("AWS/")) {
+      problems.push(
+        `$.alarms.highResolutionNamespaces lists "${namespace}": AWS service namespaces publish one-minute metrics; list only custom namespaces published with StorageResolution 1`,
+      );
+    }
+  }
+  return { evaluationPeriods, datapointsToAlarm, highResolutionNamespaces };
 }
 
 // ---------------------------------------------------------------------------

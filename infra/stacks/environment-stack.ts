@@ -11,6 +11,7 @@ import { S3Backend, TerraformStack, TerraformVariable } from "cdktn";
 import type { Construct } from "constructs";
 import { GitHubDispatchDestination } from "../constructs/alarm-dispatch.js";
 import { GitHubAccess } from "../constructs/github-access.js";
+import { Guardian } from "../constructs/guardian.js";
 import { type AccountContext, MigrationCutover } from "../constructs/migration-cutover.js";
 import type { InfraConfig } from "../inputs/config.js";
 import type { StackPlan } from "../inputs/plan.js";
@@ -18,6 +19,7 @@ import type { StackPlan } from "../inputs/plan.js";
 export class CutoverEnvironmentStack extends TerraformStack {
   readonly migrations = new Map<string, MigrationCutover>();
   readonly access: GitHubAccess;
+  readonly guardian: Guardian;
   private dispatch?: GitHubDispatchDestination;
 
   constructor(scope: Construct, plan: StackPlan, config: InfraConfig) {
@@ -49,6 +51,16 @@ export class CutoverEnvironmentStack extends TerraformStack {
     });
     codeBucket.overrideLogicalId("lambda_code_bucket");
 
+    this.guardian = new Guardian(this, "guardian", {
+      stackName: plan.name,
+      migrationIds: plan.migrations.map((migration) => migration.id),
+      code: config.guardian,
+      accountId: account.accountId,
+      partition: account.partition,
+      region: account.region,
+      tags: {},
+    });
+
     for (const migration of plan.migrations) {
       this.migrations.set(
         migration.id,
@@ -59,9 +71,15 @@ export class CutoverEnvironmentStack extends TerraformStack {
           alarmSettings: config.alarms,
           codeBucket: codeBucket.stringValue,
           dispatchDestination: () => this.dispatchDestination(plan.name, config, account),
+          guardian: this.guardian,
         }),
       );
     }
+    const migrations = [...this.migrations.values()];
+    this.guardian.guard(
+      migrations.map((migration) => migration.guarded),
+      migrations.flatMap((migration) => (migration.dispatchRule ? [migration.dispatchRule.rule.arn] : [])),
+    );
 
     this.access = new GitHubAccess(this, "github-access", {
       stackName: plan.name,

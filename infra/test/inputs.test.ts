@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { MigrationsFile } from "../../src/model/spec.js";
-import { alarmPeriod } from "../constructs/rollback-alarms.js";
+import { alarmPeriod, isHighResolution } from "../constructs/rollback-alarms.js";
 import { InfraConfigError, parseInfraConfig } from "../inputs/config.js";
 import { grantsFor, InfraPlanError, planStacks } from "../inputs/plan.js";
 import { checkSpecForInfra } from "../inputs/spec.js";
@@ -78,7 +79,11 @@ describe("infrastructure configuration", () => {
     expect(config.specPath).toBe("/repo/migrations.json");
     expect(config.github.defaultBranch).toBe("main");
     expect(config.dispatchToken).toEqual({ source: "variable" });
-    expect(config.alarms).toEqual({ evaluationPeriods: 3, datapointsToAlarm: 2 });
+    expect(config.alarms).toEqual({
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      highResolutionNamespaces: [],
+    });
     expect(config.environments["prod"]!.oidcProvider).toBe("create");
   });
 });
@@ -139,6 +144,31 @@ describe("stack planning", () => {
     expect(alarmPeriod("90s")).toBe(120);
     expect(alarmPeriod("5m")).toBe(300);
   });
+
+  it("uses 10 s and 30 s periods only for custom metrics in declared high-resolution namespaces", () => {
+    expect(alarmPeriod("10s", true)).toBe(10);
+    expect(alarmPeriod("20s", true)).toBe(30);
+    expect(alarmPeriod("45s", true)).toBe(60);
+    const custom = (namespace: string) =>
+      ({
+        name: "queue-depth",
+        metric: { queries: { m1: { namespace, metricName: "Depth", dimensions: {}, stat: "Maximum" } } },
+        pass: { max: 1 },
+      }) as const;
+    expect(isHighResolution(custom("Orders/HighRes"), ["Orders/HighRes"])).toBe(true);
+    expect(isHighResolution(custom("Orders/Standard"), ["Orders/HighRes"])).toBe(false);
+    expect(
+      isHighResolution({ name: "errors", metric: "error-rate", pass: { max: 1 } }, ["AWS/ApiGateway"]),
+    ).toBe(false);
+  });
+
+  it("refuses an AWS namespace as high resolution", () => {
+    const raw = JSON.parse(readFileSync(join(INFRA_DIR, "config.json"), "utf8"));
+    raw.alarms = { highResolutionNamespaces: ["AWS/Lambda"] };
+    expect(() => parseInfraConfig(raw, "config.json", {})).toThrow(
+      '$.alarms.highResolutionNamespaces lists "AWS/Lambda": AWS service namespaces publish one-minute metrics',
+    );
+  });
 });
 
 describe("spec check for the infrastructure", () => {
@@ -169,14 +199,50 @@ describe("spec check for the infrastructure", () => {
 describe("npm run synth entry", () => {
   it("writes every stack and the manifest where the CLI asks, and fails clearly on a bad configuration", async () => {
     const outdir = mkdtempSync(join(tmpdir(), "cutover-synth-"));
+    // The example configuration, with the guardian package at a path this test controls.
+    const example = JSON.parse(readFileSync(join(INFRA_DIR, "config.json"), "utf8"));
+    const withZip = (zipPath: string) => {
+      const file = join(outdir, `config-${zipPath.length}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({ ...example, specPath: join(INFRA_DIR, example.specPath), guardian: { zipPath } }),
+      );
+      return file;
+    };
+    const missingZip = join(outdir, "missing", "guardian.zip");
+    const missing = await run(process.execPath, ["--import", "tsx", join(INFRA_DIR, "main.ts")], {
+      env: {
+        ...process.env,
+        CDKTF_OUTDIR: join(outdir, "no-zip"),
+        CUTOVER_INFRA_CONFIG: withZip(missingZip),
+      },
+      timeout: 30_000,
+    }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(missing?.code).toBe(1);
+    expect(missing?.stderr).toContain(`The guardian's code package ${missingZip} does not exist`);
+    expect(missing?.stderr).toContain("run `npm run build` first");
+
+    const zip = join(outdir, "guardian.zip");
+    writeFileSync(zip, "a stand-in package: synthesis only hashes it");
     const { stdout } = await run(process.execPath, ["--import", "tsx", join(INFRA_DIR, "main.ts")], {
-      env: { ...process.env, CDKTF_OUTDIR: outdir },
+      env: { ...process.env, CDKTF_OUTDIR: outdir, CUTOVER_INFRA_CONFIG: withZip(zip) },
       timeout: 30_000,
     });
     expect(stdout).toMatch(/synthesized 2 stack\(s\) \[staging, production\]/);
     for (const name of ["staging", "production"]) {
       expect(existsSync(join(outdir, "stacks", name, "cdk.tf.json"))).toBe(true);
     }
+    const production = JSON.parse(readFileSync(join(outdir, "stacks", "production", "cdk.tf.json"), "utf8"));
+    const guardian = Object.values(
+      production.resource.aws_lambda_function as Record<string, Record<string, string>>,
+    ).find((fn) => fn["function_name"] === "cutover-production-guardian");
+    expect(guardian?.["filename"]).toBe(zip);
+    expect(guardian?.["source_code_hash"]).toBe(
+      createHash("sha256").update("a stand-in package: synthesis only hashes it").digest("base64"),
+    );
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8"));
     expect(Object.keys(manifest.stacks).sort()).toEqual(["production", "staging"]);
 

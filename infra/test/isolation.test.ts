@@ -74,7 +74,7 @@ describe("a spec with two migrations", () => {
       ["aws_route53_record", 2],
       ["aws_lambda_function", 1],
       ["aws_lambda_alias", 1],
-      ["aws_lambda_permission", 1],
+      ["aws_lambda_permission", 2],
       ["aws_apigatewayv2_api", 1],
       ["aws_apigatewayv2_integration", 1],
       ["aws_apigatewayv2_route", 1],
@@ -83,7 +83,7 @@ describe("a spec with two migrations", () => {
       ["aws_apigatewayv2_api_mapping", 1],
       ["aws_cloudwatch_dashboard", 1],
       ["aws_cloudwatch_event_rule", 1],
-      ["aws_cloudwatch_event_target", 1],
+      ["aws_cloudwatch_event_target", 2],
     ] as const;
     for (const id of ids) {
       for (const [type, count] of perMigration) {
@@ -119,23 +119,39 @@ describe("a spec with two migrations", () => {
       .filter(([, logical]) => !ids.some((id) => logical.startsWith(`${id}_`)))
       .map(([kind, logical]) => `${kind}.${logical.replace(/_[0-9A-F]{8}$/, "")}`)
       .sort();
-    expect(shared).toEqual([
-      "aws_cloudwatch_event_api_destination.github-dispatch_api-destination",
-      "aws_cloudwatch_event_connection.github-dispatch_connection",
-      "aws_iam_role.github-access_deploy-role-production",
-      "aws_iam_role.github-access_deploy-role-production-decommission",
-      "aws_iam_role.github-access_deploy-role-staging",
-      "aws_iam_role.github-access_read-only-role",
-      "aws_iam_role.github-dispatch_invoke-role",
-      "aws_iam_role_policy.github-access_deploy-policy-production",
-      "aws_iam_role_policy.github-access_deploy-policy-production-decommission",
-      "aws_iam_role_policy.github-access_deploy-policy-staging",
-      "aws_iam_role_policy.github-access_read-only-policy",
-      "aws_iam_role_policy.github-dispatch_invoke-policy",
-      "data.aws_caller_identity.current",
-      "data.aws_iam_openid_connect_provider.github-access_github-oidc",
-      "data.aws_partition.partition",
-    ]);
+    expect(shared).toEqual(
+      [
+        "aws_cloudwatch_event_api_destination.github-dispatch_api-destination",
+        "aws_cloudwatch_event_connection.github-dispatch_connection",
+        "aws_cloudwatch_log_group.guardian_log-group",
+        "aws_iam_role.github-access_deploy-role-production",
+        "aws_iam_role.github-access_deploy-role-production-decommission",
+        "aws_iam_role.github-access_deploy-role-staging",
+        "aws_iam_role.github-access_read-only-role",
+        "aws_iam_role.guardian_role",
+        "aws_iam_role.github-dispatch_invoke-role",
+        "aws_iam_role_policy.github-access_deploy-policy-production",
+        "aws_iam_role_policy.github-access_deploy-policy-production-decommission",
+        "aws_iam_role_policy.github-access_deploy-policy-staging",
+        "aws_iam_role_policy.github-access_read-only-policy",
+        "aws_iam_role_policy.github-dispatch_invoke-policy",
+        "aws_iam_role_policy.guardian_role-policy",
+        "aws_lambda_function.guardian_function",
+        "aws_lambda_function_event_invoke_config.guardian_event-invoke-config",
+        "aws_s3_bucket.guardian_checkpoint-store",
+        "aws_s3_bucket_lifecycle_configuration.guardian_checkpoint-store-lifecycle",
+        "aws_s3_bucket_ownership_controls.guardian_checkpoint-store-ownership",
+        "aws_s3_bucket_policy.guardian_checkpoint-store-policy",
+        "aws_s3_bucket_public_access_block.guardian_checkpoint-store-public-access",
+        "aws_s3_bucket_server_side_encryption_configuration.guardian_checkpoint-store-encryption",
+        "aws_s3_bucket_versioning.guardian_checkpoint-store-versioning",
+        "aws_sqs_queue.guardian_dead-letter-queue",
+        "aws_sqs_queue_policy.guardian_dead-letter-queue-policy",
+        "data.aws_caller_identity.current",
+        "data.aws_iam_openid_connect_provider.github-access_github-oidc",
+        "data.aws_partition.partition",
+      ].sort(),
+    );
   });
 
   it("gives every named AWS resource a distinct name", () => {

@@ -53,7 +53,10 @@ describe("stacks generated from migrations.json", () => {
   it("makes one stack per configured environment, each with the example migration", () => {
     expect([...stacks.keys()].sort()).toEqual(["production", "staging"]);
     for (const stack of stacks.values()) {
-      expect(resources(stack, "aws_lambda_function").map(([id]) => id.split("_")[0])).toEqual(["orders-api"]);
+      expect(resources(stack, "aws_lambda_function").map(([id]) => id.split("_")[0])).toEqual([
+        "guardian",
+        "orders-api",
+      ]);
       expect(stack.provider["aws"]![0]!["region"]).toBe("eu-west-1");
     }
   });
@@ -147,7 +150,7 @@ describe("stacks generated from migrations.json", () => {
       domain_name: ref("aws_apigatewayv2_domain_name", domainId, "domain_name"),
       stage: ref("aws_apigatewayv2_stage", stageId, "name"),
     });
-    const permission = one(production, "aws_lambda_permission", "orders-api_");
+    const permission = one(production, "aws_lambda_permission", "orders-api_new-side_");
     expect(permission["qualifier"]).toBe(ref("aws_lambda_alias", aliasId, "name"));
   });
 });
@@ -281,7 +284,11 @@ describe("fast rollback path", () => {
       "https://api.github.com/repos/example-org/platform-cutover/dispatches",
     );
 
-    const target = one(production, "aws_cloudwatch_event_target", "orders-api_");
+    const target = one(
+      production,
+      "aws_cloudwatch_event_target",
+      "orders-api_alarm-dispatch_dispatch-target",
+    );
     const destinationId = logicalId(production, "aws_cloudwatch_event_api_destination", "github-dispatch_");
     const roleId = logicalId(production, "aws_iam_role", "github-dispatch_");
     expect(target["arn"]).toBe(ref("aws_cloudwatch_event_api_destination", destinationId, "arn"));
@@ -549,6 +556,8 @@ describe("GitHub access", () => {
       "ecs:UpdateService",
       "lambda:UpdateAlias",
       "route53:ChangeResourceRecordSets",
+      // the checkpoint it restores from
+      "s3:PutObject",
     ]);
     expect(production.output["deploy_role_arn_cutover_rollback"]).toBeDefined();
     expect(resources(staging, "aws_iam_role").some(([id]) => id.includes("cutover-rollback"))).toBe(false);
