@@ -1,8 +1,9 @@
 // Bundles every action under actions/<name>/src/index.ts into actions/<name>/dist/index.js,
 // and the guardian Lambda function (guardian/src/index.ts) into guardian/dist/index.mjs:
-// ESM, everything bundled, runnable by node24 (and by Node 20 here).
+// ESM, everything bundled, runnable by node24 (and by Node 20 here). The guardian is also packaged as
+// guardian/dist/guardian.zip, the code package infra deploys (not committed: a build writes it).
 // `--outdir <dir>` writes <dir>/<path> instead, which check-dist uses.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -56,8 +57,24 @@ export async function buildBundles(names, outRoot) {
       absWorkingDir: root,
     });
     outputs[bundle.name] = outfile;
+    if (bundle.name === "guardian") await packageGuardian(outfile, join(dirname(outfile), "guardian.zip"));
   }
   return outputs;
+}
+
+/** Writes the Lambda code package of the guardian: its bundle as index.mjs, with the zip writer the demo uses. */
+async function packageGuardian(bundleFile, zipFile) {
+  const writer = await build({
+    entryPoints: [join(root, "src", "demo", "zip.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    write: false,
+    logLevel: "warning",
+  });
+  const source = Buffer.from(writer.outputFiles[0].text).toString("base64");
+  const { storedZip } = await import(`data:text/javascript;base64,${source}`);
+  writeFileSync(zipFile, storedZip({ "index.mjs": readFileSync(bundleFile, "utf8") }));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
