@@ -83504,6 +83504,11 @@ function parseCheckpointDocument(text, where, migrationId) {
       problems.push("$.rolledBack must name the journal entry of the rollback");
     } else checkWeights(raw.rolledBack.weights, "$.rolledBack.weights", problems);
   }
+  if (raw.inFlight !== void 0) {
+    if (!isObject(raw.inFlight) || typeof raw.inFlight.writer !== "string") {
+      problems.push("$.inFlight must name the writer of the change in flight");
+    } else checkWeights(raw.inFlight.target, "$.inFlight.target", problems);
+  }
   if (problems.length > 0) throw new CheckpointDocumentError(where, problems);
   return raw;
 }
@@ -84427,6 +84432,7 @@ async function moveWeights(providers, request, journal) {
     return { ...base, noOp: true, gateWindowStart: noOpGateWindowStart(request, weights) };
   }
   checkSidesCanServe(observed, weights);
+  await request.beforeSubmit?.(weights, checkpoint);
   const change = await journal.step(
     "submit change",
     () => providers.router.submitWeights(observed.pair, target, request.comment),
@@ -84943,7 +84949,8 @@ async function rollback(request, providers, journal) {
       comment: `cutover ${request.migration.id} rollback to ${point.label.slice(0, 80)} by ${request.requestedBy}: ${request.reason}`,
       insyncTimeoutSeconds: request.insyncTimeoutSeconds,
       now: request.now,
-      onSubmitted: request.onSubmitted
+      onSubmitted: request.onSubmitted,
+      ...request.beforeSubmit ? { beforeSubmit: request.beforeSubmit } : {}
     },
     journal
   );

@@ -216,6 +216,11 @@ export function parseCheckpointDocument(
       problems.push("$.rolledBack must name the journal entry of the rollback");
     } else checkWeights(raw.rolledBack.weights, "$.rolledBack.weights", problems);
   }
+  if (raw.inFlight !== undefined) {
+    if (!isObject(raw.inFlight) || typeof raw.inFlight.writer !== "string") {
+      problems.push("$.inFlight must name the writer of the change in flight");
+    } else checkWeights(raw.inFlight.target, "$.inFlight.target", problems);
+  }
   if (problems.length > 0) throw new CheckpointDocumentError(where, problems);
   return raw as unknown as AwsCheckpointDocument;
 }

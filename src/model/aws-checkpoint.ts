@@ -60,6 +60,13 @@ export interface AwsCheckpointDocument {
    * shift refuses to move weight back onto the new side.
    */
   rolledBack?: { entry: string; at: string; by: string; weights: Weights };
+  /**
+   * A change a workflow run is about to make, written just before it: the
+   * weights it will leave and who makes it. Cleared by the same run's write
+   * after the change; left behind by a run that died in between, so reconcile
+   * recognises the weights it finds as that run's.
+   */
+  inFlight?: { writer: string; action: string; startedAt: string; target: Weights; detail: string };
 }
 
 /** Why a rollback outside the workflows happened. */

@@ -147,3 +147,58 @@ export async function writeCheckpointAfterRollback(
   }
   journal.log.warn("the AWS-side checkpoint kept changing; it was not updated after rolling back");
 }
+
+export interface IntentWrite {
+  store: CheckpointStore;
+  stored: StoredCheckpoint | undefined;
+  migration: Migration;
+  /** The status with the change applied, as the final write will record it. */
+  status: MigrationStatus;
+  writer: string;
+  action: string;
+  /** One line for people: "weight 25 %", "rollback to all-old". */
+  detail: string;
+  now: Date;
+}
+
+/**
+ * Writes the checkpoint just before a change, with the change's intent:
+ * the guardian then already restores what the change replaces, and a run
+ * killed after the change is recognised by reconcile. Returns what the
+ * final write must compare against. Another writer having written since the
+ * read refuses the change, nothing changed.
+ */
+export async function writeIntentBeforeChange(
+  write: IntentWrite,
+  journal: OperationJournal,
+): Promise<StoredCheckpoint> {
+  const document = {
+    ...buildCheckpointDocument({
+      migration: write.migration,
+      status: write.status,
+      previous: write.stored?.document,
+      writer: write.writer,
+      now: write.now,
+    }),
+    inFlight: {
+      writer: write.writer,
+      action: write.action,
+      startedAt: write.now.toISOString(),
+      target: { ...write.status.weights },
+      detail: write.detail,
+    },
+  };
+  try {
+    const version = await journal.step("write AWS-side intent", () =>
+      write.store.write(document, write.stored?.version),
+    );
+    return { document, version };
+  } catch (error) {
+    if (error instanceof CheckpointConflict) {
+      throw new OperationRefusal(
+        `${write.store.checkpointLabel(write.migration.id)} was written by another writer since it was read; nothing was changed. Run again to decide on what is true now.`,
+      );
+    }
+    throw error;
+  }
+}

@@ -18,7 +18,7 @@ import {
   transition,
   unresolvedDrift,
 } from "../core/transitions.js";
-import type { AwsJournalEntry } from "../model/aws-checkpoint.js";
+import type { AwsCheckpointDocument, AwsJournalEntry } from "../model/aws-checkpoint.js";
 import type { Migration } from "../model/spec.js";
 import type { Checkpoint, Evidence, MigrationStatus, Weights } from "../model/status.js";
 import type { CheckpointStore } from "../providers/checkpoint-store.js";
@@ -47,6 +47,8 @@ export interface ObservedAws {
   routerLabel: string;
   /** Rollbacks made outside the workflows (guardian, break-glass), from the AWS-side journal. */
   journal?: AwsJournalEntry[];
+  /** The change a workflow run announced on the AWS-side checkpoint and did not clear (it died after the change). */
+  inFlight?: NonNullable<AwsCheckpointDocument["inFlight"]>;
 }
 
 export type ReconcileOutcome = "in-sync" | "recorded" | "drift";
@@ -182,6 +184,52 @@ function rollbackTargets(
     label: "all traffic on the old side",
   });
   return targets;
+}
+
+/**
+ * The event that records a shift-traffic run's change it announced on the
+ * AWS-side checkpoint just before making it, when the run died before its
+ * status commit (a `weight` input the phases do not name, say): AWS holds
+ * exactly the announced weights, so the change is cutover's, not drift.
+ */
+function unrecordedAnnouncedShift(
+  status: MigrationStatus,
+  observed: ObservedAws,
+  now: Date,
+  origin: EventOrigin,
+): MigrationEvent[] {
+  const announced = observed.inFlight;
+  if (!announced || announced.action !== "shift-traffic" || !sameWeights(announced.target, observed.weights))
+    return [];
+  return [
+    {
+      type: "reconciled",
+      reason:
+        `${observed.routerLabel} sends ${describeWeights(observed.weights)}: the change ${announced.detail} that ${announced.writer} ` +
+        `announced at ${announced.startedAt} was applied but never recorded (the run stopped before its status commit); recorded now, ` +
+        "the gate window starting a cache time from now",
+      weights: { ...observed.weights },
+      checkpoint: {
+        phase: status.phase,
+        takenAt: now.toISOString(),
+        weights: { ...status.weights },
+        ...observed.old,
+        ...observed.new,
+      },
+      insyncAt: now,
+      ttlSeconds: observed.cacheSeconds,
+      evidence: {
+        kind: "reconcile",
+        unrecorded: "shift",
+        writer: announced.writer,
+        announced: announced.detail,
+        announcedAt: announced.startedAt,
+        recorded: status.weights,
+        observed: observed.weights,
+      },
+      ...origin,
+    },
+  ];
 }
 
 /** Candidate explanations: each rollback target whose weights AWS shows, as the events that record it. */
@@ -467,6 +515,7 @@ export function planReconcile(
               label: `shift of ${phase}`,
               events: unrecordedShift(migration, status, observed, phase, now, origin),
             })),
+          { label: "announced change", events: unrecordedAnnouncedShift(status, observed, now, origin) },
         ],
         now,
       );
@@ -552,7 +601,7 @@ export function planReconcile(
 /** Reads what AWS holds for a migration through its providers. */
 export async function observeAws(
   providers: TrafficProviders,
-  journalOf?: () => Promise<AwsJournalEntry[]>,
+  outsideOf?: () => Promise<Pick<ObservedAws, "journal" | "inFlight">>,
 ): Promise<ObservedAws> {
   const capture = async (side: "old" | "new"): Promise<TargetCheckpointFields> => {
     try {
@@ -562,11 +611,11 @@ export async function observeAws(
       return {};
     }
   };
-  const [pair, old, fresh, journal] = await Promise.all([
+  const [pair, old, fresh, outside] = await Promise.all([
     providers.router.readPair(),
     capture("old"),
     capture("new"),
-    journalOf ? journalOf() : Promise.resolve(undefined),
+    outsideOf ? outsideOf() : Promise.resolve({}),
   ]);
   const weights = providers.router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight });
   const pick = (fields: TargetCheckpointFields, keys: Array<keyof TargetCheckpointFields>) =>
@@ -577,7 +626,7 @@ export async function observeAws(
     old: pick(old, ["ecsDesiredCount", "ecsTaskDefinition", "lambdaVersion"]),
     new: pick(fresh, ["lambdaVersion", "ecsDesiredCount", "ecsTaskDefinition"]),
     routerLabel: providers.router.label,
-    ...(journal ? { journal } : {}),
+    ...outside,
   };
 }
 
@@ -603,7 +652,12 @@ export async function reconcile(
       ? async () => {
           const { entries, problems } = await outside.store.listJournal(migration.id);
           for (const problem of problems) outside.warn(`AWS-side journal entry skipped: ${problem}`);
-          return entries;
+          const stored = await outside.store.read(migration.id).catch((error: unknown) => {
+            outside.warn(`the AWS-side checkpoint cannot be read: ${(error as Error).message}`);
+            return undefined;
+          });
+          const inFlight = stored?.document.inFlight;
+          return { journal: entries, ...(inFlight ? { inFlight } : {}) };
         }
       : undefined,
   );

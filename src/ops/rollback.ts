@@ -13,7 +13,7 @@ import { type Checkpoint, initialStatus, type MigrationStatus, type Weights } fr
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { RecordWeights } from "../providers/traffic-router.js";
 import { statusPath as statusPathOf } from "../spec/files.js";
-import { statusAfterMove, writeCheckpointAfterRollback } from "./checkpoint-sync.js";
+import { writeCheckpointAfterRollback, writeIntentBeforeChange } from "./checkpoint-sync.js";
 import { OperationJournal, OperationRefusal } from "./journal.js";
 import {
   loadMigrationContext,
@@ -178,6 +178,7 @@ export interface RollbackRequest {
   requestedBy: string;
   now: () => Date;
   onSubmitted?: Parameters<typeof moveWeights>[1]["onSubmitted"];
+  beforeSubmit?: Parameters<typeof moveWeights>[1]["beforeSubmit"];
 }
 
 /** Brings each side that will serve back to what was recorded, both sides at once; true when anything was done. */
@@ -239,6 +240,7 @@ export async function rollback(
       insyncTimeoutSeconds: request.insyncTimeoutSeconds,
       now: request.now,
       onSubmitted: request.onSubmitted,
+      ...(request.beforeSubmit ? { beforeSubmit: request.beforeSubmit } : {}),
     },
     journal,
   );
@@ -272,7 +274,7 @@ export async function runRollback(
     // Acting comes first: the files are checked for the fields a rollback uses
     // now, and validated in full once traffic has moved.
     const context = await loadRollbackContext(specPath, inputs, env, journal);
-    const stored = env.checkpointStore
+    let stored = env.checkpointStore
       ? await env.checkpointStore.read(inputs.migration).catch((error: unknown) => {
           journal.log.warn("could not read the AWS-side checkpoint; rolling back from git", {
             error: (error as Error).message,
@@ -295,6 +297,33 @@ export async function runRollback(
         requestedBy: `rollback run ${env.run.correlationId}`,
         now: env.now,
         onSubmitted: publishSubmitted(env.setOutput),
+        ...(env.checkpointStore
+          ? {
+              // The intent is bookkeeping: a rollback goes ahead whether or not it could be written.
+              beforeSubmit: async (weights) => {
+                try {
+                  stored = await writeIntentBeforeChange(
+                    {
+                      store: env.checkpointStore!,
+                      stored,
+                      migration: context.migration,
+                      // What a rollback replaces is what went wrong: never a checkpoint to restore.
+                      status: { ...context.status, state: "rolling-back", weights },
+                      writer: `rollback run ${env.run.correlationId}`,
+                      action: "rollback",
+                      detail: `rollback to ${inputs.targetPhase ?? "the last checkpoint"}`,
+                      now: env.now(),
+                    },
+                    journal,
+                  );
+                } catch (error) {
+                  journal.log.warn("could not write the AWS-side intent; rolling back anyway", {
+                    error: (error as Error).message,
+                  });
+                }
+              },
+            }
+          : {}),
       },
       providers,
       journal,
@@ -307,7 +336,8 @@ export async function runRollback(
           store: env.checkpointStore,
           stored,
           migration: context.migration,
-          status: statusAfterMove(context.status, move, "rolled-back"),
+          // The state the rollback left is never a checkpoint to restore: the guardian must not bring it back.
+          status: { ...context.status, state: "rolled-back", weights: move.weights },
           writer: `rollback run ${env.run.correlationId}`,
           now: env.now(),
           ...(move.change ? { appliedAt: move.change.submittedAt } : {}),

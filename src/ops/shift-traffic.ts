@@ -9,7 +9,12 @@ import type { ActionReport } from "../action/summary.js";
 import type { Migration } from "../model/spec.js";
 import type { MigrationStatus } from "../model/status.js";
 import type { CheckpointStore } from "../providers/checkpoint-store.js";
-import { readCheckpointBeforeShift, statusAfterMove, writeCheckpointAfterShift } from "./checkpoint-sync.js";
+import {
+  readCheckpointBeforeShift,
+  statusAfterMove,
+  writeCheckpointAfterShift,
+  writeIntentBeforeChange,
+} from "./checkpoint-sync.js";
 import { OperationJournal, type OperationLog, OperationRefusal } from "./journal.js";
 import { loadMigrationContext } from "./migration-context.js";
 import {
@@ -87,6 +92,7 @@ export interface ShiftRequest {
   requestedBy: string;
   now: () => Date;
   onSubmitted?: Parameters<typeof moveWeights>[1]["onSubmitted"];
+  beforeSubmit?: Parameters<typeof moveWeights>[1]["beforeSubmit"];
 }
 
 /** Shifts the weights to the target; refuses (nothing changed) when the records or the receiving side are not fit. */
@@ -110,6 +116,7 @@ export async function shiftTraffic(
       insyncTimeoutSeconds: request.insyncTimeoutSeconds,
       now: request.now,
       onSubmitted: request.onSubmitted,
+      ...(request.beforeSubmit ? { beforeSubmit: request.beforeSubmit } : {}),
     },
     journal,
   );
@@ -153,9 +160,11 @@ export async function runShiftTraffic(
       env.log.warn("throttled, retrying", { operation, attempt, delay_ms: delayMs }),
     );
     const store = env.checkpointStore;
-    const stored = store
+    let stored = store
       ? await readCheckpointBeforeShift(store, context.migration.id, context.status, journal)
       : undefined;
+    const phase = inputs.target.kind === "phase" ? inputs.target.phase : context.status.phase;
+    const writer = `shift-traffic run ${env.run.correlationId}`;
     const move = await shiftTraffic(
       {
         migration: context.migration,
@@ -165,6 +174,31 @@ export async function runShiftTraffic(
         requestedBy: `shift-traffic run ${env.run.correlationId}`,
         now: env.now,
         onSubmitted: publishSubmitted(env.setOutput),
+        ...(store
+          ? {
+              beforeSubmit: async (weights, checkpoint) => {
+                stored = await writeIntentBeforeChange(
+                  {
+                    store,
+                    stored,
+                    migration: context.migration,
+                    status: {
+                      ...context.status,
+                      phase,
+                      state: "applying",
+                      weights,
+                      checkpoints: [...context.status.checkpoints, checkpoint],
+                    },
+                    writer,
+                    action: "shift-traffic",
+                    detail: `new side ${weights.new} % (${inputs.target.kind === "phase" ? `phase ${inputs.target.phase}` : "weight input"})`,
+                    now: env.now(),
+                  },
+                  journal,
+                );
+              },
+            }
+          : {}),
       },
       providers,
       journal,
@@ -175,13 +209,8 @@ export async function runShiftTraffic(
           store,
           stored,
           migration: context.migration,
-          status: statusAfterMove(
-            context.status,
-            move,
-            "applying",
-            inputs.target.kind === "phase" ? inputs.target.phase : context.status.phase,
-          ),
-          writer: `shift-traffic run ${env.run.correlationId}`,
+          status: statusAfterMove(context.status, move, "applying", phase),
+          writer,
           now: env.now(),
           ...(move.change ? { appliedAt: move.change.submittedAt } : {}),
         },

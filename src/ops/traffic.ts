@@ -166,6 +166,13 @@ export interface WeightMoveRequest {
   now: () => Date;
   /** Told as soon as the change is submitted, before waiting (so a caller can publish the change id even if the wait fails). */
   onSubmitted?: (change: SubmittedChange, checkpoint: Checkpoint) => void;
+  /**
+   * Awaited after every check and just before the change is submitted, with
+   * the weights it will leave and the checkpoint of what it replaces: where a
+   * caller records its intent, so a run killed after the change is still
+   * recognised as cutover's. Throwing stops the move with nothing changed.
+   */
+  beforeSubmit?: (weights: Weights, checkpoint: Checkpoint) => Promise<void>;
 }
 
 /** What a weight move did. */
@@ -252,6 +259,7 @@ export async function moveWeights(
     return { ...base, noOp: true, gateWindowStart: noOpGateWindowStart(request, weights) };
   }
   checkSidesCanServe(observed, weights);
+  await request.beforeSubmit?.(weights, checkpoint);
   const change = await journal.step(
     "submit change",
     () => providers.router.submitWeights(observed.pair, target, request.comment),

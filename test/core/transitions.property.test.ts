@@ -1,7 +1,7 @@
 // Invariants of the state machine over arbitrary event sequences.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type MigrationEvent, transition } from "../../src/core/transitions.js";
+import { defaultRollbackTarget, type MigrationEvent, transition } from "../../src/core/transitions.js";
 import { initialStatus, type MigrationStatus, type Weights } from "../../src/model/status.js";
 
 const ORDER = ["staging", "canary-10", "canary-50", "full", "decommission"];
@@ -153,13 +153,15 @@ describe("state machine invariants", () => {
     );
   });
 
-  it("a completed rollback returns to the last checkpoint's weights (all old when asked, or when there is none)", () => {
+  it("a completed rollback returns to the last checkpoint's weights (all old when asked, when there is none, or while a decommission holds the old side down)", () => {
     fc.assert(
       fc.property(scenario, (steps) => {
         for (const { before, event, result } of run(steps)) {
           if (!result.ok || event.type !== "rollback-completed") continue;
           const last = before.checkpoints.at(-1);
-          const expected = event.target?.kind === "all-old" || !last ? { old: 100, new: 0 } : last.weights;
+          // Without a target, a decommission holding the old side scaled down rolls back to all-old.
+          const target = event.target ?? defaultRollbackTarget(before);
+          const expected = target.kind === "all-old" || !last ? { old: 100, new: 0 } : last.weights;
           expect(result.status.weights).toEqual(expected);
           expect(result.status.state).toBe("rolled-back");
         }

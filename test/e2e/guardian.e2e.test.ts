@@ -155,6 +155,44 @@ describe("the guardian on the sandbox", () => {
     rmSync(remote.root, { recursive: true, force: true });
   }, 120_000);
 
+  it("lets reconcile recognise a killed shift-traffic weight input from the intent it announced, not as drift", async () => {
+    await open();
+    // The INSYNC wait is held long enough to kill the run after its change.
+    await fetch(`${world!.sandbox.endpoint}/_sandbox/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ service: "route53", operation: "GetChange", latencyMs: 20_000, count: 1 }),
+    });
+    const killed = await runBundledAction("shift-traffic", {
+      inputs: { migration: "orders-api", weight: "25", "checkpoint-store": world!.install.store },
+      env: world!.sandbox.env,
+      workspace: workspace!.dir,
+      timeoutMs: 4000,
+    });
+    expect(killed.exitCode).not.toBe(0);
+    expect(await world!.weights()).toEqual([75, 25]);
+    const announced = (await world!.store.read("orders-api"))!.document.inFlight;
+    expect(announced).toMatchObject({ action: "shift-traffic", target: { old: 75, new: 25 } });
+    const spec = JSON.stringify({ version: 1, migrations: [world!.migration] }, null, 2);
+    const remote = createLocalRemote({ ...loadTestFiles(), "migrations.json": spec });
+    const reconciled = await runBundledAction("reconcile", {
+      inputs: { migration: "orders-api", "checkpoint-store": world!.install.store },
+      env: world!.sandbox.env,
+      workspace: remote.clone(),
+      timeoutMs: 30_000,
+    });
+    expect(reconciled.exitCode, reconciled.stdout).toBe(0);
+    expect(reconciled.outputs.outcome).toBe("recorded");
+    expect(reconciled.outputs.drift).toBe("");
+    const status = JSON.parse(remote.show("status/orders-api.json")!) as MigrationStatus;
+    expect(status.weights).toEqual({ old: 75, new: 25 });
+    expect(status.history.at(-1)?.evidence).toMatchObject({
+      unrecorded: "shift",
+      announced: expect.stringContaining("25 %"),
+    });
+    rmSync(remote.root, { recursive: true, force: true });
+  }, 60_000);
+
   it("makes one change for a duplicate delivery of the same alarm event", async () => {
     await open();
     expect((await shift(50)).exitCode).toBe(0);

@@ -97504,6 +97504,11 @@ function parseCheckpointDocument(text, where, migrationId) {
       problems.push("$.rolledBack must name the journal entry of the rollback");
     } else checkWeights(raw.rolledBack.weights, "$.rolledBack.weights", problems);
   }
+  if (raw.inFlight !== void 0) {
+    if (!isObject3(raw.inFlight) || typeof raw.inFlight.writer !== "string") {
+      problems.push("$.inFlight must name the writer of the change in flight");
+    } else checkWeights(raw.inFlight.target, "$.inFlight.target", problems);
+  }
   if (problems.length > 0) throw new CheckpointDocumentError(where, problems);
   return raw;
 }
@@ -98319,6 +98324,37 @@ function rollbackTargets(status) {
   });
   return targets;
 }
+function unrecordedAnnouncedShift(status, observed, now, origin) {
+  const announced = observed.inFlight;
+  if (!announced || announced.action !== "shift-traffic" || !sameWeights(announced.target, observed.weights))
+    return [];
+  return [
+    {
+      type: "reconciled",
+      reason: `${observed.routerLabel} sends ${describeWeights(observed.weights)}: the change ${announced.detail} that ${announced.writer} announced at ${announced.startedAt} was applied but never recorded (the run stopped before its status commit); recorded now, the gate window starting a cache time from now`,
+      weights: { ...observed.weights },
+      checkpoint: {
+        phase: status.phase,
+        takenAt: now.toISOString(),
+        weights: { ...status.weights },
+        ...observed.old,
+        ...observed.new
+      },
+      insyncAt: now,
+      ttlSeconds: observed.cacheSeconds,
+      evidence: {
+        kind: "reconcile",
+        unrecorded: "shift",
+        writer: announced.writer,
+        announced: announced.detail,
+        announcedAt: announced.startedAt,
+        recorded: status.weights,
+        observed: observed.weights
+      },
+      ...origin
+    }
+  ];
+}
 function unrecordedRollbacks(status, observed, origin) {
   if (status.state === "rolled-back" || status.state === "done") return [];
   return rollbackTargets(status).filter((candidate) => sameWeights(candidate.weights, observed.weights)).map((candidate) => ({
@@ -98501,7 +98537,8 @@ function planReconcile(migration, status, observed, policy, now, origin) {
       ...candidatePhases(migration, status).filter((phase) => shiftWeightOf(migration, phase) === observed.weights.new).map((phase) => ({
         label: `shift of ${phase}`,
         events: unrecordedShift(migration, status, observed, phase, now, origin)
-      }))
+      })),
+      { label: "announced change", events: unrecordedAnnouncedShift(status, observed, now, origin) }
     ],
     now
   );
@@ -98576,7 +98613,7 @@ function planReconcile(migration, status, observed, policy, now, origin) {
     ]
   };
 }
-async function observeAws(providers, journalOf) {
+async function observeAws(providers, outsideOf) {
   const capture = async (side) => {
     try {
       return await providers.sides[side].capture();
@@ -98584,11 +98621,11 @@ async function observeAws(providers, journalOf) {
       return {};
     }
   };
-  const [pair, old, fresh, journal] = await Promise.all([
+  const [pair, old, fresh, outside] = await Promise.all([
     providers.router.readPair(),
     capture("old"),
     capture("new"),
-    journalOf ? journalOf() : Promise.resolve(void 0)
+    outsideOf ? outsideOf() : Promise.resolve({})
   ]);
   const weights = providers.router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight });
   const pick = (fields, keys) => Object.fromEntries(keys.filter((key) => fields[key] !== void 0).map((key) => [key, fields[key]]));
@@ -98598,7 +98635,7 @@ async function observeAws(providers, journalOf) {
     old: pick(old, ["ecsDesiredCount", "ecsTaskDefinition", "lambdaVersion"]),
     new: pick(fresh, ["lambdaVersion", "ecsDesiredCount", "ecsTaskDefinition"]),
     routerLabel: providers.router.label,
-    ...journal ? { journal } : {}
+    ...outside
   };
 }
 async function reconcile(migration, providers, store, policy, now, origin, outside) {
@@ -98607,7 +98644,12 @@ async function reconcile(migration, providers, store, policy, now, origin, outsi
     outside ? async () => {
       const { entries, problems } = await outside.store.listJournal(migration.id);
       for (const problem of problems) outside.warn(`AWS-side journal entry skipped: ${problem}`);
-      return entries;
+      const stored = await outside.store.read(migration.id).catch((error3) => {
+        outside.warn(`the AWS-side checkpoint cannot be read: ${error3.message}`);
+        return void 0;
+      });
+      const inFlight = stored?.document.inFlight;
+      return { journal: entries, ...inFlight ? { inFlight } : {} };
     } : void 0
   );
   let plan;

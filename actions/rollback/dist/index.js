@@ -95490,6 +95490,11 @@ function parseCheckpointDocument(text, where, migrationId) {
       problems.push("$.rolledBack must name the journal entry of the rollback");
     } else checkWeights(raw.rolledBack.weights, "$.rolledBack.weights", problems);
   }
+  if (raw.inFlight !== void 0) {
+    if (!isObject(raw.inFlight) || typeof raw.inFlight.writer !== "string") {
+      problems.push("$.inFlight must name the writer of the change in flight");
+    } else checkWeights(raw.inFlight.target, "$.inFlight.target", problems);
+  }
   if (problems.length > 0) throw new CheckpointDocumentError(where, problems);
   return raw;
 }
@@ -98110,6 +98115,7 @@ async function moveWeights(providers, request, journal) {
     return { ...base, noOp: true, gateWindowStart: noOpGateWindowStart(request, weights) };
   }
   checkSidesCanServe(observed, weights);
+  await request.beforeSubmit?.(weights, checkpoint);
   const change = await journal.step(
     "submit change",
     () => providers.router.submitWeights(observed.pair, target, request.comment),
@@ -98166,10 +98172,6 @@ function recordRows(move) {
 }
 
 // src/ops/checkpoint-sync.ts
-function statusAfterMove(status, move, state2, phase = status.phase) {
-  const checkpoints = move.noOp ? status.checkpoints : [...status.checkpoints, move.checkpoint];
-  return { ...status, phase, state: state2, weights: move.weights, checkpoints };
-}
 async function writeCheckpointAfterRollback(write, journal) {
   let stored = write.stored;
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -98199,6 +98201,38 @@ async function writeCheckpointAfterRollback(write, journal) {
     }
   }
   journal.log.warn("the AWS-side checkpoint kept changing; it was not updated after rolling back");
+}
+async function writeIntentBeforeChange(write, journal) {
+  const document = {
+    ...buildCheckpointDocument({
+      migration: write.migration,
+      status: write.status,
+      previous: write.stored?.document,
+      writer: write.writer,
+      now: write.now
+    }),
+    inFlight: {
+      writer: write.writer,
+      action: write.action,
+      startedAt: write.now.toISOString(),
+      target: { ...write.status.weights },
+      detail: write.detail
+    }
+  };
+  try {
+    const version = await journal.step(
+      "write AWS-side intent",
+      () => write.store.write(document, write.stored?.version)
+    );
+    return { document, version };
+  } catch (error3) {
+    if (error3 instanceof CheckpointConflict) {
+      throw new OperationRefusal(
+        `${write.store.checkpointLabel(write.migration.id)} was written by another writer since it was read; nothing was changed. Run again to decide on what is true now.`
+      );
+    }
+    throw error3;
+  }
 }
 
 // src/ops/migration-context.ts
@@ -98522,7 +98556,8 @@ async function rollback(request, providers, journal) {
       comment: `cutover ${request.migration.id} rollback to ${point.label.slice(0, 80)} by ${request.requestedBy}: ${request.reason}`,
       insyncTimeoutSeconds: request.insyncTimeoutSeconds,
       now: request.now,
-      onSubmitted: request.onSubmitted
+      onSubmitted: request.onSubmitted,
+      ...request.beforeSubmit ? { beforeSubmit: request.beforeSubmit } : {}
     },
     journal
   );
@@ -98534,7 +98569,7 @@ async function runRollback(inputs, env2) {
   try {
     const specPath = resolve3(env2.run.workspace, inputs.spec);
     const context = await loadRollbackContext(specPath, inputs, env2, journal);
-    const stored = env2.checkpointStore ? await env2.checkpointStore.read(inputs.migration).catch((error3) => {
+    let stored = env2.checkpointStore ? await env2.checkpointStore.read(inputs.migration).catch((error3) => {
       journal.log.warn("could not read the AWS-side checkpoint; rolling back from git", {
         error: error3.message
       });
@@ -98556,7 +98591,32 @@ async function runRollback(inputs, env2) {
         fallbackDesiredCount: inputs.fallbackDesiredCount,
         requestedBy: `rollback run ${env2.run.correlationId}`,
         now: env2.now,
-        onSubmitted: publishSubmitted(env2.setOutput)
+        onSubmitted: publishSubmitted(env2.setOutput),
+        ...env2.checkpointStore ? {
+          // The intent is bookkeeping: a rollback goes ahead whether or not it could be written.
+          beforeSubmit: async (weights) => {
+            try {
+              stored = await writeIntentBeforeChange(
+                {
+                  store: env2.checkpointStore,
+                  stored,
+                  migration: context.migration,
+                  // What a rollback replaces is what went wrong: never a checkpoint to restore.
+                  status: { ...context.status, state: "rolling-back", weights },
+                  writer: `rollback run ${env2.run.correlationId}`,
+                  action: "rollback",
+                  detail: `rollback to ${inputs.targetPhase ?? "the last checkpoint"}`,
+                  now: env2.now()
+                },
+                journal
+              );
+            } catch (error3) {
+              journal.log.warn("could not write the AWS-side intent; rolling back anyway", {
+                error: error3.message
+              });
+            }
+          }
+        } : {}
       },
       providers,
       journal
@@ -98569,7 +98629,8 @@ async function runRollback(inputs, env2) {
           store: env2.checkpointStore,
           stored,
           migration: context.migration,
-          status: statusAfterMove(context.status, move, "rolled-back"),
+          // The state the rollback left is never a checkpoint to restore: the guardian must not bring it back.
+          status: { ...context.status, state: "rolled-back", weights: move.weights },
           writer: `rollback run ${env2.run.correlationId}`,
           now: env2.now(),
           ...move.change ? { appliedAt: move.change.submittedAt } : {}

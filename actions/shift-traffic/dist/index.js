@@ -95472,6 +95472,11 @@ function parseCheckpointDocument(text, where, migrationId) {
       problems.push("$.rolledBack must name the journal entry of the rollback");
     } else checkWeights(raw.rolledBack.weights, "$.rolledBack.weights", problems);
   }
+  if (raw.inFlight !== void 0) {
+    if (!isObject(raw.inFlight) || typeof raw.inFlight.writer !== "string") {
+      problems.push("$.inFlight must name the writer of the change in flight");
+    } else checkWeights(raw.inFlight.target, "$.inFlight.target", problems);
+  }
   if (problems.length > 0) throw new CheckpointDocumentError(where, problems);
   return raw;
 }
@@ -96363,6 +96368,7 @@ async function moveWeights(providers, request, journal) {
     return { ...base, noOp: true, gateWindowStart: noOpGateWindowStart(request, weights) };
   }
   checkSidesCanServe(observed, weights);
+  await request.beforeSubmit?.(weights, checkpoint);
   const change = await journal.step(
     "submit change",
     () => providers.router.submitWeights(observed.pair, target, request.comment),
@@ -96459,6 +96465,38 @@ async function writeCheckpointAfterShift(write, journal) {
     throw new OperationRefusal(
       hold ? `${hold.by === "guardian" ? "the guardian" : "a break-glass rollback"} rolled ${write.migration.id} back at ${hold.at} while this shift was in flight: traffic is ${formatWeights(hold.weights)}, not what this shift set. Reconcile records it.` : `${write.store.checkpointLabel(write.migration.id)} was written by ${now?.document.writer ?? "another writer"} while this shift was in flight; two writers moved this migration at once. Run reconcile to see what Route 53 holds before anything else.`
     );
+  }
+}
+async function writeIntentBeforeChange(write, journal) {
+  const document = {
+    ...buildCheckpointDocument({
+      migration: write.migration,
+      status: write.status,
+      previous: write.stored?.document,
+      writer: write.writer,
+      now: write.now
+    }),
+    inFlight: {
+      writer: write.writer,
+      action: write.action,
+      startedAt: write.now.toISOString(),
+      target: { ...write.status.weights },
+      detail: write.detail
+    }
+  };
+  try {
+    const version = await journal.step(
+      "write AWS-side intent",
+      () => write.store.write(document, write.stored?.version)
+    );
+    return { document, version };
+  } catch (error3) {
+    if (error3 instanceof CheckpointConflict) {
+      throw new OperationRefusal(
+        `${write.store.checkpointLabel(write.migration.id)} was written by another writer since it was read; nothing was changed. Run again to decide on what is true now.`
+      );
+    }
+    throw error3;
   }
 }
 
@@ -98420,7 +98458,8 @@ async function shiftTraffic(request, providers, journal) {
       comment: `cutover ${request.migration.id}: new ${percent}% old ${100 - percent}% (${source}) by ${request.requestedBy}`,
       insyncTimeoutSeconds: request.insyncTimeoutSeconds,
       now: request.now,
-      onSubmitted: request.onSubmitted
+      onSubmitted: request.onSubmitted,
+      ...request.beforeSubmit ? { beforeSubmit: request.beforeSubmit } : {}
     },
     journal
   );
@@ -98440,7 +98479,9 @@ async function runShiftTraffic(inputs, env2) {
       (operation2, attempt, delayMs) => env2.log.warn("throttled, retrying", { operation: operation2, attempt, delay_ms: delayMs })
     );
     const store = env2.checkpointStore;
-    const stored = store ? await readCheckpointBeforeShift(store, context.migration.id, context.status, journal) : void 0;
+    let stored = store ? await readCheckpointBeforeShift(store, context.migration.id, context.status, journal) : void 0;
+    const phase = inputs.target.kind === "phase" ? inputs.target.phase : context.status.phase;
+    const writer = `shift-traffic run ${env2.run.correlationId}`;
     const move = await shiftTraffic(
       {
         migration: context.migration,
@@ -98449,7 +98490,30 @@ async function runShiftTraffic(inputs, env2) {
         insyncTimeoutSeconds: inputs.insyncTimeoutSeconds,
         requestedBy: `shift-traffic run ${env2.run.correlationId}`,
         now: env2.now,
-        onSubmitted: publishSubmitted(env2.setOutput)
+        onSubmitted: publishSubmitted(env2.setOutput),
+        ...store ? {
+          beforeSubmit: async (weights, checkpoint) => {
+            stored = await writeIntentBeforeChange(
+              {
+                store,
+                stored,
+                migration: context.migration,
+                status: {
+                  ...context.status,
+                  phase,
+                  state: "applying",
+                  weights,
+                  checkpoints: [...context.status.checkpoints, checkpoint]
+                },
+                writer,
+                action: "shift-traffic",
+                detail: `new side ${weights.new} % (${inputs.target.kind === "phase" ? `phase ${inputs.target.phase}` : "weight input"})`,
+                now: env2.now()
+              },
+              journal
+            );
+          }
+        } : {}
       },
       providers,
       journal
@@ -98460,13 +98524,8 @@ async function runShiftTraffic(inputs, env2) {
           store,
           stored,
           migration: context.migration,
-          status: statusAfterMove(
-            context.status,
-            move,
-            "applying",
-            inputs.target.kind === "phase" ? inputs.target.phase : context.status.phase
-          ),
-          writer: `shift-traffic run ${env2.run.correlationId}`,
+          status: statusAfterMove(context.status, move, "applying", phase),
+          writer,
           now: env2.now(),
           ...move.change ? { appliedAt: move.change.submittedAt } : {}
         },
