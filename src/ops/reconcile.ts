@@ -199,8 +199,7 @@ function unrecordedAnnouncedShift(
   origin: EventOrigin,
 ): MigrationEvent[] {
   const announced = observed.inFlight;
-  if (!announced || announced.action !== "shift-traffic" || !sameWeights(announced.target, observed.weights))
-    return [];
+  if (announced?.action !== "shift-traffic" || !sameWeights(announced.target, observed.weights)) return [];
   return [
     {
       type: "reconciled",

@@ -98326,8 +98326,7 @@ function rollbackTargets(status) {
 }
 function unrecordedAnnouncedShift(status, observed, now, origin) {
   const announced = observed.inFlight;
-  if (!announced || announced.action !== "shift-traffic" || !sameWeights(announced.target, observed.weights))
-    return [];
+  if (announced?.action !== "shift-traffic" || !sameWeights(announced.target, observed.weights)) return [];
   return [
     {
       type: "reconciled",
