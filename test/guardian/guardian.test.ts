@@ -10,7 +10,7 @@ import { type GuardianConfig, handleAlarmEvent, readGuardianConfig } from "../..
 import type { Checkpoint, MigrationStatus } from "../../src/model/status.js";
 import { MemoryCheckpointStore } from "../fixtures/guardian/memory-store.js";
 import { NOW, RecordingLog, referenceMigration, statusAt } from "../fixtures/traffic/migration.js";
-import { TrafficWorld, weightedPair } from "../fixtures/traffic/world.js";
+import { pairCheckpoint, TrafficWorld, weightedPair } from "../fixtures/traffic/world.js";
 
 const migration = referenceMigration();
 const ALARM = "cutover-production-orders-api-standard-error-rate-rollback-max";
@@ -40,19 +40,7 @@ function alarmEvent(overrides: { state?: string; timestamp?: string; name?: stri
   };
 }
 
-function checkpoint(phase: string | null, newPercent: number, extra: Partial<Checkpoint> = {}): Checkpoint {
-  const [old, fresh] = weightedPair(100 - newPercent, newPercent);
-  return {
-    phase,
-    takenAt: "2026-03-01T00:00:00.000Z",
-    weights: { old: 100 - newPercent, new: newPercent },
-    records: [
-      { name: old!.Name!, type: "A", setIdentifier: "ecs-fargate", weight: old!.Weight! },
-      { name: fresh!.Name!, type: "A", setIdentifier: "lambda", weight: fresh!.Weight!, ttl: 30 },
-    ],
-    ...extra,
-  };
-}
+const checkpoint = pairCheckpoint;
 
 const atCanary50 = (): MigrationStatus =>
   statusAt("canary-50", { old: 50, new: 50 }, [

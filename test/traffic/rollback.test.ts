@@ -6,23 +6,11 @@ import { resolveRestorePoint, rollback, runRollback, timingsOf } from "../../src
 import { createTrafficProviders } from "../../src/ops/traffic.js";
 import { journal, NOW, RecordingLog, referenceMigration, statusAt } from "../fixtures/traffic/migration.js";
 import { TrafficWorkspace } from "../fixtures/traffic/workspace.js";
-import { TrafficWorld, weightedPair } from "../fixtures/traffic/world.js";
+import { pairCheckpoint, TrafficWorld, weightedPair } from "../fixtures/traffic/world.js";
 
 const migration = referenceMigration();
 
-function checkpoint(phase: string | null, newPercent: number, extra: Partial<Checkpoint> = {}): Checkpoint {
-  const [old, fresh] = weightedPair(100 - newPercent, newPercent);
-  return {
-    phase,
-    takenAt: "2026-03-01T00:00:00.000Z",
-    weights: { old: 100 - newPercent, new: newPercent },
-    records: [
-      { name: old!.Name!, type: "A", setIdentifier: "ecs-fargate", weight: old!.Weight! },
-      { name: fresh!.Name!, type: "A", setIdentifier: "lambda", weight: fresh!.Weight!, ttl: 30 },
-    ],
-    ...extra,
-  };
-}
+const checkpoint = pairCheckpoint;
 
 /** At canary-50 after shifts from staging (0 %) and canary-10 (10 %). */
 const atCanary50 = (): MigrationStatus =>
