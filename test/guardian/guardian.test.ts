@@ -7,7 +7,7 @@ import {
   readAlarmEvent,
 } from "../../src/guardian/alarm-event.js";
 import { type GuardianConfig, handleAlarmEvent, readGuardianConfig } from "../../src/guardian/handler.js";
-import type { Checkpoint, MigrationStatus } from "../../src/model/status.js";
+import type { MigrationStatus } from "../../src/model/status.js";
 import { MemoryCheckpointStore } from "../fixtures/guardian/memory-store.js";
 import { NOW, RecordingLog, referenceMigration, statusAt } from "../fixtures/traffic/migration.js";
 import { pairCheckpoint, TrafficWorld, weightedPair } from "../fixtures/traffic/world.js";

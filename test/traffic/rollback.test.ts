@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Checkpoint, MigrationStatus } from "../../src/model/status.js";
+import type { MigrationStatus } from "../../src/model/status.js";
 import { resolveRestorePoint, rollback, runRollback, timingsOf } from "../../src/ops/rollback.js";
 import { createTrafficProviders } from "../../src/ops/traffic.js";
 import { journal, NOW, RecordingLog, referenceMigration, statusAt } from "../fixtures/traffic/migration.js";
