@@ -28,7 +28,7 @@ try {
     console.error("Run `npm run build` and commit the bundles.");
     process.exit(1);
   }
-  console.log(`bundles are current (${bundles.length})`);
+  console.log(`dist is current for ${bundles.length} bundles (the actions and the guardian)`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
