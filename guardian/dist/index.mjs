@@ -84959,6 +84959,10 @@ async function rollback(request, providers, journal) {
 
 // src/ops/aws-rollback.ts
 var MAX_ROLLBACK_ATTEMPTS = 3;
+var IN_FLIGHT_POLL_MS = 500;
+function sameWeights2(a5, b5) {
+  return a5.old === b5.old && a5.new === b5.new;
+}
 var MAX_HOLD_ATTEMPTS = 5;
 async function readSource(request, journal) {
   const stored = await journal.step(
@@ -85000,7 +85004,9 @@ function blankStatus(migrationId, now) {
   };
 }
 async function rollbackFromCheckpoint(request, journal) {
-  for (let attempt = 1; ; attempt++) {
+  const settleBy = Date.now() + request.insyncTimeoutSeconds * 1e3;
+  let conflicts = 0;
+  for (; ; ) {
     const source = await readSource(request, journal);
     const document = source.stored?.document;
     if (document?.rolledBack?.entry === request.entryId) {
@@ -85009,7 +85015,7 @@ async function rollbackFromCheckpoint(request, journal) {
         detail: `already rolled back for this trigger at ${document.rolledBack.at} (journal entry ${request.entryId}); nothing changed`
       };
     }
-    const appliedAt = document?.applied.appliedAt;
+    const appliedAt = document?.inFlight?.startedAt ?? document?.applied.appliedAt;
     if (request.triggeredAt && appliedAt && request.triggeredAt < appliedAt) {
       return {
         outcome: "stale",
@@ -85035,6 +85041,18 @@ async function rollbackFromCheckpoint(request, journal) {
         createTrafficProviders(source.migration, request.clients),
         journal
       );
+      const announced = document?.inFlight;
+      if (move.noOp && announced && !sameWeights2(announced.target, move.weights) && Date.now() < settleBy) {
+        journal.log.info(
+          "a change announced by another run has not landed yet; waiting for it before deciding",
+          {
+            writer: announced.writer,
+            target: `${announced.target.old}/${announced.target.new}`
+          }
+        );
+        await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_POLL_MS));
+        continue;
+      }
       return await settle(
         request,
         source,
@@ -85043,8 +85061,10 @@ async function rollbackFromCheckpoint(request, journal) {
         journal
       );
     } catch (error2) {
-      if (error2 instanceof TrafficRouterRefusal && error2.code === "concurrent-change" && attempt < MAX_ROLLBACK_ATTEMPTS) {
-        journal.log.warn("another writer changed the records while rolling back; reading again", { attempt });
+      if (error2 instanceof TrafficRouterRefusal && error2.code === "concurrent-change" && ++conflicts < MAX_ROLLBACK_ATTEMPTS) {
+        journal.log.warn("another writer changed the records while rolling back; reading again", {
+          attempt: conflicts
+        });
         continue;
       }
       throw error2;

@@ -33,6 +33,13 @@ import { createTrafficProviders, formatWeights } from "./traffic.js";
 
 /** How often a rollback reads again after another writer won the compare-and-swap. */
 const MAX_ROLLBACK_ATTEMPTS = 3;
+/** How often an announced change that has not landed is looked at again. */
+const IN_FLIGHT_POLL_MS = 500;
+
+function sameWeights(a: Weights, b: Weights): boolean {
+  return a.old === b.old && a.new === b.new;
+}
+
 /** How often the hold is written again after a concurrent checkpoint write. */
 const MAX_HOLD_ATTEMPTS = 5;
 
@@ -134,7 +141,10 @@ export async function rollbackFromCheckpoint(
   request: AwsRollbackRequest,
   journal: OperationJournal,
 ): Promise<AwsRollbackResult> {
-  for (let attempt = 1; ; attempt++) {
+  // A change another run announced and has not landed yet is waited for, bounded, so that it cannot land after the rollback.
+  const settleBy = Date.now() + request.insyncTimeoutSeconds * 1000;
+  let conflicts = 0;
+  for (;;) {
     const source = await readSource(request, journal);
     const document = source.stored?.document;
     if (document?.rolledBack?.entry === request.entryId) {
@@ -143,7 +153,8 @@ export async function rollbackFromCheckpoint(
         detail: `already rolled back for this trigger at ${document.rolledBack.at} (journal entry ${request.entryId}); nothing changed`,
       };
     }
-    const appliedAt = document?.applied.appliedAt;
+    // Weights count from the moment their change was announced, so an alarm raised while it was in flight is not stale.
+    const appliedAt = document?.inFlight?.startedAt ?? document?.applied.appliedAt;
     if (request.triggeredAt && appliedAt && request.triggeredAt < appliedAt) {
       return {
         outcome: "stale",
@@ -175,6 +186,18 @@ export async function rollbackFromCheckpoint(
         createTrafficProviders(source.migration, request.clients),
         journal,
       );
+      const announced = document?.inFlight;
+      if (move.noOp && announced && !sameWeights(announced.target, move.weights) && Date.now() < settleBy) {
+        journal.log.info(
+          "a change announced by another run has not landed yet; waiting for it before deciding",
+          {
+            writer: announced.writer,
+            target: `${announced.target.old}/${announced.target.new}`,
+          },
+        );
+        await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_POLL_MS));
+        continue;
+      }
       return await settle(
         request,
         source,
@@ -186,9 +209,11 @@ export async function rollbackFromCheckpoint(
       if (
         error instanceof TrafficRouterRefusal &&
         error.code === "concurrent-change" &&
-        attempt < MAX_ROLLBACK_ATTEMPTS
+        ++conflicts < MAX_ROLLBACK_ATTEMPTS
       ) {
-        journal.log.warn("another writer changed the records while rolling back; reading again", { attempt });
+        journal.log.warn("another writer changed the records while rolling back; reading again", {
+          attempt: conflicts,
+        });
         continue;
       }
       throw error;

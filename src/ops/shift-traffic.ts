@@ -212,7 +212,12 @@ export async function runShiftTraffic(
           status: statusAfterMove(context.status, move, "applying", phase),
           writer,
           now: env.now(),
-          ...(move.change ? { appliedAt: move.change.submittedAt } : {}),
+          // The weights count from their announcement: an alarm raised while the change was in flight concerns them.
+          ...(stored?.document.inFlight
+            ? { appliedAt: new Date(stored.document.inFlight.startedAt) }
+            : move.change
+              ? { appliedAt: move.change.submittedAt }
+              : {}),
         },
         journal,
       );

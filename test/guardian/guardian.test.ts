@@ -172,6 +172,32 @@ describe("the guardian", () => {
     expect(world.weightOf("lambda")).toBe(10);
   });
 
+  it("waits for a change another run announced and has not landed yet, then rolls it back too", async () => {
+    const { world, store, handle } = guarded(atCanary50(), weightedPair(90, 10));
+    // The shift to 50 % announced its change on the checkpoint; Route 53 still holds 90/10.
+    const announced = store.document("orders-api")!;
+    store.seed({
+      ...announced,
+      inFlight: {
+        writer: "shift-traffic run 7-1",
+        action: "shift-traffic",
+        startedAt: "2026-03-02T09:59:00.000Z",
+        target: { old: 50, new: 50 },
+        detail: "new side 50 %",
+      },
+    });
+    const landing = setTimeout(() => world.setWeights({ "ecs-fargate": 50, lambda: 50 }), 700);
+    try {
+      const outcome = await handle(alarmEvent());
+      expect(outcome.outcome).toBe("rolled-back");
+    } finally {
+      clearTimeout(landing);
+    }
+    const [entry] = (await store.listJournal("orders-api")).entries;
+    expect(entry).toMatchObject({ before: { old: 50, new: 50 }, after: { old: 90, new: 10 } });
+    expect(world.weightOf("lambda")).toBe(10);
+  });
+
   it("changes nothing and throws for an unknown migration, a missing or malformed checkpoint, or a side that cannot serve", async () => {
     const unknown = guarded();
     await expect(

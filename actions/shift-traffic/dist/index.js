@@ -98527,7 +98527,8 @@ async function runShiftTraffic(inputs, env2) {
           status: statusAfterMove(context.status, move, "applying", phase),
           writer,
           now: env2.now(),
-          ...move.change ? { appliedAt: move.change.submittedAt } : {}
+          // The weights count from their announcement: an alarm raised while the change was in flight concerns them.
+          ...stored?.document.inFlight ? { appliedAt: new Date(stored.document.inFlight.startedAt) } : move.change ? { appliedAt: move.change.submittedAt } : {}
         },
         journal
       );
