@@ -84967,7 +84967,17 @@ var MAX_HOLD_ATTEMPTS = 5;
 async function readSource(request, journal) {
   const stored = await journal.step(
     "read checkpoint",
-    () => request.store.read(request.migrationId),
+    async () => {
+      try {
+        return await request.store.read(request.migrationId);
+      } catch (error2) {
+        if (!request.fromGit) throw error2;
+        journal.log.warn("the AWS-side checkpoint cannot be used; rolling back from git", {
+          error: error2.message
+        });
+        return void 0;
+      }
+    },
     (found) => found ? `${request.store.checkpointLabel(request.migrationId)} sequence ${found.document.sequence} by ${found.document.writer}, ${formatWeights(found.document.applied.weights)}` : `${request.store.checkpointLabel(request.migrationId)} does not exist`
   );
   if (stored) {
@@ -85142,7 +85152,8 @@ async function writeHold(request, source, weights, journal) {
         });
         return false;
       }
-      stored = await request.store.read(request.migrationId);
+      stored = await request.store.read(request.migrationId).catch(() => void 0);
+      if (!stored) break;
     }
   }
   journal.log.warn(

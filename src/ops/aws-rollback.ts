@@ -94,7 +94,18 @@ interface Source {
 async function readSource(request: AwsRollbackRequest, journal: OperationJournal): Promise<Source> {
   const stored = await journal.step(
     "read checkpoint",
-    () => request.store.read(request.migrationId),
+    async () => {
+      try {
+        return await request.store.read(request.migrationId);
+      } catch (error) {
+        // A person rolling back from a checkout is never stopped by a broken checkpoint; the guardian is.
+        if (!request.fromGit) throw error;
+        journal.log.warn("the AWS-side checkpoint cannot be used; rolling back from git", {
+          error: (error as Error).message,
+        });
+        return undefined;
+      }
+    },
     (found) =>
       found
         ? `${request.store.checkpointLabel(request.migrationId)} sequence ${found.document.sequence} by ${found.document.writer}, ${formatWeights(found.document.applied.weights)}`
@@ -310,7 +321,8 @@ async function writeHold(
         });
         return false;
       }
-      stored = await request.store.read(request.migrationId);
+      stored = await request.store.read(request.migrationId).catch(() => undefined);
+      if (!stored) break;
     }
   }
   journal.log.warn(
