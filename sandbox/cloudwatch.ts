@@ -23,7 +23,7 @@ import {
 } from "./cloudwatch-query-protocol.js";
 import { getMetricStatistics, listMetrics } from "./cloudwatch-statistics.js";
 import type { MetricStore } from "./metric-store.js";
-import { requestIdOf } from "./protocol.js";
+import { amzTarget, requestIdOf, sendJsonBody } from "./protocol.js";
 import type { ServiceHandler } from "./types.js";
 
 /** The X-Amz-Target prefix of every CloudWatch operation. */
@@ -59,9 +59,9 @@ export function createCloudWatchService(
   };
   return {
     name: "cloudwatch",
-    matches: (req) => targetOf(req).startsWith(CLOUDWATCH_TARGET_PREFIX) || isCloudWatchQueryRequest(req),
+    matches: (req) => amzTarget(req).startsWith(CLOUDWATCH_TARGET_PREFIX) || isCloudWatchQueryRequest(req),
     operationOf: (req) => {
-      const operationName = targetOf(req).slice(CLOUDWATCH_TARGET_PREFIX.length);
+      const operationName = amzTarget(req).slice(CLOUDWATCH_TARGET_PREFIX.length);
       return Object.hasOwn(operations, operationName) ? operationName : undefined;
     },
     async handle(req, body, res) {
@@ -69,7 +69,7 @@ export function createCloudWatchService(
         answerQuery(req, body, res, operations);
         return;
       }
-      const operationName = targetOf(req).slice(CLOUDWATCH_TARGET_PREFIX.length);
+      const operationName = amzTarget(req).slice(CLOUDWATCH_TARGET_PREFIX.length);
       const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
       if (!operation) {
         sendError(req, res, {
@@ -104,7 +104,7 @@ export function createCloudWatchService(
         return;
       }
       try {
-        sendJson(req, res, 200, operation(input as Record<string, unknown>));
+        sendJsonBody(req, res, "json-1.0-query", 200, operation(input as Record<string, unknown>));
       } catch (error) {
         if (error instanceof CloudWatchError) {
           sendError(req, res, {
@@ -126,37 +126,16 @@ export function createCloudWatchService(
   };
 }
 
-function targetOf(req: IncomingMessage): string {
-  const target = req.headers["x-amz-target"];
-  return typeof target === "string" ? target : "";
-}
-
-function sendJson(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/x-amz-json-1.0",
-    "content-length": Buffer.byteLength(payload),
-    "x-amzn-requestid": requestIdOf(req),
-    ...headers,
-  });
-  res.end(payload);
-}
-
 function sendError(
   req: IncomingMessage,
   res: ServerResponse,
   error: { type: string; queryCode: string; status: number; message: string },
 ): void {
   // The body holds no "code" key: the query-compatible SDK would read it before the header.
-  sendJson(
+  sendJsonBody(
     req,
     res,
+    "json-1.0-query",
     error.status,
     { __type: error.type, message: error.message },
     { "x-amzn-query-error": `${error.queryCode};${error.status >= 500 ? "Receiver" : "Sender"}` },

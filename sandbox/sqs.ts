@@ -9,7 +9,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { requestIdOf, ServiceError } from "./protocol.js";
+import { amzTarget, ServiceError, sendJsonBody } from "./protocol.js";
 import type { DeadLetterSink, ServiceHandler } from "./types.js";
 
 /** The X-Amz-Target prefix of every SQS operation. */
@@ -167,16 +167,16 @@ export class SqsService implements ServiceHandler, DeadLetterSink {
   }
 
   matches(req: IncomingMessage): boolean {
-    return targetOf(req).startsWith(SQS_TARGET_PREFIX);
+    return amzTarget(req).startsWith(SQS_TARGET_PREFIX);
   }
 
   operationOf(req: IncomingMessage): string | undefined {
-    const name = targetOf(req).slice(SQS_TARGET_PREFIX.length);
+    const name = amzTarget(req).slice(SQS_TARGET_PREFIX.length);
     return Object.hasOwn(this.operations, name) ? name : undefined;
   }
 
   async handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
-    const operationName = targetOf(req).slice(SQS_TARGET_PREFIX.length);
+    const operationName = amzTarget(req).slice(SQS_TARGET_PREFIX.length);
     try {
       const operation = Object.hasOwn(this.operations, operationName)
         ? this.operations[operationName]
@@ -205,12 +205,19 @@ export class SqsService implements ServiceHandler, DeadLetterSink {
           "SerializationException",
           "The body must be a JSON object.",
         );
-      sendJson(req, res, 200, await operation(input as Record<string, unknown>, req));
-    } catch (error) {
-      if (!(error instanceof SqsError)) throw error;
-      sendJson(
+      sendJsonBody(
         req,
         res,
+        "sqs-json-1.0-query",
+        200,
+        await operation(input as Record<string, unknown>, req),
+      );
+    } catch (error) {
+      if (!(error instanceof SqsError)) throw error;
+      sendJsonBody(
+        req,
+        res,
+        "sqs-json-1.0-query",
         error.status,
         { __type: `com.amazonaws.sqs#${error.shape}`, message: error.message },
         { "x-amzn-query-error": `${error.queryCode};${error.status >= 500 ? "Receiver" : "Sender"}` },
@@ -770,26 +777,4 @@ function boundedInteger(
     );
   }
   return value;
-}
-
-function targetOf(req: IncomingMessage): string {
-  const target = req.headers["x-amz-target"];
-  return typeof target === "string" ? target : "";
-}
-
-function sendJson(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/x-amz-json-1.0",
-    "content-length": Buffer.byteLength(payload),
-    "x-amzn-requestid": requestIdOf(req),
-    ...headers,
-  });
-  res.end(payload);
 }
