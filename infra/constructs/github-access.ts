@@ -12,7 +12,7 @@ import { TerraformOutput } from "cdktn";
 import { Construct } from "constructs";
 import type { GitHubRepositoryConfig } from "../inputs/config.js";
 import type { DeployGrant, DeployRolePlan } from "../inputs/plan.js";
-import { type PolicyStatement, policyDocument, trustDocument } from "./iam-policy.js";
+import { type PolicyStatement, policyDocument, trustDocument, weightChangeStatement } from "./iam-policy.js";
 import { awsName, NAME_LIMITS } from "./names.js";
 
 export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";
@@ -266,21 +266,8 @@ function writeStatements(target: MigrationAccessTarget, grants: Set<DeployGrant>
   const statements: PolicyStatement[] = [];
   if (grants.has("traffic")) {
     statements.push(
-      {
-        // Only DELETE + CREATE pairs of this migration's record name and type: the shift and rollback
-        // change batches, written as a compare-and-swap so concurrent writers cannot overwrite each other.
-        Sid: `ShiftWeights${sid}`,
-        Effect: "Allow",
-        Action: ["route53:ChangeResourceRecordSets"],
-        Resource: [target.hostedZoneArn],
-        Condition: {
-          "ForAllValues:StringEquals": {
-            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [target.recordName],
-            "route53:ChangeResourceRecordSetsRecordTypes": [target.recordType],
-            "route53:ChangeResourceRecordSetsActions": ["CREATE", "DELETE"],
-          },
-        },
-      },
+      // The shift and rollback change batches, as a compare-and-swap so concurrent writers cannot overwrite each other.
+      weightChangeStatement(`ShiftWeights${sid}`, target),
       {
         // Rollback scales a decommissioned old side back up before any weight returns to it.
         Sid: `ScaleOldSide${sid}`,

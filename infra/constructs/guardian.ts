@@ -28,7 +28,7 @@ import { SqsQueue } from "@cdktn/provider-aws/lib/sqs-queue/index.js";
 import { SqsQueuePolicy } from "@cdktn/provider-aws/lib/sqs-queue-policy/index.js";
 import { Construct } from "constructs";
 import type { GuardianCodeConfig } from "../inputs/config.js";
-import { type PolicyStatement, policyDocument, trustDocument } from "./iam-policy.js";
+import { type PolicyStatement, policyDocument, trustDocument, weightChangeStatement } from "./iam-policy.js";
 import { awsName, NAME_LIMITS } from "./names.js";
 
 /**
@@ -286,21 +286,8 @@ export function guardianMigrationStatements(
 ): PolicyStatement[] {
   const sid = pascal(migration.id);
   return [
-    {
-      // The restore is a compare-and-swap: DELETE the weighted records as read, CREATE them as checkpointed,
-      // in one batch that Route 53 refuses if the records changed meanwhile. UPSERT would skip that check.
-      Sid: `RestoreWeights${sid}`,
-      Effect: "Allow",
-      Action: ["route53:ChangeResourceRecordSets"],
-      Resource: [migration.hostedZoneArn],
-      Condition: {
-        "ForAllValues:StringEquals": {
-          "route53:ChangeResourceRecordSetsNormalizedRecordNames": [migration.recordName],
-          "route53:ChangeResourceRecordSetsRecordTypes": [migration.recordType],
-          "route53:ChangeResourceRecordSetsActions": ["DELETE", "CREATE"],
-        },
-      },
-    },
+    // The restore is the same compare-and-swap batch as a shift's.
+    weightChangeStatement(`RestoreWeights${sid}`, migration),
     {
       Sid: `ReadRecords${sid}`,
       Effect: "Allow",

@@ -31,3 +31,33 @@ export function policyDocument(statements: PolicyStatement[]): string {
 export function trustDocument(statements: TrustStatement[]): string {
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
+
+/** The one weighted record pair a statement may change. */
+export interface WeightedRecordTarget {
+  hostedZoneArn: string;
+  /** Lower-cased, without the trailing dot, as Route 53 normalises it for the condition. */
+  recordName: string;
+  recordType: string;
+}
+
+/**
+ * Allows the weight changes cutover makes and nothing else: DELETE + CREATE
+ * pairs (a compare-and-swap batch that Route 53 refuses when the records
+ * changed since they were read) of one record name and type in one zone.
+ * UPSERT is left out, since it would skip that check.
+ */
+export function weightChangeStatement(sid: string, target: WeightedRecordTarget): PolicyStatement {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Action: ["route53:ChangeResourceRecordSets"],
+    Resource: [target.hostedZoneArn],
+    Condition: {
+      "ForAllValues:StringEquals": {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [target.recordName],
+        "route53:ChangeResourceRecordSetsRecordTypes": [target.recordType],
+        "route53:ChangeResourceRecordSetsActions": ["DELETE", "CREATE"],
+      },
+    },
+  };
+}

@@ -456,7 +456,7 @@ describe("GitHub access", () => {
       "ForAllValues:StringEquals": {
         "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["api.example.com"],
         "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
-        "route53:ChangeResourceRecordSetsActions": ["CREATE", "DELETE"],
+        "route53:ChangeResourceRecordSetsActions": ["DELETE", "CREATE"],
       },
     });
     expect(bySid.get("ReadChangeStatus")!.Resource).toEqual([`arn:${PARTITION}:route53:::change/*`]);
