@@ -83355,6 +83355,9 @@ var PHASE_STATES = [
   "decommissioning",
   "done"
 ];
+function sameWeights(a5, b5) {
+  return a5 !== void 0 && b5 !== void 0 && a5.old === b5.old && a5.new === b5.new;
+}
 
 // src/core/aws-checkpoint.ts
 var AWS_CHECKPOINTS_KEPT = 20;
@@ -84411,9 +84414,6 @@ function checkpointOf(request, noOp) {
     ...observed.targets
   };
 }
-function sameWeights(a5, b5) {
-  return a5.old === b5.old && a5.new === b5.new;
-}
 async function moveWeights(providers, request, journal) {
   const { observed, target } = request;
   const weights = providers.router.effectiveWeights(target);
@@ -84960,9 +84960,6 @@ async function rollback(request, providers, journal) {
 // src/ops/aws-rollback.ts
 var MAX_ROLLBACK_ATTEMPTS = 3;
 var IN_FLIGHT_POLL_MS = 500;
-function sameWeights2(a5, b5) {
-  return a5.old === b5.old && a5.new === b5.new;
-}
 var MAX_HOLD_ATTEMPTS = 5;
 async function readSource(request, journal) {
   const stored = await journal.step(
@@ -85052,7 +85049,7 @@ async function rollbackFromCheckpoint(request, journal) {
         journal
       );
       const announced = document?.inFlight;
-      if (move.noOp && announced && !sameWeights2(announced.target, move.weights) && Date.now() < settleBy) {
+      if (move.noOp && announced && !sameWeights(announced.target, move.weights) && Date.now() < settleBy) {
         journal.log.info(
           "a change announced by another run has not landed yet; waiting for it before deciding",
           {

@@ -40,6 +40,11 @@ export interface Weights {
   new: number;
 }
 
+/** True when both are given and split traffic the same way. */
+export function sameWeights(a: Weights | undefined, b: Weights | undefined): boolean {
+  return a !== undefined && b !== undefined && a.old === b.old && a.new === b.new;
+}
+
 /** Verdict of a gate evaluation or a load test. */
 export type Verdict = "pass" | "fail" | "rollback" | "insufficient-data";
 

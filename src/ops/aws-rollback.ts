@@ -20,7 +20,7 @@ import {
   type JournalTrigger,
 } from "../model/aws-checkpoint.js";
 import type { Migration } from "../model/spec.js";
-import type { MigrationStatus, Weights } from "../model/status.js";
+import { type MigrationStatus, sameWeights, type Weights } from "../model/status.js";
 import {
   CheckpointConflict,
   type CheckpointStore,
@@ -35,10 +35,6 @@ import { createTrafficProviders, formatWeights } from "./traffic.js";
 const MAX_ROLLBACK_ATTEMPTS = 3;
 /** How often an announced change that has not landed is looked at again. */
 const IN_FLIGHT_POLL_MS = 500;
-
-function sameWeights(a: Weights, b: Weights): boolean {
-  return a.old === b.old && a.new === b.new;
-}
 
 /** How often the hold is written again after a concurrent checkpoint write. */
 const MAX_HOLD_ATTEMPTS = 5;

@@ -20,7 +20,13 @@ import {
 } from "../core/transitions.js";
 import type { AwsCheckpointDocument, AwsJournalEntry } from "../model/aws-checkpoint.js";
 import type { Migration } from "../model/spec.js";
-import type { Checkpoint, Evidence, MigrationStatus, Weights } from "../model/status.js";
+import {
+  type Checkpoint,
+  type Evidence,
+  type MigrationStatus,
+  sameWeights,
+  type Weights,
+} from "../model/status.js";
 import type { CheckpointStore } from "../providers/checkpoint-store.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { StateStore, StatusUpdate } from "../providers/state-store.js";
@@ -62,10 +68,6 @@ export interface ReconcilePlan {
   events: MigrationEvent[];
   /** Drift made outside cutover, in one sentence; undefined when there is none. */
   drift?: string;
-}
-
-function sameWeights(a: Weights | undefined, b: Weights | undefined): boolean {
-  return a !== undefined && b !== undefined && a.old === b.old && a.new === b.new;
 }
 
 export { unresolvedDrift } from "../core/transitions.js";

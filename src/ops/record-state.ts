@@ -16,13 +16,14 @@ import {
 } from "../core/transitions.js";
 import { durationSeconds } from "../model/duration.js";
 import type { Migration, PhaseSpec, StepSpec } from "../model/spec.js";
-import type {
-  Checkpoint,
-  Evidence,
-  HistoryEntry,
-  MigrationStatus,
-  Verdict,
-  Weights,
+import {
+  type Checkpoint,
+  type Evidence,
+  type HistoryEntry,
+  type MigrationStatus,
+  sameWeights,
+  type Verdict,
+  type Weights,
 } from "../model/status.js";
 import type { DeploymentState, Notifier } from "../providers/notifier.js";
 import type { StateStore, StatusChangeFacts, StatusUpdate } from "../providers/state-store.js";
@@ -119,10 +120,6 @@ function outputDate(outputs: Record<string, string>, name: string): Date | undef
     throw new OperationRefusal(`input "step-outputs": output "${name}" is not an ISO-8601 time: ${text}`);
   }
   return date;
-}
-
-function sameWeights(a: Weights | undefined, b: Weights | undefined): boolean {
-  return a !== undefined && b !== undefined && a.old === b.old && a.new === b.new;
 }
 
 /** "old 90 % / new 10 %". */

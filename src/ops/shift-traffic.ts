@@ -7,7 +7,7 @@ import type { AwsClients } from "../action/aws.js";
 import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import type { Migration } from "../model/spec.js";
-import type { MigrationStatus } from "../model/status.js";
+import { type MigrationStatus, sameWeights } from "../model/status.js";
 import type { CheckpointStore } from "../providers/checkpoint-store.js";
 import {
   readCheckpointBeforeShift,
@@ -203,7 +203,7 @@ export async function runShiftTraffic(
       providers,
       journal,
     );
-    if (store && (!move.noOp || !stored || !sameAsApplied(stored.document.applied.weights, move))) {
+    if (store && (!move.noOp || !stored || !sameWeights(stored.document.applied.weights, move.weights))) {
       await writeCheckpointAfterShift(
         {
           store,
@@ -246,8 +246,4 @@ function shiftNextSteps(migrationId: string, statusPath: string, move: WeightMov
     `Evaluate the gate from ${move.gateWindowStart.toISOString()} on: traffic before it has not certainly moved and is not evidence.`,
     `To undo, run rollback for ${migrationId}: it restores this checkpoint (${formatWeights(move.previousWeights)}).`,
   ];
-}
-
-function sameAsApplied(weights: { old: number; new: number }, move: WeightMove): boolean {
-  return weights.old === move.weights.old && weights.new === move.weights.new;
 }

@@ -6,7 +6,7 @@
  */
 import type { AwsClients } from "../action/aws.js";
 import type { Migration } from "../model/spec.js";
-import type { Checkpoint, MigrationStatus, Weights } from "../model/status.js";
+import { type Checkpoint, type MigrationStatus, sameWeights, type Weights } from "../model/status.js";
 import {
   type ComputeTarget,
   createComputeTarget,
@@ -227,10 +227,6 @@ function checkpointOf(request: WeightMoveRequest, noOp: boolean): Checkpoint {
     records: [observed.pair.old, observed.pair.new],
     ...observed.targets,
   };
-}
-
-function sameWeights(a: RecordWeights, b: RecordWeights): boolean {
-  return a.old === b.old && a.new === b.new;
 }
 
 /**

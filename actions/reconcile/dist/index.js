@@ -95657,6 +95657,36 @@ function transition(status, event, now) {
   return { ok: true, status: next, entry };
 }
 
+// src/model/status.ts
+var STATUS_VERSION = 1;
+var STATUS_DIR = "status";
+var PHASE_STATES = [
+  "pending",
+  "applying",
+  "baking",
+  "passed",
+  "failed",
+  "rolling-back",
+  "rolled-back",
+  "decommissioning",
+  "done"
+];
+function sameWeights(a5, b5) {
+  return a5 !== void 0 && b5 !== void 0 && a5.old === b5.old && a5.new === b5.new;
+}
+function initialStatus(migrationId, now) {
+  return {
+    version: STATUS_VERSION,
+    migration: migrationId,
+    phase: null,
+    state: "pending",
+    weights: { old: 100, new: 0 },
+    checkpoints: [],
+    timestamps: { updatedAt: now.toISOString() },
+    history: []
+  };
+}
+
 // src/spec/files.ts
 import { existsSync as existsSync3 } from "node:fs";
 import { mkdir as mkdir2, readFile as readFile3, rename as rename2, unlink as unlink2, writeFile as writeFile2 } from "node:fs/promises";
@@ -97306,33 +97336,6 @@ function validateStatusText(text, file, migrationId) {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
 }
 
-// src/model/status.ts
-var STATUS_VERSION = 1;
-var STATUS_DIR = "status";
-var PHASE_STATES = [
-  "pending",
-  "applying",
-  "baking",
-  "passed",
-  "failed",
-  "rolling-back",
-  "rolled-back",
-  "decommissioning",
-  "done"
-];
-function initialStatus(migrationId, now) {
-  return {
-    version: STATUS_VERSION,
-    migration: migrationId,
-    phase: null,
-    state: "pending",
-    weights: { old: 100, new: 0 },
-    checkpoints: [],
-    timestamps: { updatedAt: now.toISOString() },
-    history: []
-  };
-}
-
 // src/spec/files.ts
 var SpecInvalidError = class extends Error {
   constructor(file, errors) {
@@ -98234,9 +98237,6 @@ function bakeSecondsOf(phase) {
 
 // src/ops/reconcile.ts
 var DRIFT_POLICIES = ["fail", "warn", "adopt"];
-function sameWeights(a5, b5) {
-  return a5 !== void 0 && b5 !== void 0 && a5.old === b5.old && a5.new === b5.new;
-}
 function simulate(status, events, now) {
   let current = status;
   for (const event of events) {

@@ -27959,6 +27959,25 @@ function transition(status, event, now) {
   return { ok: true, status: next, entry };
 }
 
+// src/model/status.ts
+var STATUS_VERSION = 1;
+var STATUS_DIR = "status";
+function sameWeights(a, b) {
+  return a !== void 0 && b !== void 0 && a.old === b.old && a.new === b.new;
+}
+function initialStatus(migrationId, now) {
+  return {
+    version: STATUS_VERSION,
+    migration: migrationId,
+    phase: null,
+    state: "pending",
+    weights: { old: 100, new: 0 },
+    checkpoints: [],
+    timestamps: { updatedAt: now.toISOString() },
+    history: []
+  };
+}
+
 // src/spec/files.ts
 import { existsSync as existsSync3 } from "node:fs";
 import { mkdir as mkdir2, readFile, rename as rename2, unlink as unlink2, writeFile as writeFile2 } from "node:fs/promises";
@@ -29608,22 +29627,6 @@ function validateStatusText(text, file, migrationId) {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
 }
 
-// src/model/status.ts
-var STATUS_VERSION = 1;
-var STATUS_DIR = "status";
-function initialStatus(migrationId, now) {
-  return {
-    version: STATUS_VERSION,
-    migration: migrationId,
-    phase: null,
-    state: "pending",
-    weights: { old: 100, new: 0 },
-    checkpoints: [],
-    timestamps: { updatedAt: now.toISOString() },
-    history: []
-  };
-}
-
 // src/spec/files.ts
 var SpecInvalidError = class extends Error {
   constructor(file, errors) {
@@ -29738,9 +29741,6 @@ function outputDate(outputs, name) {
     throw new OperationRefusal(`input "step-outputs": output "${name}" is not an ISO-8601 time: ${text}`);
   }
   return date;
-}
-function sameWeights(a, b) {
-  return a !== void 0 && b !== void 0 && a.old === b.old && a.new === b.new;
 }
 function describeWeights(weights) {
   return `old ${weights.old} % / new ${weights.new} %`;

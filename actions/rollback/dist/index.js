@@ -95329,6 +95329,9 @@ var PHASE_STATES = [
   "decommissioning",
   "done"
 ];
+function sameWeights(a5, b5) {
+  return a5 !== void 0 && b5 !== void 0 && a5.old === b5.old && a5.new === b5.new;
+}
 function initialStatus(migrationId, now) {
   return {
     version: STATUS_VERSION,
@@ -98093,9 +98096,6 @@ function checkpointOf(request, noOp) {
     records: [observed.pair.old, observed.pair.new],
     ...observed.targets
   };
-}
-function sameWeights(a5, b5) {
-  return a5.old === b5.old && a5.new === b5.new;
 }
 async function moveWeights(providers, request, journal) {
   const { observed, target } = request;

@@ -95312,9 +95312,6 @@ async function runAction(contract2, body, source = environmentInputs()) {
 // src/ops/shift-traffic.ts
 import { resolve as resolve3 } from "node:path";
 
-// src/model/aws-checkpoint.ts
-var AWS_CHECKPOINT_FORMAT = "cutover.aws-checkpoint/1";
-
 // src/model/status.ts
 var STATUS_VERSION = 1;
 var STATUS_DIR = "status";
@@ -95329,6 +95326,9 @@ var PHASE_STATES = [
   "decommissioning",
   "done"
 ];
+function sameWeights(a5, b5) {
+  return a5 !== void 0 && b5 !== void 0 && a5.old === b5.old && a5.new === b5.new;
+}
 function initialStatus(migrationId, now) {
   return {
     version: STATUS_VERSION,
@@ -95341,6 +95341,9 @@ function initialStatus(migrationId, now) {
     history: []
   };
 }
+
+// src/model/aws-checkpoint.ts
+var AWS_CHECKPOINT_FORMAT = "cutover.aws-checkpoint/1";
 
 // src/core/aws-checkpoint.ts
 var AWS_CHECKPOINTS_KEPT = 20;
@@ -96346,9 +96349,6 @@ function checkpointOf(request, noOp) {
     records: [observed.pair.old, observed.pair.new],
     ...observed.targets
   };
-}
-function sameWeights(a5, b5) {
-  return a5.old === b5.old && a5.new === b5.new;
 }
 async function moveWeights(providers, request, journal) {
   const { observed, target } = request;
@@ -98518,7 +98518,7 @@ async function runShiftTraffic(inputs, env2) {
       providers,
       journal
     );
-    if (store && (!move.noOp || !stored || !sameAsApplied(stored.document.applied.weights, move))) {
+    if (store && (!move.noOp || !stored || !sameWeights(stored.document.applied.weights, move.weights))) {
       await writeCheckpointAfterShift(
         {
           store,
@@ -98556,9 +98556,6 @@ function shiftNextSteps(migrationId, statusPath2, move) {
     `Evaluate the gate from ${move.gateWindowStart.toISOString()} on: traffic before it has not certainly moved and is not evidence.`,
     `To undo, run rollback for ${migrationId}: it restores this checkpoint (${formatWeights(move.previousWeights)}).`
   ];
-}
-function sameAsApplied(weights, move) {
-  return weights.old === move.weights.old && weights.new === move.weights.new;
 }
 
 // src/providers/checkpoint-stores.ts
