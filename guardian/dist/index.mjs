@@ -83344,6 +83344,7 @@ var AWS_CHECKPOINT_FORMAT = "cutover.aws-checkpoint/1";
 var AWS_JOURNAL_FORMAT = "cutover.aws-journal/1";
 
 // src/model/status.ts
+var STATUS_VERSION = 1;
 var PHASE_STATES = [
   "pending",
   "applying",
@@ -83357,6 +83358,21 @@ var PHASE_STATES = [
 ];
 function sameWeights(a5, b5) {
   return a5 !== void 0 && b5 !== void 0 && a5.old === b5.old && a5.new === b5.new;
+}
+function initialStatus(migrationId, now) {
+  return {
+    version: STATUS_VERSION,
+    migration: migrationId,
+    phase: null,
+    state: "pending",
+    weights: { old: 100, new: 0 },
+    checkpoints: [],
+    timestamps: { updatedAt: now.toISOString() },
+    history: []
+  };
+}
+function unreadableStatus(migrationId, now) {
+  return { ...initialStatus(migrationId, now), state: "baking", weights: { old: 0, new: 100 } };
 }
 
 // src/core/aws-checkpoint.ts
@@ -84991,24 +85007,12 @@ async function readSource(request, journal) {
     );
     return {
       migration: request.fromGit.migration,
-      status: status ?? blankStatus(request.migrationId, request.now())
+      status: status ?? unreadableStatus(request.migrationId, request.now())
     };
   }
   throw new OperationRefusal(
     `no checkpoint at ${request.store.checkpointLabel(request.migrationId)}: nothing says what to restore, so nothing was changed. Every shift-traffic run with checkpoint-store set writes one; roll back from the workflow or with \`cutover rollback\` from a checkout.`
   );
-}
-function blankStatus(migrationId, now) {
-  return {
-    version: 1,
-    migration: migrationId,
-    phase: null,
-    state: "baking",
-    weights: { old: 0, new: 100 },
-    checkpoints: [],
-    timestamps: { updatedAt: now.toISOString() },
-    history: []
-  };
 }
 async function rollbackFromCheckpoint(request, journal) {
   const settleBy = Date.now() + request.insyncTimeoutSeconds * 1e3;

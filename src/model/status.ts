@@ -147,3 +147,12 @@ export function initialStatus(migrationId: string, now: Date): MigrationStatus {
     history: [],
   };
 }
+
+/**
+ * The status a rollback starts from when none can be read: nothing known but
+ * the migration, and weight assumed on the new side, so that every restore
+ * moves traffic back. The rollback reads the true weights from the router.
+ */
+export function unreadableStatus(migrationId: string, now: Date): MigrationStatus {
+  return { ...initialStatus(migrationId, now), state: "baking", weights: { old: 0, new: 100 } };
+}

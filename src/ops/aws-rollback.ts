@@ -20,7 +20,7 @@ import {
   type JournalTrigger,
 } from "../model/aws-checkpoint.js";
 import type { Migration } from "../model/spec.js";
-import { type MigrationStatus, sameWeights, type Weights } from "../model/status.js";
+import { type MigrationStatus, sameWeights, unreadableStatus, type Weights } from "../model/status.js";
 import {
   CheckpointConflict,
   type CheckpointStore,
@@ -121,26 +121,13 @@ async function readSource(request: AwsRollbackRequest, journal: OperationJournal
     );
     return {
       migration: request.fromGit.migration,
-      status: status ?? blankStatus(request.migrationId, request.now()),
+      status: status ?? unreadableStatus(request.migrationId, request.now()),
     };
   }
   throw new OperationRefusal(
     `no checkpoint at ${request.store.checkpointLabel(request.migrationId)}: nothing says what to restore, so nothing was changed. ` +
       "Every shift-traffic run with checkpoint-store set writes one; roll back from the workflow or with `cutover rollback` from a checkout.",
   );
-}
-
-function blankStatus(migrationId: string, now: Date): MigrationStatus {
-  return {
-    version: 1,
-    migration: migrationId,
-    phase: null,
-    state: "baking",
-    weights: { old: 0, new: 100 },
-    checkpoints: [],
-    timestamps: { updatedAt: now.toISOString() },
-    history: [],
-  };
 }
 
 /** Rolls back from the AWS-side checkpoint; see the module comment for the guarantees. */

@@ -9,7 +9,7 @@ import type { ActionReport } from "../action/summary.js";
 import { statusOfDocument } from "../core/aws-checkpoint.js";
 import { defaultRollbackTarget } from "../core/transitions.js";
 import type { Migration } from "../model/spec.js";
-import { type Checkpoint, initialStatus, type MigrationStatus, type Weights } from "../model/status.js";
+import { type Checkpoint, type MigrationStatus, unreadableStatus, type Weights } from "../model/status.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { RecordWeights } from "../providers/traffic-router.js";
 import { statusPath as statusPathOf } from "../spec/files.js";
@@ -436,11 +436,7 @@ async function loadRollbackContext(
       migration,
       statusPath,
       statusExists: false,
-      status: {
-        ...initialStatus(inputs.migration, env.now()),
-        state: "baking",
-        weights: { old: 0, new: 100 },
-      },
+      status: unreadableStatus(inputs.migration, env.now()),
     };
   }
 }

@@ -95344,6 +95344,9 @@ function initialStatus(migrationId, now) {
     history: []
   };
 }
+function unreadableStatus(migrationId, now) {
+  return { ...initialStatus(migrationId, now), state: "baking", weights: { old: 0, new: 100 } };
+}
 
 // src/core/aws-checkpoint.ts
 var AWS_CHECKPOINTS_KEPT = 20;
@@ -98714,11 +98717,7 @@ async function loadRollbackContext(specPath, inputs, env2, journal) {
       migration,
       statusPath: statusPath2,
       statusExists: false,
-      status: {
-        ...initialStatus(inputs.migration, env2.now()),
-        state: "baking",
-        weights: { old: 0, new: 100 }
-      }
+      status: unreadableStatus(inputs.migration, env2.now())
     };
   }
 }
