@@ -19,7 +19,10 @@ import { type OperationLog, OperationRefusal } from "./journal.js";
 export const PINNED_ARTILLERY_VERSION = "2.0.34";
 
 export interface LoadTestRequest {
-  /** Repository root: scenarios and the spec are relative to it, and its node_modules/.bin is searched first. */
+  /**
+   * Repository root: the spec path, a scenario given as an input and the report are relative to it (a spec's
+   * scenarios are relative to the spec's directory), and its node_modules/.bin is searched first.
+   */
   workspace: string;
   scenario?: string;
   target?: string;
@@ -54,6 +57,8 @@ export interface LoadTestDependencies {
 
 interface ResolvedStep {
   scenario: string;
+  /** What a relative scenario path is relative to: the spec's directory for a spec step, as validation checks it. */
+  baseDir: string;
   target?: string;
   thresholds: LoadTestThresholds;
   from: string;
@@ -90,7 +95,7 @@ export function findLoadTestStep(
   phaseName: string | undefined,
   step: string | undefined,
   scenario: string | undefined,
-): ResolvedStep {
+): Omit<ResolvedStep, "baseDir"> {
   const name = phaseName ?? migration.phase;
   const phase = migration.phases.find((candidate) => candidate.name === name);
   if (!phase) {
@@ -133,22 +138,25 @@ export function findLoadTestStep(
 
 async function resolveStep(request: LoadTestRequest): Promise<ResolvedStep> {
   if (request.migrationId) {
-    const migration = await readSpecMigration(
-      resolve(request.workspace, request.specPath ?? "migrations.json"),
-      request.migrationId,
-    );
+    const specFile = resolve(request.workspace, request.specPath ?? "migrations.json");
+    const migration = await readSpecMigration(specFile, request.migrationId);
     const step = findLoadTestStep(migration, request.phase, request.step, request.scenario);
     if (request.scenario && request.scenario !== step.scenario && request.step !== undefined) {
       throw new OperationRefusal(
         `input "scenario": "${request.scenario}" differs from the scenario of ${step.from} ("${step.scenario}"); give one or the other`,
       );
     }
-    return { ...step, thresholds: { ...step.thresholds, ...request.thresholds } };
+    return { ...step, baseDir: dirname(specFile), thresholds: { ...step.thresholds, ...request.thresholds } };
   }
   if (!request.scenario) {
     throw new OperationRefusal('input "scenario": required when no "migration" names a load-test step');
   }
-  return { scenario: request.scenario, thresholds: request.thresholds, from: "inputs" };
+  return {
+    scenario: request.scenario,
+    baseDir: request.workspace,
+    thresholds: request.thresholds,
+    from: "inputs",
+  };
 }
 
 async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -236,7 +244,7 @@ export async function locateArtillery(
   return { command: installed, source: `npm install artillery@${version}` };
 }
 
-/** Paths in inputs and the spec are relative to the repository root. */
+/** An input's path is relative to the repository root, a spec's to the spec's directory. */
 function inside(workspace: string, path: string): string {
   return isAbsolute(path) ? path : resolve(workspace, path);
 }
@@ -255,7 +263,7 @@ export async function runLoadTest(
       `input "target": "${target}" is not an http(s) URL such as https://staging.example.com`,
     );
   }
-  const scenarioPath = inside(request.workspace, step.scenario);
+  const scenarioPath = inside(step.baseDir, step.scenario);
   let scenarioText: string;
   try {
     scenarioText = await readFile(scenarioPath, "utf8");
