@@ -4,13 +4,20 @@
  */
 import type { CliCommand } from "./command.js";
 import { doctorCommand, githubSetupCommand } from "./github-commands.js";
+import { initCommand } from "./init-command.js";
 import { planCommand } from "./plan-command.js";
 import { rollbackCommand } from "./rollback-command.js";
 import { statusCommand } from "./status-command.js";
 import { validateCommand } from "./validate-command.js";
 
 export const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
-  [validateCommand, planCommand, statusCommand, rollbackCommand, githubSetupCommand, doctorCommand].map(
-    (command) => [command.name, command],
-  ),
+  [
+    initCommand,
+    validateCommand,
+    planCommand,
+    statusCommand,
+    rollbackCommand,
+    githubSetupCommand,
+    doctorCommand,
+  ].map((command) => [command.name, command]),
 );
