@@ -12,7 +12,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { evaluateExpression } from "./workflow-runner.js";
+import { evaluateExpression, selfRelative } from "./workflow-runner.js";
 
 interface ConcurrencyYaml {
   group: string;
@@ -80,8 +80,14 @@ function claimOf(concurrency: string | ConcurrencyYaml | undefined, context: Cla
   ];
 }
 
+/** A workflow file, its self-repository references (`$/…`) read as the `./…` they name here. */
 function readWorkflow(dir: string, name: string): WorkflowYaml {
-  return parseYaml(readFileSync(join(dir, name), "utf8")) as WorkflowYaml;
+  const doc = parseYaml(readFileSync(join(dir, name), "utf8")) as WorkflowYaml;
+  for (const job of Object.values(doc.jobs)) {
+    if (job.uses) job.uses = selfRelative(job.uses);
+    for (const step of job.steps ?? []) if (step.uses) step.uses = selfRelative(step.uses);
+  }
+  return doc;
 }
 
 /**

@@ -4,7 +4,10 @@
  * with `@actions/expressions`, jobs in `needs` order (matrices expanded,
  * local reusable workflows called), `if:` with the status functions, and the
  * `uses: ./actions/<name>` steps run from their bundled dist as processes
- * with the runner's environment (see run-action.ts). Step and job outputs
+ * with the runner's environment (see run-action.ts), composite actions of
+ * `.github/actions/<name>` run step by step in bash. A self-repository
+ * reference (`$/actions/<name>`, `$/.github/workflows/<file>`) names the same
+ * files as `./`: the runner reads actions and workflows from this repository. Step and job outputs
  * flow into later `steps.*` and `needs.*` contexts.
  *
  * Third-party steps are not run; their effect is set up directly:
@@ -288,6 +291,29 @@ async function parseWorkflowFile(name: string, workflowsDir: string): Promise<Pa
   return { template, root: parsed.value as unknown as Token };
 }
 
+/**
+ * A `uses:` with a self-repository reference (`$/path`: the workflow's own repository at the running
+ * commit) as the `./path` this runner resolves against this repository.
+ */
+export function selfRelative(uses: string): string {
+  return uses.startsWith("$/") ? `./${uses.slice(2)}` : uses;
+}
+
+/** Replaces each `${{ expression }}` in a composite action's text with its value. */
+function interpolate(text: string, scope: Scope): string {
+  return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, expression: string) =>
+    asInputString(evaluateExpression(expression.trim(), scope)),
+  );
+}
+
+interface CompositeAction {
+  inputs?: Record<string, { default?: unknown }>;
+  runs: {
+    using: string;
+    steps: Array<{ run?: string; shell?: string; env?: Record<string, string>; uses?: string }>;
+  };
+}
+
 /** Default inputs of a local action, as the runner sets them from action.yml. */
 function actionDefaults(name: string): Record<string, string> {
   const path = join(repoRoot, "actions", name, "action.yml");
@@ -536,7 +562,7 @@ class WorkflowRunner {
     scope: Scope,
     name: string,
   ): Promise<JobRecord> {
-    const ref = String(job.ref.value);
+    const ref = selfRelative(String(job.ref.value));
     if (!ref.startsWith("./.github/workflows/"))
       throw new Error(`only local reusable workflows are supported (${ref})`);
     const called = await parseWorkflowFile(ref.slice("./.github/workflows/".length), this.workflowsDir);
@@ -604,7 +630,7 @@ class WorkflowRunner {
       const rawStep = rawSteps.get!(index) as Token;
       const stepScope: Scope = { ...scope, failed, cancelled: cutOff, runCancelled: this.cancelled };
       const id = step.id;
-      const uses = step.uses ? String(step.uses.value) : undefined;
+      const uses = step.uses ? selfRelative(String(step.uses.value)) : undefined;
       const stepRecord: StepRecord = { job: name, id, uses, outcome: "skipped", outputs: {} };
       if (!condition(step.if?.expression, stepScope)) {
         scope.steps[id] = { outcome: "skipped", conclusion: "skipped", outputs: {} };
@@ -664,6 +690,20 @@ class WorkflowRunner {
           stdout: run.stdout,
           stderr: run.stderr,
         });
+      } else if (uses?.startsWith("./.github/actions/")) {
+        const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
+        const result = await this.runComposite(
+          uses.slice(2),
+          given,
+          workspace,
+          {
+            PATH: process.env.PATH ?? "",
+            ...scope.env,
+            ...stepEnv,
+          },
+          stepScope,
+        );
+        Object.assign(stepRecord, { inputs: given, ...result });
       } else if (uses?.startsWith("aws-actions/configure-aws-credentials@")) {
         awsConfigured = true;
         stepRecord.outcome = "success";
@@ -720,6 +760,48 @@ class WorkflowRunner {
     record.result = failed ? "failure" : cutOff ? "cancelled" : "success";
     record.outputs = stringMap(evaluateToken(job.outputs, { ...scope, failed, cancelled: cutOff }));
     return record;
+  }
+
+  /**
+   * Runs a composite action of this repository as the runner does: its `run:` steps in bash, in the
+   * workspace, with the calling step's env, each step's own env and GITHUB_ACTION_PATH set to the action's
+   * directory; `inputs` are the action's defaults overlaid with the step's `with:`. Stops at the first failure.
+   */
+  private async runComposite(
+    path: string,
+    given: Record<string, string>,
+    workspace: string,
+    env: Record<string, string>,
+    scope: Scope,
+  ): Promise<Pick<StepRecord, "outcome" | "outputs" | "stdout" | "stderr">> {
+    const actionDir = join(repoRoot, path);
+    const file = join(actionDir, "action.yml");
+    if (!existsSync(file)) throw new Error(`uses: ${path}: no action.yml at ${file}`);
+    const action = parseYaml(readFileSync(file, "utf8")) as CompositeAction;
+    if (action.runs.using !== "composite") throw new Error(`${path} is not a composite action`);
+    const inputs: Record<string, string> = {};
+    for (const [name, declared] of Object.entries(action.inputs ?? {})) {
+      inputs[name] = given[name] ?? (declared.default === undefined ? "" : String(declared.default));
+    }
+    const inner: Scope = { ...scope, inputs };
+    let stdout = "";
+    let stderr = "";
+    for (const step of action.runs.steps) {
+      if (!step.run || step.shell !== "bash")
+        throw new Error(`${path}: only run steps with shell: bash are modelled`);
+      const stepEnv = Object.fromEntries(
+        Object.entries(step.env ?? {}).map(([key, value]) => [key, interpolate(String(value), inner)]),
+      );
+      const result = await runShell(interpolate(step.run, inner), workspace, {
+        ...env,
+        ...stepEnv,
+        GITHUB_ACTION_PATH: actionDir,
+      });
+      stdout += result.stdout;
+      stderr += result.stderr;
+      if (result.status !== 0) return { outcome: "failure", outputs: {}, stdout, stderr };
+    }
+    return { outcome: "success", outputs: {}, stdout, stderr };
   }
 
   private push(job: JobRecord, step: StepRecord): void {

@@ -89,7 +89,11 @@ export const PERMISSION_NEEDS: Record<
   // Exchanges the job's OIDC token for an AWS role.
   "id-token": { level: "write", neededBy: (step) => uses(step) === AWS_CREDENTIALS_ACTION },
   // Reads the repository's Actions settings (the OIDC subject template) before the chain acts.
-  actions: { level: "read", neededBy: (step) => (step.run ?? "").includes("check-settings.sh") },
+  actions: {
+    level: "read",
+    neededBy: (step) =>
+      (step.run ?? "").includes("check-settings.sh") || uses(step) === "./.github/actions/check-settings",
+  },
   // Comments on or opens pull requests.
   "pull-requests": {
     level: "write",
@@ -102,8 +106,10 @@ export const PERMISSION_NEEDS: Record<
   },
 };
 
+/** What a step uses, without its ref; a self-repository reference (`$/actions/x`) as the `./actions/x` it names. */
 function uses(step: StepYaml): string {
-  return (step.uses ?? "").split("@")[0] ?? "";
+  const target = (step.uses ?? "").split("@")[0] ?? "";
+  return target.startsWith("$/") ? `./${target.slice(2)}` : target;
 }
 
 function stepsOf(job: JobYaml): StepYaml[] {
@@ -112,8 +118,9 @@ function stepsOf(job: JobYaml): StepYaml[] {
 
 /** Jobs of a workflow; a job calling a local reusable workflow brings that workflow's steps in. */
 function effectiveSteps(job: JobYaml, files: WorkflowFile[]): StepYaml[] {
-  if (job.uses?.startsWith("./.github/workflows/")) {
-    const called = files.find((file) => `./.github/workflows/${file.name}` === job.uses);
+  const callee = job.uses?.replace(/^\$\//, "./");
+  if (callee?.startsWith("./.github/workflows/")) {
+    const called = files.find((file) => `./.github/workflows/${file.name}` === callee);
     if (!called) return [];
     return Object.values(called.doc.jobs).flatMap((calledJob) => effectiveSteps(calledJob, files));
   }
@@ -296,7 +303,8 @@ export function checkPinnedActions(file: WorkflowFile): Finding[] {
     const match = /^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/.exec(line);
     if (!match) continue;
     const [, target = "", rest = ""] = match;
-    if (target.startsWith("./")) continue;
+    // This repository's own actions and workflows, at the commit that runs.
+    if (target.startsWith("./") || target.startsWith("$/")) continue;
     if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(target)) {
       findings.push({ workflow: file.name, message: `${target} is not pinned to a 40-hex commit SHA` });
     } else if (!/#\s*v\d+(\.\d+)*\b/.test(rest)) {
