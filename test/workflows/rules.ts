@@ -84,7 +84,8 @@ export const PERMISSION_NEEDS: Record<
   contents: {
     level: "write",
     neededBy: (step) =>
-      ["./actions/record-state", "./actions/reconcile", "./actions/propose-phase"].includes(uses(step)),
+      ["./actions/record-state", "./actions/reconcile", "./actions/propose-phase"].includes(uses(step)) ||
+      /\bgh release create\b|\bgit push\b/.test(step.run ?? ""),
   },
   // Exchanges the job's OIDC token for an AWS role.
   "id-token": { level: "write", neededBy: (step) => uses(step) === AWS_CREDENTIALS_ACTION },
