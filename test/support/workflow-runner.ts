@@ -122,6 +122,12 @@ export interface WorkflowRunOptions {
   killAfter?: { job: string; step: string };
   /** Per-action timeout. */
   timeoutMs?: number;
+  /**
+   * Where the workflows of another repository are read from, by owner/name: a caller's
+   * `uses: <owner/name>/.github/workflows/<file>@<ref>` runs that file (any ref), and its own `./` and `$/`
+   * calls resolve in the same directory, as GitHub resolves them in the called workflow's repository.
+   */
+  repositories?: Record<string, string>;
   /** Local actions run by a function instead of their bundle (workflow semantics without AWS). */
   standIns?: Record<string, ActionStandIn>;
   /** Environments' protection rules; an environment not listed has none. */
@@ -409,7 +415,7 @@ export async function runWorkflow(options: WorkflowRunOptions): Promise<Workflow
       ? ((options.eventPayload.inputs as Record<string, unknown>) ?? {})
       : {};
   try {
-    await runner.runJobs(parsed, { github, inputs, prefix: "" });
+    await runner.runJobs(parsed, { github, inputs, prefix: "", dir: runner.workflowsDir });
   } catch (error) {
     if (!(error instanceof KilledRun)) throw error;
   }
@@ -459,6 +465,8 @@ class WorkflowRunner {
       github: Record<string, unknown>;
       inputs: Record<string, unknown>;
       prefix: string;
+      /** Directory the running workflow was read from, where its local calls resolve. */
+      dir: string;
     },
   ): Promise<Record<string, { result: string; outputs: Record<string, string> }>> {
     const done: Record<
@@ -518,7 +526,7 @@ class WorkflowRunner {
           continue;
         }
         if (job.type === "reusableWorkflowJob") {
-          results.push(await this.callWorkflow(job, scope, legName));
+          results.push(await this.callWorkflow(job, scope, legName, call.dir));
         } else {
           const rawJob = rootJobs.find!(id)!;
           results.push(await this.runJob(job, rawJob, scope, legName));
@@ -561,11 +569,21 @@ class WorkflowRunner {
     job: { ref: Token; "input-values"?: Token },
     scope: Scope,
     name: string,
+    dir: string,
   ): Promise<JobRecord> {
     const ref = selfRelative(String(job.ref.value));
-    if (!ref.startsWith("./.github/workflows/"))
-      throw new Error(`only local reusable workflows are supported (${ref})`);
-    const called = await parseWorkflowFile(ref.slice("./.github/workflows/".length), this.workflowsDir);
+    const remote = /^([^/]+\/[^/]+)\/\.github\/workflows\/([^/@]+)@.+$/.exec(ref);
+    let calledDir = dir;
+    let file: string;
+    if (remote && this.options.repositories?.[remote[1]!]) {
+      calledDir = this.options.repositories[remote[1]!]!;
+      file = remote[2]!;
+    } else if (ref.startsWith("./.github/workflows/")) {
+      file = ref.slice("./.github/workflows/".length);
+    } else {
+      throw new Error(`reusable workflow ${ref}: neither local nor in a repository the test maps`);
+    }
+    const called = await parseWorkflowFile(file, calledDir);
     const given = evaluateToken(job["input-values"], scope) as Record<string, unknown> | undefined;
     const declared = (called.template.events.workflow_call?.inputs ?? {}) as Record<
       string,
@@ -575,7 +593,12 @@ class WorkflowRunner {
     for (const [input, definition] of Object.entries(declared)) {
       inputs[input] = given?.[input] ?? definition.default ?? "";
     }
-    const jobs = await this.runJobs(called, { github: scope.github, inputs, prefix: `${name} / ` });
+    const jobs = await this.runJobs(called, {
+      github: scope.github,
+      inputs,
+      prefix: `${name} / `,
+      dir: calledDir,
+    });
     const failed = Object.values(jobs).some((job) => job.result === "failure");
     const cancelled = Object.values(jobs).some((job) => job.result === "cancelled");
     const record: JobRecord = {
