@@ -93,6 +93,7 @@ interface Call {
   action: string;
   job: string;
   inputs: Record<string, string>;
+  env: Record<string, string>;
 }
 
 /** Stand-ins that record every call; `overrides` say what a given action does. */
@@ -103,7 +104,7 @@ function standIns(
   const make =
     (action: string, base: StandInResult): ActionStandIn =>
     (inputs, context) => {
-      calls.push({ action, job: context.job, inputs });
+      calls.push({ action, job: context.job, inputs, env: context.env });
       const override = overrides[action];
       return typeof override === "function" ? override(inputs) : { ...base, ...override };
     };
@@ -593,6 +594,23 @@ describe("6. the smaller ones", () => {
         .steps.map((step) => step.stdout ?? "")
         .join(""),
     ).toMatch(/allow GitHub Actions to create pull requests/);
+  });
+
+  it("hands the role's credentials only to the steps that call AWS", async () => {
+    const withCredentials = async (dir: string) => {
+      const { calls, stands } = standIns({ "metric-gate": { outputs: { verdict: "pass" } } });
+      const run = await apply(dir, { stands });
+      expect(jobOf(run, "migrate / shift").result).toBe("success");
+      return {
+        given: [...new Set(calls.filter((call) => call.env.AWS_ACCESS_KEY_ID).map((call) => call.action))],
+        called: [...new Set(calls.map((call) => call.action))],
+      };
+    };
+    // Before: configure-aws-credentials exported them to every later step of the job.
+    expect((await withCredentials(BEFORE)).given).toContain("record-state");
+    const now = await withCredentials(NOW);
+    expect(now.called).toEqual(expect.arrayContaining(["record-state", "shift-traffic", "metric-gate"]));
+    expect(now.given.sort()).toEqual(["metric-gate", "reconcile", "shift-traffic"]);
   });
 
   it("schedules the monitor off the quarter-hour marks", () => {
