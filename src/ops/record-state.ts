@@ -412,10 +412,20 @@ function gateSteps(status: MigrationStatus, request: RecordRequest): StatusStep[
   ];
 }
 
-/** The target a rollback named; none means the state machine's default, as the rollback action resolved it. */
-function rollbackTarget(targetPhase: string | undefined): RollbackTarget | undefined {
+/**
+ * The target a rollback named; none means the state machine's default, as the
+ * rollback action resolved it. A phase no checkpoint was taken in was restored
+ * to the weights its shift steps leave: those the rollback reported.
+ */
+function rollbackTarget(
+  targetPhase: string | undefined,
+  status: MigrationStatus,
+  restored: Weights,
+): RollbackTarget | undefined {
   if (!targetPhase) return undefined;
   if (targetPhase === "all-old") return { kind: "all-old" };
+  if (!status.checkpoints.some((checkpoint) => checkpoint.phase === targetPhase))
+    return { kind: "phase-weights", phase: targetPhase, weights: { ...restored } };
   return { kind: "phase", phase: targetPhase };
 }
 
@@ -463,7 +473,7 @@ function rolledBackSteps(status: MigrationStatus, request: RecordRequest): Statu
     ...(outputs["lambda-version"] ? { lambdaVersion: outputs["lambda-version"] } : {}),
     ...(outputJson<unknown>(outputs, "timings") ? { timings: outputJson<unknown>(outputs, "timings") } : {}),
   };
-  const target = rollbackTarget(request.targetPhase);
+  const target = rollbackTarget(request.targetPhase, status, weights);
   steps.push({
     kind: "event",
     event: { type: "rollback-completed", ...(target ? { target } : {}), evidence, ...origin },
