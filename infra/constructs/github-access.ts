@@ -10,6 +10,7 @@ import { IamRole } from "@cdktn/provider-aws/lib/iam-role/index.js";
 import { IamRolePolicy } from "@cdktn/provider-aws/lib/iam-role-policy/index.js";
 import { TerraformOutput } from "cdktn";
 import { Construct } from "constructs";
+import { actingEnvironment, PHASE_WORKFLOWS, ROLLBACK_WORKFLOWS } from "../../src/model/github-oidc.js";
 import type { GitHubRepositoryConfig } from "../inputs/config.js";
 import type { DeployGrant, DeployRolePlan } from "../inputs/plan.js";
 import { type PolicyStatement, policyDocument, trustDocument, weightChangeStatement } from "./iam-policy.js";
@@ -78,9 +79,8 @@ export class GitHubAccess extends Construct {
     // default branch may deploy to; its role trusts only that environment,
     // that ref and the workflow the job belongs to, so a branch's copy of a
     // workflow cannot assume it even where the environment would let it in.
-    const phaseSubjects = (environment: string) => [
-      jobSubject(props.github, actingEnvironment(environment), "apply-migration.yml"),
-    ];
+    const phaseSubjects = (environment: string) =>
+      PHASE_WORKFLOWS.map((workflow) => jobSubject(props.github, actingEnvironment(environment), workflow));
     const rollbackSubjects = (environment: string) =>
       ROLLBACK_WORKFLOWS.map((workflow) => jobSubject(props.github, environment, workflow));
     const subjectsFor = (environment: string) =>
@@ -127,21 +127,6 @@ export class GitHubAccess extends Construct {
       this.deployRoles.set(plan.githubEnvironment, role);
     }
   }
-}
-
-/**
- * The claims the repository's OIDC subject template must carry, in order
- * (PUT /repos/{owner}/{repo}/actions/oidc/customization/sub); `cutover
- * github-setup` applies it and `cutover doctor` checks it.
- */
-export const OIDC_SUBJECT_CLAIMS = ["repo", "context", "ref", "job_workflow_ref"] as const;
-
-/** Workflows whose jobs run in the rollback environment. */
-export const ROLLBACK_WORKFLOWS = ["rollback.yml", "monitor-migration.yml", "apply-migration.yml"] as const;
-
-/** The reviewer-less environment whose jobs act for a phase's environment (its reviewers only approve). */
-export function actingEnvironment(phaseEnvironment: string): string {
-  return `cutover-${phaseEnvironment}`;
 }
 
 /**

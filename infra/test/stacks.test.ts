@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import type { MigrationsFile } from "../../src/model/spec.js";
 import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from "../constructs/github-access.js";
 import {
@@ -25,6 +26,7 @@ const spec = JSON.parse(readFileSync(EXAMPLE_SPEC, "utf8")) as MigrationsFile;
 const orders = spec.migrations.find((migration) => migration.id === "orders-api")!;
 const repo = "repo:example-org/platform-cutover";
 const slug = "example-org/platform-cutover";
+const REPO_ROOT = join(INFRA_DIR, "..");
 
 let stacks: Map<string, StackJson>;
 let production: StackJson;
@@ -362,7 +364,9 @@ describe("GitHub access", () => {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": [
           `${repo}:environment:cutover-production:ref:refs/heads/main:${workflow("apply-migration.yml")}`,
+          `${repo}:environment:cutover-production:ref:refs/heads/main:${workflow("monitor-migration.yml")}`,
           `${repo}:environment:cutover-production-decommission:ref:refs/heads/main:${workflow("apply-migration.yml")}`,
+          `${repo}:environment:cutover-production-decommission:ref:refs/heads/main:${workflow("monitor-migration.yml")}`,
           `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("rollback.yml")}`,
           `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("monitor-migration.yml")}`,
           `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("apply-migration.yml")}`,
@@ -381,16 +385,17 @@ describe("GitHub access", () => {
     );
   });
 
-  it("trusts each deploy role only for its acting environment, the default branch and the apply workflow", () => {
+  it("trusts each deploy role only for its acting environment, the default branch and the apply and monitor workflows", () => {
     for (const environment of ["production", "production-decommission"]) {
       const role = one(production, "aws_iam_role", `github-access_deploy-role-${environment}_`);
       const [trust] = statements(role["assume_role_policy"]);
       expect(trust!.Condition).toEqual({
         StringEquals: {
           "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-          "token.actions.githubusercontent.com:sub": [
-            `${repo}:environment:cutover-${environment}:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/apply-migration.yml@refs/heads/main`,
-          ],
+          "token.actions.githubusercontent.com:sub": ["apply-migration.yml", "monitor-migration.yml"].map(
+            (workflow) =>
+              `${repo}:environment:cutover-${environment}:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/${workflow}@refs/heads/main`,
+          ),
         },
       });
       expect(role["name"]).toBe(`cutover-production-deploy-${environment}`);
@@ -400,7 +405,53 @@ describe("GitHub access", () => {
     );
     expect(stagingTrust!.Condition!["StringEquals"]!["token.actions.githubusercontent.com:sub"]).toEqual([
       `${repo}:environment:cutover-staging:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/apply-migration.yml@refs/heads/main`,
+      `${repo}:environment:cutover-staging:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/monitor-migration.yml@refs/heads/main`,
     ]);
+  });
+
+  it("lets every job that changes AWS assume a role allowing what it calls", () => {
+    // (workflow, action, the phase environment it acts for, an IAM action the step needs)
+    const cases = [
+      ["apply-migration.yml", "./actions/shift-traffic", "production", "route53:ChangeResourceRecordSets"],
+      ["apply-migration.yml", "./actions/decommission", "production-decommission", "ecs:DeleteService"],
+      ["monitor-migration.yml", "./actions/decommission", "production-decommission", "ecs:DeleteService"],
+      ["monitor-migration.yml", "./actions/rollback", "production", "route53:ChangeResourceRecordSets"],
+      ["rollback.yml", "./actions/rollback", "production", "route53:ChangeResourceRecordSets"],
+    ] as const;
+    const roles = resources(production, "aws_iam_role").map(([id, role]) => ({
+      id,
+      subjects: (statements(role["assume_role_policy"])[0]?.Condition?.["StringEquals"]?.[
+        "token.actions.githubusercontent.com:sub"
+      ] ?? []) as string[],
+    }));
+    for (const [workflow, action, environment, needed] of cases) {
+      const doc = parseYaml(readFileSync(join(REPO_ROOT, ".github", "workflows", workflow), "utf8")) as {
+        jobs: Record<string, { environment?: string; steps?: Array<{ uses?: string }> }>;
+      };
+      const jobs = Object.values(doc.jobs).filter((job) => job.steps?.some((step) => step.uses === action));
+      expect(jobs.length, `${workflow} ${action}`).toBeGreaterThan(0);
+      for (const job of jobs) {
+        const jobEnvironment = String(job.environment).replace("${{ inputs.environment }}", environment);
+        const subject = `${repo}:environment:${jobEnvironment}:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/${workflow}@refs/heads/main`;
+        const allowing = roles
+          .filter((role) => role.subjects.includes(subject))
+          .filter((role) =>
+            actionsOf(
+              rolePolicy(
+                production,
+                role.id
+                  .replace("deploy-role", "deploy-policy")
+                  .replace("read-only-role", "read-only-policy")
+                  .replace(/_[^_]*$/, "_"),
+              ),
+            ).includes(needed),
+          );
+        expect(
+          allowing.map((role) => role.id),
+          `${workflow}: ${action} in ${jobEnvironment} needs ${needed}`,
+        ).not.toEqual([]);
+      }
+    }
   });
 
   it("requires the default branch's ref and an expected workflow in every role's subject", () => {
@@ -576,6 +627,7 @@ describe("GitHub access", () => {
     );
     expect(trust!.Condition!["StringEquals"]!["token.actions.githubusercontent.com:sub"]).toEqual([
       "repo:acme/traffic:environment:cutover-production:ref:refs/heads/main:job_workflow_ref:acme/traffic/.github/workflows/apply-migration.yml@refs/heads/main",
+      "repo:acme/traffic:environment:cutover-production:ref:refs/heads/main:job_workflow_ref:acme/traffic/.github/workflows/monitor-migration.yml@refs/heads/main",
     ]);
   });
 });

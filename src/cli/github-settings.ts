@@ -6,12 +6,8 @@
  * reports.
  */
 import { getOctokit } from "@actions/github";
+import { actingEnvironment, OIDC_SUBJECT_CLAIMS, ROLLBACK_ENVIRONMENT } from "../model/github-oidc.js";
 import type { MigrationsFile } from "../model/spec.js";
-
-/** Claims the OIDC subject must carry, in order; the roles in infra/ trust exactly this shape. */
-export const OIDC_SUBJECT_CLAIMS = ["repo", "context", "ref", "job_workflow_ref"];
-/** The environment of rollbacks and the monitor. */
-export const ROLLBACK_ENVIRONMENT = "cutover-rollback";
 
 export interface Reviewer {
   type: "User" | "Team";
@@ -66,7 +62,7 @@ export function requirementsFor(
     defaultBranch,
     environments: [
       ...phases.map((name) => ({ name, reviewers, mainOnly: false })),
-      ...phases.map((name) => ({ name: `cutover-${name}`, reviewers: [], mainOnly: true })),
+      ...phases.map((name) => ({ name: actingEnvironment(name), reviewers: [], mainOnly: true })),
       { name: ROLLBACK_ENVIRONMENT, reviewers: [], mainOnly: true },
     ],
   };
@@ -254,7 +250,7 @@ export async function applyRequirements(
     owner,
     repo,
     use_default: false,
-    include_claim_keys: OIDC_SUBJECT_CLAIMS,
+    include_claim_keys: [...OIDC_SUBJECT_CLAIMS],
   });
   done.push(`OIDC subject claims: ${OIDC_SUBJECT_CLAIMS.join(", ")}`);
   await octokit.request("PUT /repos/{owner}/{repo}/actions/permissions/workflow", {

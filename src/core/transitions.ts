@@ -81,6 +81,8 @@ export interface RollbackStartedEvent extends EventOrigin {
 export type RollbackTarget =
   | { kind: "last-checkpoint" }
   | { kind: "phase"; phase: string }
+  /** A phase no checkpoint was taken in: the weights its shift steps leave, as the spec defines them. */
+  | { kind: "phase-weights"; phase: string; weights: Weights }
   | { kind: "all-old" };
 
 export interface RollbackCompletedEvent extends EventOrigin {
@@ -433,7 +435,7 @@ function rollbackCheckpoint(
   status: MigrationStatus,
   target: RollbackTarget,
 ): Checkpoint | string | undefined {
-  if (target.kind === "all-old") return undefined;
+  if (target.kind === "all-old" || target.kind === "phase-weights") return undefined;
   if (target.kind === "last-checkpoint") return status.checkpoints.at(-1);
   const found = status.checkpoints.filter((checkpoint) => checkpoint.phase === target.phase).at(-1);
   return found ?? `no checkpoint was taken in phase "${target.phase}"`;
@@ -444,10 +446,18 @@ const rollbackCompleted: Handler<RollbackCompletedEvent> = (status, event) => {
   const target = event.target ?? defaultRollbackTarget(status);
   const checkpoint = rollbackCheckpoint(status, target);
   if (typeof checkpoint === "string") return checkpoint;
-  const weights: Weights = checkpoint ? { ...checkpoint.weights } : { old: 100, new: 0 };
+  const problem = target.kind === "phase-weights" ? weightsProblem(target.weights) : undefined;
+  if (problem && target.kind === "phase-weights") return `rollback to phase "${target.phase}": ${problem}`;
+  const weights: Weights = checkpoint
+    ? { ...checkpoint.weights }
+    : target.kind === "phase-weights"
+      ? { ...target.weights }
+      : { old: 100, new: 0 };
   const restored = checkpoint
     ? `restored the checkpoint taken ${checkpoint.takenAt} (old ${weights.old} %, new ${weights.new} %)`
-    : "sent all traffic to the old side";
+    : target.kind === "phase-weights"
+      ? `restored phase ${target.phase} as the spec defines it (old ${weights.old} %, new ${weights.new} %; no checkpoint was taken in it)`
+      : "sent all traffic to the old side";
   return {
     to: "rolled-back",
     reason: restored,

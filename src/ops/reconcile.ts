@@ -33,6 +33,7 @@ import type { StateStore, StatusUpdate } from "../providers/state-store.js";
 import { findMigration, loadSpec } from "../spec/files.js";
 import { JOURNAL_ENTRY_FIELD, recordsJournalEntry } from "./checkpoint-sync.js";
 import { bakeSecondsOf, describeWeights } from "./record-state.js";
+import { phaseWeightsBySpec } from "./rollback.js";
 import type { TrafficProviders } from "./traffic.js";
 
 /** What to do about drift made outside cutover. */
@@ -159,6 +160,7 @@ function unrecordedShift(
  * (`target-phase: all-old`). Recognised by the weights AWS shows.
  */
 function rollbackTargets(
+  migration: Migration,
   status: MigrationStatus,
 ): Array<{ target: RollbackTarget; weights: Weights; label: string }> {
   const targets: Array<{ target: RollbackTarget; weights: Weights; label: string }> = [];
@@ -178,6 +180,20 @@ function rollbackTargets(
       target: { kind: "phase", phase },
       weights: checkpoint.weights,
       label: `the checkpoint of phase "${phase}" (taken ${checkpoint.takenAt})`,
+    });
+  }
+  // A phase up to the applied one that no checkpoint was taken in: the weights its shift steps leave.
+  const names = migration.phases.map((phase) => phase.name);
+  const applied = status.phase === null ? -1 : names.indexOf(status.phase);
+  for (const phase of names.slice(0, applied).reverse()) {
+    if (phases.includes(phase)) continue;
+    const weights = phaseWeightsBySpec(migration, phase);
+    // Weights another target already explains (all old before the first shift) keep that explanation.
+    if (weights.new === 0 || targets.some((candidate) => sameWeights(candidate.weights, weights))) continue;
+    targets.push({
+      target: { kind: "phase-weights", phase, weights },
+      weights,
+      label: `phase "${phase}" as the spec defines it (no checkpoint was taken in it)`,
     });
   }
   targets.push({
@@ -235,12 +251,13 @@ function unrecordedAnnouncedShift(
 
 /** Candidate explanations: each rollback target whose weights AWS shows, as the events that record it. */
 function unrecordedRollbacks(
+  migration: Migration,
   status: MigrationStatus,
   observed: ObservedAws,
   origin: EventOrigin,
 ): Array<{ label: string; events: MigrationEvent[] }> {
   if (status.state === "rolled-back" || status.state === "done") return [];
-  return rollbackTargets(status)
+  return rollbackTargets(migration, status)
     .filter((candidate) => sameWeights(candidate.weights, observed.weights))
     .map((candidate) => ({
       label: candidate.target.kind === "last-checkpoint" ? "rollback" : `rollback to ${candidate.label}`,
@@ -509,7 +526,7 @@ export function planReconcile(
     : firstAccepted(
         status,
         [
-          ...unrecordedRollbacks(status, observed, origin),
+          ...unrecordedRollbacks(migration, status, observed, origin),
           ...candidatePhases(migration, status)
             .filter((phase) => shiftWeightOf(migration, phase) === observed.weights.new)
             .map((phase) => ({

@@ -26,7 +26,13 @@ import {
   type Weights,
 } from "../model/status.js";
 import type { DeploymentState, Notifier } from "../providers/notifier.js";
-import type { StateStore, StatusChangeFacts, StatusUpdate } from "../providers/state-store.js";
+import {
+  type StateStore,
+  type StatusChangeFacts,
+  type StatusUpdate,
+  StatusWriteRefusedError,
+  serialiseStatus,
+} from "../providers/state-store.js";
 import { findMigration, loadSpec } from "../spec/files.js";
 import { OperationRefusal } from "./journal.js";
 
@@ -406,10 +412,20 @@ function gateSteps(status: MigrationStatus, request: RecordRequest): StatusStep[
   ];
 }
 
-/** The target a rollback named; none means the state machine's default, as the rollback action resolved it. */
-function rollbackTarget(targetPhase: string | undefined): RollbackTarget | undefined {
+/**
+ * The target a rollback named; none means the state machine's default, as the
+ * rollback action resolved it. A phase no checkpoint was taken in was restored
+ * to the weights its shift steps leave: those the rollback reported.
+ */
+function rollbackTarget(
+  targetPhase: string | undefined,
+  status: MigrationStatus,
+  restored: Weights,
+): RollbackTarget | undefined {
   if (!targetPhase) return undefined;
   if (targetPhase === "all-old") return { kind: "all-old" };
+  if (!status.checkpoints.some((checkpoint) => checkpoint.phase === targetPhase))
+    return { kind: "phase-weights", phase: targetPhase, weights: { ...restored } };
   return { kind: "phase", phase: targetPhase };
 }
 
@@ -457,7 +473,7 @@ function rolledBackSteps(status: MigrationStatus, request: RecordRequest): Statu
     ...(outputs["lambda-version"] ? { lambdaVersion: outputs["lambda-version"] } : {}),
     ...(outputJson<unknown>(outputs, "timings") ? { timings: outputJson<unknown>(outputs, "timings") } : {}),
   };
-  const target = rollbackTarget(request.targetPhase);
+  const target = rollbackTarget(request.targetPhase, status, weights);
   steps.push({
     kind: "event",
     event: { type: "rollback-completed", ...(target ? { target } : {}), evidence, ...origin },
@@ -654,6 +670,12 @@ export interface RecordStateResult {
   update: StatusUpdate;
   recorded: string[];
   summary: string;
+  /**
+   * A rollback whose status commit the store refused by a rule: the rollback
+   * stands (traffic is back), the status it would have recorded is here, and
+   * `update` holds the status as it still is on the store.
+   */
+  refused?: { error: StatusWriteRefusedError; wouldRecord: MigrationStatus };
   deployment?: { deploymentId: number; environment: string; state: DeploymentState };
 }
 
@@ -671,16 +693,36 @@ export async function recordState(
   deployment?: { environment: string; ref: string },
 ): Promise<RecordStateResult> {
   let last: RecordedChange | undefined;
-  const update = await deps.store.update(migration.id, (current) => {
-    last = applyRecord(migration, current.status, request, deps.now());
-    if (last.recorded.length === 0) return undefined;
-    const facts: StatusChangeFacts = {
-      event: last.recorded.join(", "),
-      summary: last.summary,
-      ...(request.origin.runUrl ? { runUrl: request.origin.runUrl } : {}),
-    };
-    return { status: last.status, facts };
-  });
+  let before: MigrationStatus | undefined;
+  let update: StatusUpdate;
+  try {
+    update = await deps.store.update(migration.id, (current) => {
+      before = current.status;
+      last = applyRecord(migration, current.status, request, deps.now());
+      if (last.recorded.length === 0) return undefined;
+      const facts: StatusChangeFacts = {
+        event: last.recorded.join(", "),
+        summary: last.summary,
+        ...(request.origin.runUrl ? { runUrl: request.origin.runUrl } : {}),
+      };
+      return { status: last.status, facts };
+    });
+  } catch (error) {
+    if (!(error instanceof StatusWriteRefusedError) || !last || !before) throw error;
+    // A rollback is never undone or failed by bookkeeping: traffic is back whatever the state branch allows.
+    if (request.event === "rolled-back" && request.outcome === "success")
+      return {
+        update: { status: before, committed: false, attempts: 1 },
+        recorded: [],
+        summary: `the status commit was refused: ${error.rules.join(" ")}`,
+        refused: { error, wouldRecord: last.status },
+      };
+    throw new OperationRefusal(
+      `${error.message.replace(/\.$/, "")}. Nothing was recorded; whatever the step changed in AWS stays as it is. ` +
+        `Keep the status on a branch GitHub Actions may push to ("stateBranch" in .github/cutover.json, protected by cutover github-setup), ` +
+        "or let GitHub Actions bypass that rule; cutover doctor lists the rules in the way.",
+    );
+  }
   const result: RecordStateResult = {
     update,
     recorded: update.committed ? (last?.recorded ?? []) : [],
@@ -742,7 +784,8 @@ export type RecordStateOutput =
   | "committed"
   | "revision"
   | "recorded"
-  | "deployment-id";
+  | "deployment-id"
+  | "refused";
 
 /** What the action needs from the runner, injected. */
 export interface RecordStateEnvironment {
@@ -752,6 +795,8 @@ export interface RecordStateEnvironment {
   notifier?: Notifier;
   /** Commit a deployment refers to when no status commit was made (GITHUB_SHA). */
   deploymentRef?: string;
+  /** A warning annotation on the run. */
+  warn?: (message: string) => void;
   now: () => Date;
 }
 
@@ -782,7 +827,9 @@ export async function runRecordState(
     { store: env.store, ...(env.notifier ? { notifier: env.notifier } : {}), now: env.now },
     inputs.environment ? { environment: inputs.environment, ref: env.deploymentRef ?? "HEAD" } : undefined,
   );
+  if (result.refused) return refusedRollbackReport(migration, inputs, env, result.refused);
   const { status } = result.update;
+  env.setOutput("refused", "");
   env.setOutput("phase", phaseInLine(migration, status) ?? "");
   env.setOutput("applied-phase", status.phase ?? "");
   env.setOutput("state", status.state);
@@ -817,6 +864,50 @@ export async function runRecordState(
         : []),
     ],
     next: nextAfter(status),
+  };
+}
+
+/**
+ * The rollback stands but its status commit was refused: say so loudly, put
+ * the status it would have recorded in the summary for a person to commit,
+ * and leave the outputs describing what is applied in AWS.
+ */
+function refusedRollbackReport(
+  migration: Migration,
+  inputs: RecordStateActionInputs,
+  env: RecordStateEnvironment,
+  refused: NonNullable<RecordStateResult["refused"]>,
+): ActionReport {
+  const status = refused.wouldRecord;
+  const reason = refused.error.rules.join(" ");
+  env.setOutput("refused", reason);
+  env.setOutput("phase", phaseInLine(migration, status) ?? "");
+  env.setOutput("applied-phase", status.phase ?? "");
+  env.setOutput("state", status.state);
+  env.setOutput("weights", status.weights);
+  env.setOutput("committed", false);
+  env.setOutput("revision", "");
+  env.setOutput("recorded", "");
+  env.setOutput("deployment-id", "");
+  const path = `status/${migration.id}.json`;
+  env.warn?.(
+    `the rollback of ${migration.id} is done (${describeWeights(status.weights)}), but ${refused.error.message.replace(/\.$/, "")}. ` +
+      `Commit ${path} as the job summary shows it, then release the rollback lock (git push origin :refs/cutover/rollback/${migration.id}); ` +
+      "until then the monitor and applies step aside.",
+  );
+  return {
+    title: `record-state: ${migration.id} ${inputs.event}`,
+    headline: `The rollback stands (${describeWeights(status.weights)}); its status commit was refused by the repository's rules.`,
+    found: [`Step ${inputs.event} ended ${inputs.outcome}.`, `Refused: ${reason}`],
+    done: ["Nothing was committed; the rollback lock stays held so nothing acts on the stale status."],
+    markdown: [
+      `The status to commit as \`${path}\`:`,
+      `\`\`\`json\n${serialiseStatus(status).trimEnd()}\n\`\`\``,
+    ],
+    next: [
+      `Commit ${path} as above (or let the next reconcile record it from the AWS checkpoint), then delete refs/cutover/rollback/${migration.id}.`,
+      `Keep the status on a branch GitHub Actions may push to ("stateBranch" in .github/cutover.json); cutover doctor lists the rule in the way.`,
+    ],
   };
 }
 

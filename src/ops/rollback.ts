@@ -155,15 +155,25 @@ export function resolveRestorePoint(
       recorded: withDecommission(targetFields(inPhase, environment)),
     };
   }
-  // No checkpoint was taken in that phase: its weight is whatever the shift
-  // steps up to and including it leave in effect (0 before the first shift).
-  let percent = 0;
-  for (const name of names.slice(0, wanted + 1)) percent = phaseShiftWeight(migration, name) ?? percent;
+  const weights = phaseWeightsBySpec(migration, target);
   return {
-    label: `phase ${target} as the spec defines it (new ${percent} %)`,
-    weights: { old: 100 - percent, new: percent },
+    label: `phase ${target} as the spec defines it (new ${weights.new} %)`,
+    weights,
     recorded: withDecommission(targetFields(last, environment)),
   };
+}
+
+/**
+ * The weights a phase leaves by the spec alone: whatever the shift steps up
+ * to and including it leave in effect (all old before the first shift). What
+ * a rollback to a phase no checkpoint was taken in restores.
+ */
+export function phaseWeightsBySpec(migration: Migration, phaseName: string): Weights {
+  const names = migration.phases.map((phase) => phase.name);
+  let percent = 0;
+  for (const name of names.slice(0, names.indexOf(phaseName) + 1))
+    percent = phaseShiftWeight(migration, name) ?? percent;
+  return { old: 100 - percent, new: percent };
 }
 
 export interface RollbackRequest {

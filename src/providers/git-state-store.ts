@@ -18,6 +18,7 @@ import {
   type StatusChange,
   type StatusChangeFacts,
   type StatusUpdate,
+  StatusWriteRefusedError,
   serialiseStatus,
 } from "./state-store.js";
 
@@ -91,6 +92,22 @@ export class StateStoreConflictError extends Error {
     super(message);
     this.name = "StateStoreConflictError";
   }
+}
+
+/** The rules a push refusal names, when the remote refused it by a repository rule (GH013) or branch protection (GH006). */
+export function refusedByRule(error: unknown): string[] | undefined {
+  if (!(error instanceof GitCommandError)) return undefined;
+  if (
+    !/GH013|GH006|repository rule violations|protected branch hook declined|Protected branch update failed/i.test(
+      error.stderr,
+    )
+  )
+    return undefined;
+  const rules = error.stderr
+    .split("\n")
+    .map((line) => /^remote:\s+-\s+(.+)$/.exec(line.trim())?.[1]?.trim())
+    .filter((rule): rule is string => !!rule);
+  return rules.length > 0 ? rules : ["a repository rule (the remote named none)"];
 }
 
 /** True when git refused a push because the remote moved on (someone else pushed first). */
@@ -170,6 +187,13 @@ export class GitStateStore implements StateStore {
           true,
         );
       } catch (error) {
+        const rules = refusedByRule(error);
+        if (rules)
+          throw new StatusWriteRefusedError(
+            this.options.branch,
+            rules,
+            `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`,
+          );
         if (!isNonFastForward(error)) throw error;
         lastConflict = error;
         const delay =

@@ -6,6 +6,24 @@
 import type { MigrationStatus } from "../model/status.js";
 import { GitStateStore, type GitStateStoreOptions } from "./git-state-store.js";
 
+/**
+ * The store refused the status write by a rule of its own (for git: a
+ * ruleset or branch protection on the state branch), not because another
+ * writer came first: retrying cannot help; someone must change the rule or
+ * where the status is kept. Nothing was written.
+ */
+export class StatusWriteRefusedError extends Error {
+  constructor(
+    readonly branch: string,
+    /** The rules the store named, e.g. "Changes must be made through a pull request." */
+    readonly rules: string[],
+    message: string,
+  ) {
+    super(message);
+    this.name = "StatusWriteRefusedError";
+  }
+}
+
 /** A migration's status as recorded, with where it was read from. */
 export interface RecordedStatus {
   status: MigrationStatus;

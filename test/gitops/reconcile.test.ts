@@ -109,6 +109,29 @@ describe("reconcile", () => {
     );
   });
 
+  it("recognises a rollback to a phase no checkpoint was taken in, at the weights its shifts leave by the spec", async () => {
+    const migration = await exampleMigration("full");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    // At full, with no checkpoint taken in canary-50: a rollback to it restores the spec's 50 %.
+    const status: MigrationStatus = {
+      ...baking,
+      phase: "full",
+      weights: { old: 0, new: 100 },
+      checkpoints: [{ phase: "canary-10", takenAt: at(5).toISOString(), weights: { old: 90, new: 10 } }],
+    };
+    const plan = planReconcile(migration, status, observed({ old: 50, new: 50 }), "fail", at(20), {});
+    expect(plan.outcome).toBe("recorded");
+    expect(plan.events[1]).toMatchObject({
+      type: "rollback-completed",
+      target: { kind: "phase-weights", phase: "canary-50", weights: { old: 50, new: 50 } },
+    });
+    const after = applied(status, plan);
+    expect(after).toMatchObject({ state: "rolled-back", weights: { old: 50, new: 50 } });
+    expect(after.history.at(-1)?.reason).toMatch(/restored phase canary-50 as the spec defines it/);
+    // The recorded status is a valid status file.
+    expect(validateStatusText(formatStatus(after), "status/orders-api.json").ok).toBe(true);
+  });
+
   it("recognises a rollback's scale-up of the held-down old side, killed before it moved weight", async () => {
     const migration = await exampleMigration("decommission");
     let status = transitionOrThrow(

@@ -167,6 +167,26 @@ describe("record-state: gate verdicts and rollbacks", () => {
     expect(rolled.status.weights).toEqual({ old: 95, new: 5 });
   });
 
+  it("records a rollback to a phase no checkpoint was taken in at the weights it restored", async () => {
+    const migration = await exampleMigration("full");
+    const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);
+    const status = { ...baking, phase: "full", weights: { old: 0, new: 100 } };
+    const rolled = applyRecord(
+      migration,
+      status,
+      request({
+        event: "rolled-back",
+        reason: "latency",
+        targetPhase: "canary-50",
+        outputs: { weights: '{"old":50,"new":50}' },
+      }),
+      at(30),
+    );
+    expect(rolled.recorded).toEqual(["rollback-started", "rollback-completed"]);
+    expect(rolled.status).toMatchObject({ state: "rolled-back", weights: { old: 50, new: 50 } });
+    expect(phaseInLine(migration, rolled.status)).toBe("canary-50");
+  });
+
   it("leaves the status rolling-back when the rollback step failed", async () => {
     const migration = await exampleMigration("canary-10");
     const baking = shiftedAndBaking(stagingPassed(), "canary-10", 10, 48);

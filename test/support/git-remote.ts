@@ -91,3 +91,37 @@ export function createLocalRemote(files: Record<string, string>): LocalRemote {
 export function copyTree(from: string, to: string): void {
   cpSync(from, to, { recursive: true });
 }
+
+/**
+ * Makes the remote refuse pushes to `branch` as GitHub does when a ruleset
+ * forbids them (error GH013, then each broken rule as "- …"), through a
+ * pre-receive hook, so real git sees a real refusal.
+ */
+export function refusePushesByRule(
+  remote: LocalRemote,
+  branch: string,
+  rules = ["Changes must be made through a pull request."],
+): void {
+  const lines = [
+    `error: GH013: Repository rule violations found for refs/heads/${branch}.`,
+    `Review all repository rules at https://github.com/example/platform/rules?ref=refs%2Fheads%2F${branch}`,
+    "",
+    ...rules.map((rule) => `- ${rule}`),
+    "",
+  ];
+  const hook = join(remote.bare, "hooks", "pre-receive");
+  writeFileSync(
+    hook,
+    [
+      "#!/bin/sh",
+      "while read old new ref; do",
+      `  if [ "$ref" = "refs/heads/${branch}" ]; then`,
+      ...lines.map((line) => `    echo '${line.replace(/'/g, "'\\''")}' >&2`),
+      "    exit 1",
+      "  fi",
+      "done",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+}

@@ -644,7 +644,6 @@ class WorkflowRunner {
     const rawSteps = rawJob.find!("steps")!;
     const timeoutMinutes = Number(evaluateToken(rawJob.find!("timeout-minutes"), scope) ?? 360);
     let elapsedMinutes = 0;
-    let awsConfigured = false;
     let failed = false;
     // A job's steps judge success() and failure() on the job's own steps, as on GitHub.
     let cutOff = false;
@@ -697,8 +696,12 @@ class WorkflowRunner {
           eventPayload: this.options.eventPayload,
           timeoutMs: this.options.timeoutMs ?? 120_000,
           env: {
+            // Credentials reach an action only as configure-aws-credentials hands them on: exported
+            // to the job's later steps, or as its outputs in the step's own env.
             ...this.options.env,
-            ...(awsConfigured ? {} : { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" }),
+            AWS_ACCESS_KEY_ID: "",
+            AWS_SECRET_ACCESS_KEY: "",
+            AWS_SESSION_TOKEN: "",
             ...scope.env,
             ...stepEnv,
             GITHUB_REPOSITORY: this.repository,
@@ -728,8 +731,32 @@ class WorkflowRunner {
         );
         Object.assign(stepRecord, { inputs: given, ...result });
       } else if (uses?.startsWith("aws-actions/configure-aws-credentials@")) {
-        awsConfigured = true;
-        stepRecord.outcome = "success";
+        // As the action does: the role's credentials exported to every later step of the job unless
+        // output-env-credentials is false, and set as step outputs when output-credentials is true.
+        const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
+        const credentials = assumedCredentials(this.options.env);
+        if (given["output-env-credentials"] !== "false")
+          scope.env = {
+            ...scope.env,
+            AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+            ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
+            ...(given["aws-region"]
+              ? { AWS_REGION: given["aws-region"], AWS_DEFAULT_REGION: given["aws-region"] }
+              : {}),
+          };
+        Object.assign(stepRecord, {
+          inputs: given,
+          outcome: "success",
+          outputs:
+            given["output-credentials"] === "true"
+              ? {
+                  "aws-access-key-id": credentials.accessKeyId,
+                  "aws-secret-access-key": credentials.secretAccessKey,
+                  ...(credentials.sessionToken ? { "aws-session-token": credentials.sessionToken } : {}),
+                }
+              : {},
+        });
       } else if (uses?.startsWith("actions/checkout@")) {
         const given = stringMap(evaluateToken(rawStep.find!("with"), stepScope));
         const checkedOut = checkoutRef(workspace, given.path ?? "", given.ref ?? "");
@@ -831,4 +858,13 @@ class WorkflowRunner {
     job.steps.push(step);
     this.steps.push(step);
   }
+}
+
+/** The credentials a role assumption gives in tests: the sandbox's when the run has them, else stand-ins. */
+function assumedCredentials(env: Record<string, string>) {
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID || "ASIATESTRUNNER",
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY || "runner-test-secret",
+    sessionToken: env.AWS_SESSION_TOKEN || "",
+  };
 }

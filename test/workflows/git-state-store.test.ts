@@ -14,8 +14,12 @@ import {
   StateStoreConflictError,
   statusCommitMessage,
 } from "../../src/providers/git-state-store.js";
-import { createStateStore, type StatusChange } from "../../src/providers/state-store.js";
-import { createLocalRemote, git } from "../support/git-remote.js";
+import {
+  createStateStore,
+  type StatusChange,
+  StatusWriteRefusedError,
+} from "../../src/providers/state-store.js";
+import { createLocalRemote, git, refusePushesByRule } from "../support/git-remote.js";
 
 const SPEC = '{"version":1,"migrations":[]}\n';
 const NOW = new Date("2026-03-01T12:00:00Z");
@@ -59,6 +63,32 @@ function bump(step: number, event: string): StatusChange {
 }
 
 describe("git state store", () => {
+  it("stops at once when a repository rule refuses the push, naming the rule, and changes nothing", async () => {
+    const remote = createLocalRemote({ "migrations.json": SPEC });
+    refusePushesByRule(remote, "main", [
+      "Changes must be made through a pull request.",
+      'Required status check "ci" is expected.',
+    ]);
+    const before = remote.tip();
+    const states = store(remote.clone());
+    let calls = 0;
+    const counting: StatusChange = (current) => {
+      calls++;
+      return bump(10, "shifted")(current);
+    };
+    const error = await states.update("orders-api", counting).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StatusWriteRefusedError);
+    expect((error as StatusWriteRefusedError).rules).toEqual([
+      "Changes must be made through a pull request.",
+      'Required status check "ci" is expected.',
+    ]);
+    expect((error as Error).message).toMatch(/refused by the repository's rules/);
+    // Not retried as if another run had pushed first.
+    expect(calls).toBe(1);
+    expect(remote.tip()).toBe(before);
+    expect(remote.show("status/orders-api.json")).toBeUndefined();
+  });
+
   it("reads the initial status when nothing was recorded, and commits a change with a structured message", async () => {
     const remote = createLocalRemote({ "migrations.json": SPEC });
     const workspace = remote.clone();

@@ -93,6 +93,7 @@ interface Call {
   action: string;
   job: string;
   inputs: Record<string, string>;
+  env: Record<string, string>;
 }
 
 /** Stand-ins that record every call; `overrides` say what a given action does. */
@@ -103,7 +104,7 @@ function standIns(
   const make =
     (action: string, base: StandInResult): ActionStandIn =>
     (inputs, context) => {
-      calls.push({ action, job: context.job, inputs });
+      calls.push({ action, job: context.job, inputs, env: context.env });
       const override = overrides[action];
       return typeof override === "function" ? override(inputs) : { ...base, ...override };
     };
@@ -593,6 +594,74 @@ describe("6. the smaller ones", () => {
         .steps.map((step) => step.stdout ?? "")
         .join(""),
     ).toMatch(/allow GitHub Actions to create pull requests/);
+  });
+
+  it("a rollback whose status commit a ruleset refuses still succeeds and keeps the lock, so nothing acts on the stale status", async () => {
+    const rollback = async (dir: string, record: StandInResult) => {
+      const { stands } = standIns({ "record-state": record });
+      const { remote, checkout } = world();
+      const run = await runWorkflow({
+        workflow: "rollback.yml",
+        workflowsDir: dir,
+        eventName: "workflow_dispatch",
+        eventPayload: {
+          ref: "refs/heads/main",
+          inputs: { migration: MIGRATION, reason: "errors", "target-phase": "" },
+        },
+        checkout,
+        env: githubEnv(),
+        token: TOKEN,
+        environments: ENVIRONMENTS,
+        vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
+        standIns: {
+          ...stands,
+          "select-migrations": () => ({
+            outputs: {
+              matrix: JSON.stringify([
+                { migration: MIGRATION, phase: "canary-10", environment: "production" },
+              ]),
+              count: "1",
+            },
+          }),
+        },
+      });
+      const locked = git(remote.bare, "for-each-ref", `refs/cutover/rollback/${MIGRATION}`).trim() !== "";
+      return { result: run.job("rollback").result, locked };
+    };
+    // Before: record-state failed on the refused push, and the rollback job with it.
+    expect((await rollback(BEFORE, { outcome: "failure" })).result).toBe("failure");
+    // Now: record-state succeeds with the refusal in its outputs; the lock stays held.
+    expect(
+      await rollback(NOW, {
+        outputs: {
+          refused: "Changes must be made through a pull request.",
+          phase: "staging",
+          committed: "false",
+        },
+      }),
+    ).toEqual({ result: "success", locked: true });
+    // And a recorded rollback releases it, as before.
+    expect(await rollback(NOW, { outputs: { refused: "", phase: "staging", committed: "true" } })).toEqual({
+      result: "success",
+      locked: false,
+    });
+  });
+
+  it("hands the role's credentials only to the steps that call AWS", async () => {
+    const withCredentials = async (dir: string) => {
+      const { calls, stands } = standIns({ "metric-gate": { outputs: { verdict: "pass" } } });
+      const run = await apply(dir, { stands });
+      expect(jobOf(run, "migrate / shift").result).toBe("success");
+      return {
+        given: [...new Set(calls.filter((call) => call.env.AWS_ACCESS_KEY_ID).map((call) => call.action))],
+        called: [...new Set(calls.map((call) => call.action))],
+      };
+    };
+    // Before: configure-aws-credentials exported them to every later step of the job.
+    expect((await withCredentials(BEFORE)).given).toContain("record-state");
+    const now = await withCredentials(NOW);
+    expect(now.called).toEqual(expect.arrayContaining(["record-state", "shift-traffic", "metric-gate"]));
+    expect(now.given.sort()).toEqual(["metric-gate", "reconcile", "shift-traffic"]);
   });
 
   it("schedules the monitor off the quarter-hour marks", () => {

@@ -57,6 +57,10 @@ export const contract = defineContract({
     revision: { description: "Commit of the state branch holding the status." },
     recorded: { description: "Comma-separated state-machine events and notes recorded." },
     "deployment-id": { description: "Id of the GitHub deployment created, empty when none." },
+    refused: {
+      description:
+        "The rules that refused the status commit of a successful rollback (the rollback stands; the step succeeds with a warning and the status to commit in its summary); empty otherwise.",
+    },
   },
 });
 

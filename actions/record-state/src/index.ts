@@ -27,6 +27,7 @@ await runAction(contract, (ctx) => {
     store,
     ...(notifier ? { notifier } : {}),
     ...(process.env.GITHUB_SHA ? { deploymentRef: process.env.GITHUB_SHA } : {}),
+    warn: (message) => ctx.log.warn(message),
     now: () => new Date(),
   });
 });
