@@ -367,7 +367,7 @@ describe("GitHub access", () => {
           `${repo}:environment:cutover-production:ref:refs/heads/main:${workflow("monitor-migration.yml")}`,
           `${repo}:environment:cutover-production-decommission:ref:refs/heads/main:${workflow("apply-migration.yml")}`,
           `${repo}:environment:cutover-production-decommission:ref:refs/heads/main:${workflow("monitor-migration.yml")}`,
-          `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("rollback.yml")}`,
+          `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("cutover-rollback.yml")}`,
           `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("monitor-migration.yml")}`,
           `${repo}:environment:cutover-rollback:ref:refs/heads/main:${workflow("apply-migration.yml")}`,
         ],
@@ -416,7 +416,7 @@ describe("GitHub access", () => {
       ["apply-migration.yml", "./actions/decommission", "production-decommission", "ecs:DeleteService"],
       ["monitor-migration.yml", "./actions/decommission", "production-decommission", "ecs:DeleteService"],
       ["monitor-migration.yml", "./actions/rollback", "production", "route53:ChangeResourceRecordSets"],
-      ["rollback.yml", "./actions/rollback", "production", "route53:ChangeResourceRecordSets"],
+      ["cutover-rollback.yml", "./actions/rollback", "production", "route53:ChangeResourceRecordSets"],
     ] as const;
     const roles = resources(production, "aws_iam_role").map(([id, role]) => ({
       id,
@@ -428,7 +428,10 @@ describe("GitHub access", () => {
       const doc = parseYaml(readFileSync(join(REPO_ROOT, ".github", "workflows", workflow), "utf8")) as {
         jobs: Record<string, { environment?: string; steps?: Array<{ uses?: string }> }>;
       };
-      const jobs = Object.values(doc.jobs).filter((job) => job.steps?.some((step) => step.uses === action));
+      // The workflows call the actions at their own commit ($/actions/<name>).
+      const jobs = Object.values(doc.jobs).filter((job) =>
+        job.steps?.some((step) => step.uses?.replace(/^\$\//, "./") === action),
+      );
       expect(jobs.length, `${workflow} ${action}`).toBeGreaterThan(0);
       for (const job of jobs) {
         const jobEnvironment = String(job.environment).replace("${{ inputs.environment }}", environment);
@@ -456,7 +459,7 @@ describe("GitHub access", () => {
 
   it("requires the default branch's ref and an expected workflow in every role's subject", () => {
     const expected =
-      /^repo:[^:]+:environment:[^:]+:ref:refs\/heads\/main:job_workflow_ref:[^@]+\/\.github\/workflows\/(apply-migration|rollback|monitor-migration)\.yml@refs\/heads\/main$/;
+      /^repo:[^:]+:environment:[^:]+:ref:refs\/heads\/main:job_workflow_ref:[^@]+\/\.github\/workflows\/(apply-migration|cutover-rollback|monitor-migration)\.yml@refs\/heads\/main$/;
     let roles = 0;
     for (const stack of stacks.values()) {
       for (const [, role] of resources(stack, "aws_iam_role")) {
@@ -595,7 +598,7 @@ describe("GitHub access", () => {
     const role = one(production, "aws_iam_role", "github-access_deploy-role-cutover-rollback_");
     const [trust] = statements(role["assume_role_policy"]);
     expect(trust!.Condition!["StringEquals"]!["token.actions.githubusercontent.com:sub"]).toEqual(
-      ["rollback.yml", "monitor-migration.yml", "apply-migration.yml"].map(
+      ["cutover-rollback.yml", "monitor-migration.yml", "apply-migration.yml"].map(
         (workflow) =>
           `${repo}:environment:cutover-rollback:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/${workflow}@refs/heads/main`,
       ),

@@ -12,7 +12,11 @@ export const OIDC_SUBJECT_CLAIMS = ["repo", "context", "ref", "job_workflow_ref"
 export const ROLLBACK_ENVIRONMENT = "cutover-rollback";
 
 /** Workflows whose jobs run in the rollback environment. */
-export const ROLLBACK_WORKFLOWS = ["rollback.yml", "monitor-migration.yml", "apply-migration.yml"] as const;
+export const ROLLBACK_WORKFLOWS = [
+  "cutover-rollback.yml",
+  "monitor-migration.yml",
+  "apply-migration.yml",
+] as const;
 
 /**
  * Workflows whose jobs act in a phase's acting environment: the apply chain,

@@ -161,8 +161,13 @@ async function apply(
   });
 }
 
-/** A job's name without the matrix values of its caller: "migrate (orders-api, …) / shift" → "migrate / shift". */
-const short = (name: string) => name.replace(/^([\w-]+) \([^/]*\) \/ /, "$1 / ");
+/**
+ * A job's name without the thin caller's job and the matrix values of its caller:
+ * "apply / migrate (orders-api, …) / shift" → "migrate / shift" (this repository's workflows call the
+ * reusable ones from one job named like the workflow).
+ */
+const short = (name: string) =>
+  name.replace(/^(?:apply|monitor|rollback|plan) \/ (?=.)/, "").replace(/^([\w-]+) \([^/]*\) \/ /, "$1 / ");
 
 function jobOf(run: WorkflowRun, name: string) {
   const found = run.jobs.find((job) => short(job.id) === name);
@@ -208,7 +213,7 @@ describe("the chain's first job checks the repository settings it can see", () =
     try {
       const { calls, stands } = standIns();
       const run = await apply(NOW, { stands, env: { GITHUB_API_URL: bare.url } });
-      const changes = run.job("changes");
+      const changes = jobOf(run, "changes");
       expect(changes.result).toBe("failure");
       const said = changes.steps.map((step) => step.stdout ?? "").join("");
       expect(said).toMatch(
@@ -227,7 +232,7 @@ describe("the chain's first job checks the repository settings it can see", () =
   it("goes on once cutover github-setup has run", async () => {
     const { stands } = standIns();
     const run = await apply(NOW, { stands });
-    expect(run.job("changes").result).toBe("success");
+    expect(jobOf(run, "changes").result).toBe("success");
   });
 });
 
@@ -421,13 +426,17 @@ describe("5. approvals per job", () => {
 
 describe("6. the smaller ones", () => {
   it("plans from the base branch's code, the pull request's spec as data", () => {
-    const checkoutBeforePlan = (dir: string) => {
-      const doc = parseYaml(readFileSync(join(dir, "plan.yml"), "utf8")) as {
+    // Before, plan.yml held the job; now the reusable cutover-plan.yml does, with the action at its own commit.
+    const checkoutBeforePlan = (dir: string, file: string) => {
+      const doc = parseYaml(readFileSync(join(dir, file), "utf8")) as {
         jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }>;
       };
       const steps = doc.jobs.plan!.steps;
-      const planIndex = steps.findIndex((step) => step.uses === "./actions/plan");
-      // The workspace root (where ./actions/plan is read from) is the last checkout without a path.
+      const planIndex = steps.findIndex((step) =>
+        ["./actions/plan", "$/actions/plan"].includes(step.uses ?? ""),
+      );
+      // The workspace root (the base commit whose history the plan compares with; before, also where
+      // ./actions/plan was read from) is the last checkout without a path.
       const root = steps
         .slice(0, planIndex)
         .filter((step) => step.uses?.startsWith("actions/checkout@") && !step.with?.path)
@@ -441,8 +450,8 @@ describe("6. the smaller ones", () => {
         );
       return { ref: root?.with?.ref, specFromPullRequest: copiesSpec };
     };
-    expect(checkoutBeforePlan(BEFORE).ref).toBeUndefined(); // the pull request's merge commit
-    expect(checkoutBeforePlan(NOW)).toEqual({
+    expect(checkoutBeforePlan(BEFORE, "plan.yml").ref).toBeUndefined(); // the pull request's merge commit
+    expect(checkoutBeforePlan(NOW, "cutover-plan.yml")).toEqual({
       ref: "${{ github.event.pull_request.base.sha }}",
       specFromPullRequest: true,
     });
@@ -585,12 +594,11 @@ describe("6. the smaller ones", () => {
         },
       });
     };
-    expect((await rollback(BEFORE)).job("rollback").result).toBe("failure");
+    expect(jobOf(await rollback(BEFORE), "rollback").result).toBe("failure");
     const now = await rollback(NOW);
-    expect(now.job("rollback").result).toBe("success");
+    expect(jobOf(now, "rollback").result).toBe("success");
     expect(
-      now
-        .job("rollback")
+      jobOf(now, "rollback")
         .steps.map((step) => step.stdout ?? "")
         .join(""),
     ).toMatch(/allow GitHub Actions to create pull requests/);

@@ -261,9 +261,9 @@ function concurrencyOf(value: WorkflowYaml["concurrency"]): { group: string; can
  * Every job that assumes AWS credentials runs in a concurrency group that
  * names the migration, and no group anywhere cancels a run in progress.
  */
-export function checkConcurrency(file: WorkflowFile): Finding[] {
+export function checkConcurrency(file: WorkflowFile, files: WorkflowFile[] = []): Finding[] {
   const findings: Finding[] = [];
-  const top = concurrencyOf(file.doc.concurrency);
+  const top = concurrencyOf(file.doc.concurrency) ?? callersConcurrency(file, files);
   const all = [top, ...Object.values(file.doc.jobs).map((job) => concurrencyOf(job.concurrency))];
   if (all.every((entry) => entry === undefined) && !Object.values(file.doc.jobs).some((job) => job.uses)) {
     findings.push({ workflow: file.name, message: "has no concurrency group" });
@@ -288,6 +288,22 @@ export function checkConcurrency(file: WorkflowFile): Finding[] {
     }
   }
   return findings;
+}
+
+/**
+ * The workflow-level group a reusable workflow runs in: its callers' (the caller holds the group for the whole
+ * run, called jobs included), when every caller in `files` has the same one.
+ */
+function callersConcurrency(file: WorkflowFile, files: WorkflowFile[]) {
+  if (eventNames(file.doc.on).join() !== "workflow_call") return undefined;
+  const callers = files.filter((other) =>
+    Object.values(other.doc.jobs).some(
+      (job) => job.uses?.replace(/^\$\//, "./") === `./.github/workflows/${file.name}`,
+    ),
+  );
+  const groups = callers.map((caller) => concurrencyOf(caller.doc.concurrency));
+  const first = groups[0];
+  return first && groups.every((group) => group?.group === first.group) ? first : undefined;
 }
 
 /** Every job has a timeout (a job calling a reusable workflow takes the called jobs' timeouts). */

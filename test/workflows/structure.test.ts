@@ -37,7 +37,7 @@ describe("workflow structure", () => {
       });
 
       it("runs AWS jobs in a per-migration concurrency group that never cancels a run in progress", () => {
-        expect(describeFindings(checkConcurrency(file))).toEqual([]);
+        expect(describeFindings(checkConcurrency(file, files))).toEqual([]);
       });
 
       it("puts a timeout on every job", () => {
