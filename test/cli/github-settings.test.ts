@@ -1,12 +1,14 @@
 // `cutover github-setup` and `cutover doctor` against the local GitHub API:
 // a repository set up by the one is reported clean by the other, and each
 // setting taken away again is reported with what to change.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeGitHub, startFakeGitHub } from "../../sandbox/github.js";
 import type { FakeRuleset } from "../../sandbox/github-rulesets.js";
+import { BLOCKING_RULES } from "../../src/cli/github-status-rules.js";
 import { runCli } from "../../src/cli/main.js";
 import { repoRoot } from "../support/run-action.js";
 
@@ -438,5 +440,90 @@ describe("rulesets and the status commits", () => {
       ),
       "2 setting(s) to change",
     ]);
+  });
+});
+
+describe(".github/scripts/check-settings.sh: the apply chain's check of the state branch", () => {
+  const script = join(repoRoot, ".github", "scripts", "check-settings.sh");
+
+  /** Runs the script as apply.yml's first job does, with that job's token (asynchronously: the test GitHub answers in this process). */
+  function check(stateBranch: string): Promise<{ code: number | null; out: string }> {
+    const child = spawn("bash", [script], {
+      env: {
+        PATH: process.env.PATH,
+        GH_TOKEN: TOKEN,
+        API: github.url,
+        REPOSITORY: "example/platform",
+        DEFAULT_BRANCH: "main",
+        STATE_BRANCH: stateBranch,
+        ENVIRONMENTS: "staging\nproduction\nproduction-decommission",
+      },
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      out += chunk;
+    });
+    return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+  }
+
+  it("holds the same list of refusing rules as doctor", () => {
+    const text = readFileSync(script, "utf8");
+    const listed = JSON.parse(/^BLOCKING_RULES='(.*)'$/m.exec(text)![1]!) as string[];
+    expect(listed.sort()).toEqual(Object.keys(BLOCKING_RULES).sort());
+  });
+
+  it("goes on when no rule refuses the status commits, and stops before any change when one does", async () => {
+    await cli(...SETUP);
+    expect(await check("")).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/repository settings: in place/),
+    });
+    const id = await addRuleset({
+      name: "protect main",
+      enforcement: "active",
+      conditions: { ref_name: { include: ["~DEFAULT_BRANCH"], exclude: [] } },
+      rules: [{ type: "non_fast_forward" }, { type: "required_signatures" }, { type: "update" }],
+    });
+    const stopped = await check("");
+    expect(stopped.code).toBe(1);
+    expect(stopped.out).toContain(
+      `::error title=Repository setting missing::ruleset "protect main" (id ${id}) on the state branch main has required_signatures, update, which GitHub Actions cannot bypass: every status commit (and so each rollback's record) would be refused; commit status to a dedicated branch`,
+    );
+    expect(stopped.out).toMatch(/would let any workflow with contents: write push to main/);
+    expect(stopped.out).toMatch(/Stopped before any change::1 repository setting/);
+    // A dedicated state branch that ruleset does not cover lets the chain go on.
+    expect((await check("cutover-state")).code).toBe(0);
+  });
+
+  it("on a dedicated state branch: passes the cutover status ruleset, stops at one GitHub Actions cannot bypass", async () => {
+    await cli(...SETUP, "--state-branch", "cutover/state");
+    expect((await check("cutover/state")).code).toBe(0);
+    await addRuleset({
+      name: "all branches by pull request",
+      enforcement: "active",
+      conditions: { ref_name: { include: ["refs/heads/**/*"], exclude: ["refs/heads/main"] } },
+      rules: [
+        {
+          type: "pull_request",
+          parameters: {
+            required_approving_review_count: 1,
+            dismiss_stale_reviews_on_push: false,
+            require_code_owner_review: false,
+            require_last_push_approval: false,
+            required_review_thread_resolution: false,
+          },
+        },
+      ],
+      bypass_actors: [{ actor_type: "Integration", actor_id: 15368, bypass_mode: "pull_request" }],
+    });
+    const stopped = await check("cutover/state");
+    expect(stopped.code).toBe(1);
+    expect(stopped.out).toMatch(
+      /ruleset "all branches by pull request" \(id \d+\) on the state branch cutover\/state has pull_request, .*remove those rules for cutover\/state or add GitHub Actions \(Integration 15368, always\)/,
+    );
+    expect((await check("")).code).toBe(0);
   });
 });
