@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { type FakeGitHub, startFakeGitHub } from "../../sandbox/github.js";
 import type { FakeRuleset } from "../../sandbox/github-rulesets.js";
 import { BLOCKING_RULES } from "../../src/cli/github-status-rules.js";
@@ -468,6 +469,20 @@ describe(".github/scripts/check-settings.sh: the apply chain's check of the stat
     });
     return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
   }
+
+  it("is given the state branch apply.yml reads from .github/cutover.json", () => {
+    const workflow = parseYaml(readFileSync(join(repoRoot, ".github", "workflows", "apply.yml"), "utf8")) as {
+      jobs: Record<string, { steps: Array<{ id?: string; run?: string; env?: Record<string, string> }> }>;
+    };
+    const steps = workflow.jobs.changes!.steps;
+    const checkAt = steps.findIndex((step) => step.run?.includes("check-settings.sh"));
+    const configAt = steps.findIndex((step) => step.id === "config");
+    expect(steps[configAt]!.run).toMatch(
+      /state-branch=\$\(jq -r '\.stateBranch \/\/ ""' \.github\/cutover\.json\)/,
+    );
+    expect(configAt).toBeLessThan(checkAt);
+    expect(steps[checkAt]!.env?.STATE_BRANCH).toMatch(/^\$\{\{ steps\.config\.outputs\.state-branch \}\}$/);
+  });
 
   it("holds the same list of refusing rules as doctor", () => {
     const text = readFileSync(script, "utf8");
