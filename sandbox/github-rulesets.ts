@@ -410,8 +410,8 @@ function parseRuleset(
     enforcement,
     bypassActors:
       body.bypass_actors !== undefined ? bypassActors(body.bypass_actors) : (existing?.bypassActors ?? []),
-    conditions:
-      body.conditions !== undefined ? conditions(body.conditions, target) : (existing?.conditions ?? null),
+    // What is kept from the ruleset must still fit a changed target.
+    conditions: conditions(body.conditions !== undefined ? body.conditions : existing?.conditions, target),
     rules: body.rules !== undefined ? rules(body.rules, target) : rules(existing?.rules ?? [], target),
     createdAt: existing?.createdAt ?? context.now(),
     updatedAt: context.now(),

@@ -239,6 +239,9 @@ describe("repository rulesets", () => {
     const other = await call("POST", "/rulesets", { ...mainRuleset, name: "other" });
     const rename = await call("PUT", `/rulesets/${other.body.id}`, { name: "main" });
     expect(rename.status).toBe(422);
+    // Kept conditions must fit a changed target: ~DEFAULT_BRANCH names no tag.
+    expect((await call("PUT", `/rulesets/${other.body.id}`, { target: "tag" })).status).toBe(422);
+    expect(github.settings.rulesets.find((ruleset) => ruleset.name === "other")?.target).toBe("branch");
     expect(github.settings.rulesets.map((ruleset) => ruleset.name)).toEqual(["main", "other"]);
     expect((await call("GET", "/rulesets/12345")).status).toBe(404);
     expect((await call("PUT", "/rulesets/abc", { name: "y" })).status).toBe(404);
