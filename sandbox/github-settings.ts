@@ -2,9 +2,16 @@
  * The repository settings endpoints of the local GitHub API, in GitHub's
  * documented shapes: deployment environments with their protection rules
  * and deployment branch policies, the OIDC subject claim template, and the
- * workflow permissions of GITHUB_TOKEN. Refuses what GitHub refuses (422 for
- * an invalid field, 404 for an environment that does not exist).
+ * workflow permissions of GITHUB_TOKEN, repository rulesets
+ * (github-rulesets.ts), and Actions variables of the repository and of each
+ * environment (github-variables.ts). Refuses what GitHub refuses (422 for an
+ * invalid field, 404 for an environment that does not exist).
  */
+import { type FakeRuleset, RulesetProblem, routeRulesets } from "./github-rulesets.js";
+import { routeVariables, VariableProblem, type VariableStore } from "./github-variables.js";
+
+export { RulesetProblem } from "./github-rulesets.js";
+export { VariableProblem } from "./github-variables.js";
 
 export interface FakeEnvironment {
   id: number;
@@ -15,6 +22,8 @@ export interface FakeEnvironment {
   /** null: every branch may deploy. */
   deploymentBranchPolicy: { protected_branches: boolean; custom_branch_policies: boolean } | null;
   branchPolicies: Array<{ id: number; name: string; type: "branch" | "tag" }>;
+  /** The environment's own Actions variables (deleted with it). */
+  variables: VariableStore;
   createdAt: string;
 }
 
@@ -26,6 +35,11 @@ export interface FakeRepositorySettings {
     default_workflow_permissions: "read" | "write";
     can_approve_pull_request_reviews: boolean;
   };
+  /** The branch `~DEFAULT_BRANCH` in a ruleset stands for. */
+  defaultBranch: string;
+  rulesets: FakeRuleset[];
+  /** Repository-level Actions variables. */
+  variables: VariableStore;
 }
 
 /** A repository as GitHub creates it: no environments, the default subject, read-only token, no PR creation. */
@@ -34,6 +48,9 @@ export function defaultRepositorySettings(): FakeRepositorySettings {
     environments: new Map(),
     oidcSubject: { use_default: true },
     workflowPermissions: { default_workflow_permissions: "read", can_approve_pull_request_reviews: false },
+    defaultBranch: "main",
+    rulesets: [],
+    variables: new Map(),
   };
 }
 
@@ -58,6 +75,28 @@ function invalid(message: string): SettingsProblem {
 const notFound = () =>
   new SettingsProblem(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" });
 
+/** What a settings request is answered with, besides the settings themselves. */
+export interface SettingsContext {
+  /** Base URL of the repository's API (…/repos/{owner}/{repo}). */
+  url: string;
+  /** "owner/name". */
+  repository: string;
+  query: URLSearchParams;
+  nextId: () => number;
+  now: () => string;
+  /** GitHub's page/per_page slicing with its Link header (per_page at most `max`, `default` when absent). */
+  paginate: <T>(items: T[], perPage?: { max: number; default: number }) => T[];
+}
+
+/** Whether an error is one of the settings endpoints' refusals (answered with its status and body). */
+export function isSettingsProblem(
+  error: unknown,
+): error is SettingsProblem | RulesetProblem | VariableProblem {
+  return (
+    error instanceof SettingsProblem || error instanceof RulesetProblem || error instanceof VariableProblem
+  );
+}
+
 /** GitHub allows up to 6 required reviewers and a wait timer of at most 43,200 minutes (30 days). */
 const MAX_REVIEWERS = 6;
 const MAX_WAIT_TIMER = 43_200;
@@ -71,8 +110,34 @@ export function routeSettings(
   method: string,
   path: string,
   body: Record<string, unknown>,
-  context: { url: string; nextId: () => number; now: () => string },
+  context: SettingsContext,
 ): [number, unknown] | undefined {
+  const rulesets = routeRulesets(settings.rulesets, method, path, context.query, body, {
+    url: context.url,
+    repository: context.repository,
+    defaultBranch: settings.defaultBranch,
+    nextId: context.nextId,
+    now: context.now,
+    paginate: (items) => context.paginate(items),
+  });
+  if (rulesets) return rulesets;
+  // Variables pages hold at most 30 (default 10), unlike most lists.
+  const variablesPage = <T>(items: T[]) => context.paginate(items, { max: 30, default: 10 });
+  const repositoryVariables = /^\/actions\/variables(\/[^/]+)?$/.exec(path);
+  if (repositoryVariables)
+    return routeVariables(settings.variables, "repository", method, repositoryVariables[1] ?? "", body, {
+      now: context.now,
+      paginate: variablesPage,
+    });
+  const environmentVariables = /^\/environments\/([^/]+)\/variables(\/[^/]+)?$/.exec(path);
+  if (environmentVariables) {
+    const found = settings.environments.get(decodeURIComponent(environmentVariables[1]!));
+    if (!found) throw notFound();
+    return routeVariables(found.variables, "environment", method, environmentVariables[2] ?? "", body, {
+      now: context.now,
+      paginate: variablesPage,
+    });
+  }
   const environment = /^\/environments\/([^/]+)$/.exec(path);
   const branchPolicies = /^\/environments\/([^/]+)\/deployment-branch-policies$/.exec(path);
   if (environment) {
@@ -165,6 +230,7 @@ function putEnvironment(
     reviewers: [],
     deploymentBranchPolicy: null,
     branchPolicies: [],
+    variables: new Map(),
     createdAt: context.now(),
   };
   if (body.wait_timer !== undefined) {

@@ -12,8 +12,8 @@ import type { AddressInfo } from "node:net";
 import {
   defaultRepositorySettings,
   type FakeRepositorySettings,
+  isSettingsProblem,
   routeSettings,
-  SettingsProblem,
 } from "./github-settings.js";
 
 export interface FakeComment {
@@ -78,7 +78,7 @@ export interface FakeGitHub {
   deployments: FakeDeployment[];
   /** Every request served, for assertions on what was called. */
   requests: Array<{ method: string; path: string; status: number }>;
-  /** Environments, OIDC subject template and workflow permissions (see github-settings.ts). */
+  /** Environments, OIDC subject template, workflow permissions, rulesets and variables (see github-settings.ts). */
   settings: FakeRepositorySettings;
   close(): Promise<void>;
 }
@@ -147,8 +147,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   let nextPageLink: string | undefined;
 
   /** GitHub's page/per_page pagination (per_page at most 100, default 30), with a Link header to the next page. */
-  function paginate<T>(items: T[], query: URLSearchParams, path: string): T[] {
-    const perPage = Math.min(100, Math.max(1, Number(query.get("per_page") ?? 30)));
+  function paginate<T>(
+    items: T[],
+    query: URLSearchParams,
+    path: string,
+    limits = { max: 100, default: 30 },
+  ): T[] {
+    const perPage = Math.min(limits.max, Math.max(1, Number(query.get("per_page") ?? limits.default)));
     const page = Math.max(1, Number(query.get("page") ?? 1));
     if (page * perPage < items.length) {
       const next = new URLSearchParams(query);
@@ -336,8 +341,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     }
     const answered = routeSettings(state.settings, method, path, body, {
       url: `${url}${prefix}`,
+      repository: options.repository,
+      query,
       nextId: () => nextId++,
       now,
+      paginate: (items, limits) => paginate(items, query, path, limits),
     });
     if (answered) return answered;
     throw new HttpProblem(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" });
@@ -392,7 +400,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       }
       [status, payload] = route(method, parsed.pathname.slice(prefix.length), parsed.searchParams, body);
     } catch (error) {
-      if (error instanceof HttpProblem || error instanceof SettingsProblem) {
+      if (error instanceof HttpProblem || isSettingsProblem(error)) {
         status = error.status;
         payload = error.body;
       } else {

@@ -6,11 +6,21 @@
 #   - the OIDC subject template carries repo, context, ref, job_workflow_ref;
 #   - each acting environment (cutover-<environment>) and cutover-rollback
 #     exists, has no reviewers and lets only the default branch deploy;
-#   - each phase environment has required reviewers and prevents self-review.
+#   - each phase environment has required reviewers and prevents self-review;
+#   - no ruleset active on the state branch holds a rule that refuses the
+#     status commits unless this token (GitHub Actions) may bypass it, or every
+#     status commit, and with it each rollback's record, would be refused.
 #
 # Environment: GH_TOKEN, API (the REST API base URL), REPOSITORY (owner/name),
-# DEFAULT_BRANCH, ENVIRONMENTS (the phase environments, one per line).
+# DEFAULT_BRANCH, STATE_BRANCH (empty: the default branch), ENVIRONMENTS (the
+# phase environments, one per line).
 set -euo pipefail
+
+# Rule types that refuse a status commit pushed by GitHub Actions; the same
+# list as BLOCKING_RULES in src/cli/github-status-rules.ts, which says why each
+# one does and why the others (non_fast_forward, deletion, required_linear_history,
+# creation, ...) do not.
+BLOCKING_RULES='["pull_request","required_status_checks","update","required_signatures","required_deployments","merge_queue","commit_message_pattern","commit_author_email_pattern","committer_email_pattern","workflows","code_scanning"]'
 
 gaps=0
 gap() {
@@ -70,6 +80,36 @@ check_phase() {
   fi
 }
 
+check_state_branch() {
+  local branch="$1" id name types bypass
+  fetch "/rules/branches/$(jq -rn --arg b "$branch" '$b | @uri')?per_page=100"
+  if [[ "$CODE" != 200 ]]; then
+    gap "could not read the rules of the state branch $branch (HTTP $CODE)"
+    return
+  fi
+  local rules="$BODY"
+  for id in $(jq -r --argjson blocking "$BLOCKING_RULES" \
+    '[.[] | select(.type as $t | $blocking | index($t)) | .ruleset_id] | unique | .[]' <<<"$rules"); do
+    types="$(jq -r --argjson blocking "$BLOCKING_RULES" --argjson id "$id" \
+      '[.[] | select(.ruleset_id == $id and (.type as $t | $blocking | index($t))) | .type] | join(", ")' <<<"$rules")"
+    fetch "/rulesets/$id"
+    if [[ "$CODE" != 200 ]]; then
+      gap "could not read ruleset $id on the state branch $branch (HTTP $CODE)"
+      continue
+    fi
+    bypass="$(jq -r '.current_user_can_bypass // "never"' <<<"$BODY")"
+    name="$(jq -r '.name' <<<"$BODY")"
+    if [[ "$bypass" != always && "$bypass" != exempt ]]; then
+      if [[ "$branch" == "$DEFAULT_BRANCH" ]]; then
+        gap "ruleset \"$name\" (id $id) on the state branch $branch has $types, which GitHub Actions cannot bypass: every status commit (and so each rollback's record) would be refused; commit status to a dedicated branch (stateBranch in .github/cutover.json, then cutover github-setup) rather than letting GitHub Actions bypass it, which would let any workflow with contents: write push to $branch"
+      else
+        gap "ruleset \"$name\" (id $id) on the state branch $branch has $types, which GitHub Actions cannot bypass: every status commit (and so each rollback's record) would be refused; remove those rules for $branch or add GitHub Actions (Integration 15368, always) to the ruleset's bypass list"
+      fi
+    fi
+  done
+}
+
+check_state_branch "${STATE_BRANCH:-$DEFAULT_BRANCH}"
 check_acting cutover-rollback
 while IFS= read -r environment; do
   [[ -n "$environment" ]] || continue

@@ -3,11 +3,24 @@
  * (from the spec's phase environments), how to read them back from the
  * GitHub REST API, how to apply them, and the gaps between the two, each
  * with what to change. `cutover github-setup` applies, `cutover doctor`
- * reports.
+ * reports. The rulesets on the state branch are in github-status-rules.ts,
+ * the role variables in github-role-variables.ts.
  */
 import { getOctokit } from "@actions/github";
 import { actingEnvironment, OIDC_SUBJECT_CLAIMS, ROLLBACK_ENVIRONMENT } from "../model/github-oidc.js";
 import type { MigrationsFile } from "../model/spec.js";
+import {
+  applyRoleVariables,
+  type RoleVariables,
+  readRoleVariables,
+  roleVariableGaps,
+} from "./github-role-variables.js";
+import {
+  applyStatusRuleset,
+  readStateBranchRules,
+  type StateBranchRules,
+  statusRuleGaps,
+} from "./github-status-rules.js";
 
 export interface Reviewer {
   type: "User" | "Team";
@@ -19,13 +32,26 @@ export interface EnvironmentRequirement {
   name: string;
   /** Required reviewers (a phase's environment); none for the acting and rollback environments. */
   reviewers: Reviewer[];
-  /** Only the default branch may deploy (the environments that hold a role). */
+  /** Only the default branch may deploy (the environments that hold a role, and its variables). */
   mainOnly: boolean;
 }
 
 export interface RepositoryRequirements {
   defaultBranch: string;
   environments: EnvironmentRequirement[];
+  /** The branch status is committed to (`stateBranch` of .github/cutover.json); "" or absent: the default branch. */
+  stateBranch?: string;
+  /** Role ARN to set per role environment (github-setup); doctor requires each to hold one. */
+  roles?: Record<string, string>;
+  /** Region to set on every role environment (github-setup). */
+  region?: string;
+}
+
+/** Options of {@link requirementsFor} beyond the environments. */
+export interface RequirementOptions {
+  stateBranch?: string;
+  roles?: Record<string, string>;
+  region?: string;
 }
 
 /** What an environment is on GitHub, as read back. */
@@ -40,6 +66,10 @@ export interface RepositoryState {
   environments: Map<string, EnvironmentState | undefined>;
   oidcSubject: { use_default: boolean; include_claim_keys?: string[] };
   canCreatePullRequests: boolean;
+  /** The rulesets active on the state branch (not checked when absent). */
+  stateBranchRules?: StateBranchRules;
+  /** The role variables of the role environments and the repository (not checked when absent). */
+  roleVariables?: RoleVariables;
 }
 
 /** One setting that is not as the workflows need it. */
@@ -54,6 +84,7 @@ export function requirementsFor(
   spec: MigrationsFile,
   reviewers: Reviewer[],
   defaultBranch = "main",
+  options: RequirementOptions = {},
 ): RepositoryRequirements {
   const phases = [
     ...new Set(spec.migrations.flatMap((m) => m.phases.map((phase) => phase.environment))),
@@ -65,7 +96,20 @@ export function requirementsFor(
       ...phases.map((name) => ({ name: actingEnvironment(name), reviewers: [], mainOnly: true })),
       { name: ROLLBACK_ENVIRONMENT, reviewers: [], mainOnly: true },
     ],
+    ...(options.stateBranch ? { stateBranch: options.stateBranch } : {}),
+    ...(options.roles ? { roles: options.roles } : {}),
+    ...(options.region ? { region: options.region } : {}),
   };
+}
+
+/** The environments whose jobs assume a role: the acting ones and the rollback environment. */
+export function roleEnvironments(required: RepositoryRequirements): string[] {
+  return required.environments.filter((environment) => environment.mainOnly).map((e) => e.name);
+}
+
+/** The branch status commits go to. */
+export function stateBranchOf(required: RepositoryRequirements): string {
+  return required.stateBranch || required.defaultBranch;
 }
 
 /** Every gap between what is required and what GitHub reports; empty when all is set. */
@@ -129,6 +173,8 @@ export function findGaps(required: RepositoryRequirements, state: RepositoryStat
       change:
         "turn it on (Settings → Actions → General → Workflow permissions) so rollbacks and passed bakes open their PRs",
     });
+  if (state.stateBranchRules) gaps.push(...statusRuleGaps(state.stateBranchRules));
+  if (state.roleVariables) gaps.push(...roleVariableGaps(roleEnvironments(required), state.roleVariables));
   return gaps;
 }
 
@@ -143,15 +189,15 @@ function status(error: unknown): number | undefined {
   return (error as { status?: number }).status;
 }
 
-/** Reads the settings back from GitHub. */
+/** Reads the settings back from GitHub: those `required` names, the state branch's rulesets and the role variables. */
 export async function readState(
   octokit: Octokit,
   owner: string,
   repo: string,
-  names: string[],
+  required: RepositoryRequirements,
 ): Promise<RepositoryState> {
   const environments = new Map<string, EnvironmentState | undefined>();
-  for (const name of names) {
+  for (const name of required.environments.map((environment) => environment.name)) {
     try {
       const { data } = await octokit.request("GET /repos/{owner}/{repo}/environments/{environment_name}", {
         owner,
@@ -209,6 +255,14 @@ export async function readState(
     environments,
     oidcSubject: oidc as RepositoryState["oidcSubject"],
     canCreatePullRequests: permissions.can_approve_pull_request_reviews === true,
+    stateBranchRules: await readStateBranchRules(
+      octokit,
+      owner,
+      repo,
+      stateBranchOf(required),
+      required.defaultBranch,
+    ),
+    roleVariables: await readRoleVariables(octokit, owner, repo, roleEnvironments(required)),
   };
 }
 
@@ -259,5 +313,18 @@ export async function applyRequirements(
     can_approve_pull_request_reviews: true,
   });
   done.push("Actions may create pull requests");
+  // On the default branch the rulesets are the owner's: they are never weakened here (doctor reports what blocks).
+  if (stateBranchOf(required) !== required.defaultBranch)
+    done.push(await applyStatusRuleset(octokit, owner, repo, stateBranchOf(required)));
+  done.push(
+    ...(await applyRoleVariables(
+      octokit,
+      owner,
+      repo,
+      required.roles ?? {},
+      required.region,
+      roleEnvironments(required),
+    )),
+  );
   return done;
 }

@@ -202,3 +202,43 @@ export async function writeIntentBeforeChange(
     throw error;
   }
 }
+
+/**
+ * Takes back an announced change that was never applied (the run failed
+ * between the announcement and the router's acceptance, and the router still
+ * sends what it did): the document the announcement replaced is written again,
+ * so the guardian restores at once instead of waiting for a change that will
+ * not come. Best effort: a failure is logged, never thrown, and nothing is
+ * written when another writer came since (the write compares versions).
+ */
+export async function withdrawIntent(
+  store: CheckpointStore,
+  intent: StoredCheckpoint,
+  replaced: StoredCheckpoint | undefined,
+  writer: string,
+  now: Date,
+  journal: OperationJournal,
+): Promise<void> {
+  const announced = intent.document.inFlight;
+  if (announced?.writer !== writer) return;
+  if (!replaced) {
+    journal.log.warn(
+      "the announced change stays on the AWS-side checkpoint: there was no document before it",
+    );
+    return;
+  }
+  const { inFlight: _earlier, ...previous } = replaced.document;
+  try {
+    await store.write(
+      { ...previous, sequence: intent.document.sequence + 1, writtenAt: now.toISOString(), writer },
+      intent.version,
+    );
+    journal.done.push(
+      `Withdrew the announced change (${announced.detail}) from the AWS-side checkpoint: it was never applied.`,
+    );
+  } catch (error) {
+    journal.log.warn("could not withdraw the announced change from the AWS-side checkpoint", {
+      error: (error as Error).message,
+    });
+  }
+}

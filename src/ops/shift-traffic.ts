@@ -7,11 +7,12 @@ import type { AwsClients } from "../action/aws.js";
 import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import type { Migration } from "../model/spec.js";
-import { type MigrationStatus, sameWeights } from "../model/status.js";
-import type { CheckpointStore } from "../providers/checkpoint-store.js";
+import { type MigrationStatus, sameWeights, type Weights } from "../model/status.js";
+import type { CheckpointStore, StoredCheckpoint } from "../providers/checkpoint-store.js";
 import {
   readCheckpointBeforeShift,
   statusAfterMove,
+  withdrawIntent,
   writeCheckpointAfterShift,
   writeIntentBeforeChange,
 } from "./checkpoint-sync.js";
@@ -151,6 +152,14 @@ export async function runShiftTraffic(
 ): Promise<ActionReport> {
   const journal = new OperationJournal(env.log);
   const title = `shift-traffic: ${inputs.migration}`;
+  const writer = `shift-traffic run ${env.run.correlationId}`;
+  const store = env.checkpointStore;
+  let stored: StoredCheckpoint | undefined;
+  let submitted = false;
+  let unchangedBy: (() => Promise<boolean>) | undefined;
+  // What the router sent when the change was announced.
+  let announcedOver: Weights | undefined;
+  let replaced: StoredCheckpoint | undefined;
   try {
     const specPath = resolve(env.run.workspace, inputs.spec);
     const context = await journal.step("load spec and status", () =>
@@ -159,12 +168,20 @@ export async function runShiftTraffic(
     const providers = createTrafficProviders(context.migration, env.clients, (operation, attempt, delayMs) =>
       env.log.warn("throttled, retrying", { operation, attempt, delay_ms: delayMs }),
     );
-    const store = env.checkpointStore;
-    let stored = store
+    // Whether the router still sends what it sent at the announcement: then the change was never applied.
+    unchangedBy = async () => {
+      if (!announcedOver) return false;
+      const pair = await providers.router.readPair();
+      return sameWeights(
+        providers.router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight }),
+        announcedOver,
+      );
+    };
+    stored = store
       ? await readCheckpointBeforeShift(store, context.migration.id, context.status, journal)
       : undefined;
     const phase = inputs.target.kind === "phase" ? inputs.target.phase : context.status.phase;
-    const writer = `shift-traffic run ${env.run.correlationId}`;
+    const published = publishSubmitted(env.setOutput);
     const move = await shiftTraffic(
       {
         migration: context.migration,
@@ -173,10 +190,15 @@ export async function runShiftTraffic(
         insyncTimeoutSeconds: inputs.insyncTimeoutSeconds,
         requestedBy: `shift-traffic run ${env.run.correlationId}`,
         now: env.now,
-        onSubmitted: publishSubmitted(env.setOutput),
+        onSubmitted: (change, checkpoint) => {
+          submitted = true;
+          published(change, checkpoint);
+        },
         ...(store
           ? {
               beforeSubmit: async (weights, checkpoint) => {
+                announcedOver = { ...checkpoint.weights };
+                replaced = stored;
                 stored = await writeIntentBeforeChange(
                   {
                     store,
@@ -230,6 +252,10 @@ export async function runShiftTraffic(
       next: shiftNextSteps(inputs.migration, context.statusPath, move),
     });
   } catch (error) {
+    // A change announced but never submitted, with the router unchanged, is taken back; one that may
+    // still apply (submitted, or its answer lost) stays announced for the guardian and reconcile.
+    if (store && stored?.document.inFlight && !submitted && (await unchangedBy?.().catch(() => false)))
+      await withdrawIntent(store, stored, replaced, writer, env.now(), journal);
     throw refusalOf(`${title} refused`, error, journal, [nextStepAfterFailure(journal, "shift-traffic")]);
   }
 }

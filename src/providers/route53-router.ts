@@ -155,7 +155,7 @@ export class Route53Router implements TrafficRouter {
     // when any other writer (a second run, the guardian, a person) changed
     // either record since it was read, Route 53 refuses the whole batch and
     // nothing changes, where UPSERT would silently overwrite their change.
-    const output = await this.call("ChangeResourceRecordSets", () =>
+    const output = await this.call("ChangeResourceRecordSets", (abortSignal) =>
       this.client.send(
         new ChangeResourceRecordSetsCommand({
           HostedZoneId: this.spec.hostedZoneId,
@@ -169,6 +169,7 @@ export class Route53Router implements TrafficRouter {
             ],
           },
         }),
+        { abortSignal },
       ),
     ).catch((error: unknown) => {
       if (isConcurrentChange(error)) {
@@ -225,16 +226,19 @@ export class Route53Router implements TrafficRouter {
       type: this.spec.recordType,
     };
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const output: ListResourceRecordSetsCommandOutput = await this.call("ListResourceRecordSets", () =>
-        this.client.send(
-          new ListResourceRecordSetsCommand({
-            HostedZoneId: this.spec.hostedZoneId,
-            StartRecordName: start.name,
-            StartRecordType: start.type as "A",
-            StartRecordIdentifier: start.identifier,
-            MaxItems: 100,
-          }),
-        ),
+      const output: ListResourceRecordSetsCommandOutput = await this.call(
+        "ListResourceRecordSets",
+        (abortSignal) =>
+          this.client.send(
+            new ListResourceRecordSetsCommand({
+              HostedZoneId: this.spec.hostedZoneId,
+              StartRecordName: start.name,
+              StartRecordType: start.type as "A",
+              StartRecordIdentifier: start.identifier,
+              MaxItems: 100,
+            }),
+            { abortSignal },
+          ),
       );
       // Records come sorted by name then type: the first one of another name
       // or type ends the search.
@@ -303,7 +307,7 @@ export class Route53Router implements TrafficRouter {
     }
   }
 
-  private call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  private call<T>(operation: string, send: (signal?: AbortSignal) => Promise<T>): Promise<T> {
     return retryThrottled(send, this.retry, (attempt, error, delayMs) =>
       this.options.onThrottled?.(operation, attempt, delayMs, error),
     );

@@ -64,7 +64,7 @@ describe("AWS failures (bundled actions on the sandbox)", () => {
     expect(elapsed).toBeLessThan(6_000);
   }, 60_000);
 
-  it("gives up on a change still throttled after the SDK's retries within the documented 30 s, saying the refused change changed nothing", async () => {
+  it("gives up on a change still throttled after the SDK's retries at the documented 30 s, saying what the refused or cut-off change may have done", async () => {
     await injectFault({
       service: "route53",
       operation: "ChangeResourceRecordSets",
@@ -80,14 +80,15 @@ describe("AWS failures (bundled actions on the sandbox)", () => {
     });
     const elapsed = Date.now() - started;
     expect(run.exitCode).toBe(1);
+    // Either the retries ran out before the budget (AWS refused each: nothing changed), or the last retry was
+    // cut off at the 30 s bound, and the message says what that cut-off call may have done.
     expect(run.stdout).toMatch(
-      /Route 53 ChangeResourceRecordSets failed after \d+ attempts: Throttling: .*AWS refused it, so nothing was changed by it/,
+      /Route 53 ChangeResourceRecordSets failed after \d+ attempts: Throttling: .*(AWS refused it, so nothing was changed by it|retried for 30 s, the last attempt cut off at that bound: .*may or may not have applied it)/,
     );
     const submit = /step="submit change" start_ms=\d+ elapsed_ms=(\d+) outcome=failed/.exec(run.stdout);
-    // No attempt starts after 30 s of retrying; the last attempt's own SDK retries (backoff under a loaded
-    // machine) may still end past it, so the bound checked is the 30 s plus one attempt, well under the
-    // 54 s an unbounded retry took.
-    expect(Number(submit?.[1])).toBeLessThan(45_000);
+    // The budget counts from the first attempt and cuts the last one off: 30 s plus the first attempt's
+    // start, well under the 54 s an unbounded retry took.
+    expect(Number(submit?.[1])).toBeLessThan(36_000);
     console.log(`throttled change: submit step ${submit?.[1]} ms, whole process ${elapsed} ms`);
   }, 90_000);
 });

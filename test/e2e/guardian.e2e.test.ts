@@ -193,6 +193,28 @@ describe("the guardian on the sandbox", () => {
     rmSync(remote.root, { recursive: true, force: true });
   }, 60_000);
 
+  it("takes back the announced change of a shift whose router call failed, so the guardian has nothing to wait for", async () => {
+    await open();
+    expect((await shift(10)).exitCode).toBe(0);
+    await fetch(`${world!.sandbox.endpoint}/_sandbox/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        service: "route53",
+        operation: "ChangeResourceRecordSets",
+        error: "InternalFailure",
+        count: 50,
+      }),
+    });
+    const failed = await shift(25);
+    expect(failed.exitCode).toBe(1);
+    expect(await world!.weights()).toEqual([90, 10]);
+    const document = (await world!.store.read("orders-api"))!.document;
+    expect(document.inFlight, failed.stdout + failed.stderr).toBeUndefined();
+    expect(document.applied.weights).toEqual({ old: 90, new: 10 });
+    expect(failed.summary).toMatch(/Withdrew the announced change/);
+  }, 60_000);
+
   it("makes one change for a duplicate delivery of the same alarm event", async () => {
     await open();
     expect((await shift(50)).exitCode).toBe(0);

@@ -14,6 +14,30 @@ describe("isThrottling", () => {
 });
 
 describe("retryThrottled", () => {
+  it("cuts a retry off when the budget is spent, however long its own retries would go on, and never the first attempt", async () => {
+    const signals: Array<AbortSignal | undefined> = [];
+    const error = await retryThrottled(
+      (signal) => {
+        signals.push(signal);
+        if (!signal) return Promise.reject(awsError("Throttling", "Rate exceeded"));
+        // A retry whose SDK retries would go on for ever: only the abort ends it.
+        return new Promise<never>((_, reject) =>
+          signal.addEventListener("abort", () =>
+            reject(Object.assign(new Error("Request aborted"), { name: "AbortError" })),
+          ),
+        );
+      },
+      { attempts: 4, baseDelayMs: 1, maxDelayMs: 2, budgetMs: 150 },
+    ).catch((caught: unknown) => caught as Error);
+    expect(signals[0]).toBeUndefined();
+    expect(signals).toHaveLength(2);
+    expect(signals[1]?.aborted).toBe(true);
+    expect(error.name).toBe("ThrottlingBudgetExceeded");
+    expect(error.message).toMatch(
+      /Rate exceeded; retried for 0 s, the last attempt cut off at that bound: Request aborted/,
+    );
+  });
+
   it("retries throttling until it succeeds, within the attempt bound", async () => {
     let calls = 0;
     const retries: number[] = [];
