@@ -471,17 +471,31 @@ describe(".github/scripts/check-settings.sh: the apply chain's check of the stat
   }
 
   it("is given the state branch apply.yml reads from .github/cutover.json", () => {
-    const workflow = parseYaml(readFileSync(join(repoRoot, ".github", "workflows", "apply.yml"), "utf8")) as {
-      jobs: Record<string, { steps: Array<{ id?: string; run?: string; env?: Record<string, string> }> }>;
+    // apply.yml calls cutover-apply.yml, whose first job runs the check as a composite action.
+    const workflow = parseYaml(
+      readFileSync(join(repoRoot, ".github", "workflows", "cutover-apply.yml"), "utf8"),
+    ) as {
+      jobs: Record<
+        string,
+        { steps: Array<{ id?: string; run?: string; uses?: string; with?: Record<string, string> }> }
+      >;
     };
     const steps = workflow.jobs.changes!.steps;
-    const checkAt = steps.findIndex((step) => step.run?.includes("check-settings.sh"));
+    const checkAt = steps.findIndex((step) => step.uses === "$/.github/actions/check-settings");
     const configAt = steps.findIndex((step) => step.id === "config");
     expect(steps[configAt]!.run).toMatch(
       /state-branch=\$\(jq -r '\.stateBranch \/\/ ""' \.github\/cutover\.json\)/,
     );
     expect(configAt).toBeLessThan(checkAt);
-    expect(steps[checkAt]!.env?.STATE_BRANCH).toMatch(/^\$\{\{ steps\.config\.outputs\.state-branch \}\}$/);
+    expect(steps[checkAt]!.with?.["state-branch"]).toMatch(
+      /^\$\{\{ steps\.config\.outputs\.state-branch \}\}$/,
+    );
+    const action = parseYaml(
+      readFileSync(join(repoRoot, ".github", "actions", "check-settings", "action.yml"), "utf8"),
+    ) as { runs: { steps: Array<{ env?: Record<string, string>; run?: string }> } };
+    const [run] = action.runs.steps;
+    expect(run!.env?.STATE_BRANCH).toMatch(/^\$\{\{ inputs\.state-branch \}\}$/);
+    expect(run!.run).toContain("check-settings.sh");
   });
 
   it("holds the same list of refusing rules as doctor", () => {
