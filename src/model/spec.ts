@@ -51,7 +51,7 @@ export interface PromotionOverride {
 // ---------------------------------------------------------------------------
 // Traffic routers
 
-/** How traffic is split between the two sides. One kind today; more are added as new kinds. */
+/** How traffic is split between the two sides; each kind is one router (src/providers/traffic-routers.ts). */
 export type TrafficRouterSpec = Route53RouterSpec;
 
 export interface Route53RouterSpec {

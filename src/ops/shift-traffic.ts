@@ -3,7 +3,6 @@
  * percent or as a phase whose shift step names it.
  */
 import { resolve } from "node:path";
-import type { AwsClients } from "../action/aws.js";
 import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import type { Migration } from "../model/spec.js";
@@ -22,6 +21,7 @@ import {
   formatWeights,
   moveWeights,
   observeTraffic,
+  type TrafficClients,
   type TrafficProviders,
   type WeightMove,
 } from "./traffic.js";
@@ -103,7 +103,7 @@ export async function shiftTraffic(
 ): Promise<WeightMove> {
   const { percent, source } = resolveShiftPercent(request.migration, request.target);
   journal.found.push(`Target: new side ${percent} % (${source}).`);
-  const target = providers.router.recordWeightsFor(percent);
+  const target = providers.router.weightsFor(percent);
   const observed = await observeTraffic(providers, request.status, journal);
   return moveWeights(
     providers,
@@ -138,7 +138,7 @@ export interface TrafficActionEnvironment<O extends string> {
   run: RunContext;
   log: OperationLog;
   setOutput: OutputSetter<O>;
-  clients: Pick<AwsClients, "route53" | "ecs" | "lambda">;
+  clients: TrafficClients;
   now: () => Date;
   /** The AWS-side checkpoint store, when the action was given one. */
   checkpointStore?: CheckpointStore;

@@ -115,10 +115,19 @@ function checkpointAt(phase: string, newPercent: number): Checkpoint {
     phase,
     takenAt: new Date().toISOString(),
     weights: { old: 100 - newPercent, new: newPercent },
-    records: [
-      { name: "api.example.com.", type: "A", setIdentifier: "ecs-fargate", weight: 100 - newPercent, ttl: 1 },
-      { name: "api.example.com.", type: "A", setIdentifier: "lambda", weight: newPercent, ttl: 1 },
-    ],
+    router: {
+      kind: "route53",
+      records: [
+        {
+          name: "api.example.com.",
+          type: "A",
+          setIdentifier: "ecs-fargate",
+          weight: 100 - newPercent,
+          ttl: 1,
+        },
+        { name: "api.example.com.", type: "A", setIdentifier: "lambda", weight: newPercent, ttl: 1 },
+      ],
+    },
     lambdaVersion: "1",
     ecsDesiredCount: SEED_OLD_DESIRED_COUNT,
   };
@@ -126,7 +135,7 @@ function checkpointAt(phase: string, newPercent: number): Checkpoint {
 
 function statusAt(phase: string, newPercent: number, checkpoints: Checkpoint[]): MigrationStatus {
   return {
-    version: 1,
+    version: 2,
     migration: "orders-api",
     phase,
     state: "baking",
@@ -219,7 +228,7 @@ describe("shift-traffic (bundled) on the sandbox", () => {
     expect(again.exitCode, again.stdout).toBe(0);
     expect(again.outputs["no-op"]).toBe("true");
     expect(again.outputs["change-id"]).toBe("");
-    expect(again.summary).toContain("No change: the records already send old 0 % / new 100 %.");
+    expect(again.summary).toContain("No change: the router already sends old 0 % / new 100 %.");
   });
 
   it("refuses a record missing its pair, naming it, and changes nothing", async () => {
