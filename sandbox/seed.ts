@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { isFargateSize } from "./ecs.js";
+import { elbv2SeedProblems } from "./elbv2.js";
 import { buildSeedZone, RECORD_TYPES } from "./route53.js";
 import type { SandboxSeed } from "./types.js";
 
@@ -58,13 +59,22 @@ class SeedChecker {
   readonly problems: SeedProblem[] = [];
 
   root(value: unknown): void {
-    const seed = this.object(value, "$", ["region", "accountId", "route53", "ecs", "lambda", "dataPlane"]);
+    const seed = this.object(value, "$", [
+      "region",
+      "accountId",
+      "route53",
+      "ecs",
+      "lambda",
+      "elbv2",
+      "dataPlane",
+    ]);
     if (!seed) return;
     this.optionalMatch(seed, "region", "$", /^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as us-east-1");
     this.optionalMatch(seed, "accountId", "$", /^\d{12}$/, "a 12-digit AWS account id");
     if (seed.route53 !== undefined) this.route53(seed.route53, "$.route53");
     if (seed.ecs !== undefined) this.ecs(seed.ecs, "$.ecs");
     if (seed.lambda !== undefined) this.lambda(seed.lambda, "$.lambda");
+    if (seed.elbv2 !== undefined) this.problems.push(...elbv2SeedProblems(seed.elbv2, "$.elbv2"));
     if (seed.dataPlane !== undefined && this.problems.length === 0)
       this.dataPlane(seed as SandboxSeed, seed.dataPlane, "$.dataPlane");
   }

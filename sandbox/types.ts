@@ -4,6 +4,7 @@
  * traffic, and the HTTP server that hosts them all on loopback.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ElbV2Seed } from "./elbv2.js";
 
 /** One service (or admin surface) mounted on the sandbox's control-plane server. */
 export interface ServiceHandler {
@@ -18,7 +19,7 @@ export interface ServiceHandler {
    * undefined when the service does not serve it. Optional: without it the
    * server takes the operation from X-Amz-Target (the JSON protocols).
    */
-  operationOf?(req: IncomingMessage): string | undefined;
+  operationOf?(req: IncomingMessage, body?: Buffer): string | undefined;
   /**
    * Optional: called when a request's headers arrive, before its body is read, for a service whose
    * answer depends on what happened while the request was in flight.
@@ -144,6 +145,8 @@ export interface SandboxSeed {
     /** How long LastUpdateStatus stays InProgress, ms. */
     updateMs?: number;
   };
+  /** Application Load Balancers, their listeners and target groups (ELBv2). */
+  elbv2?: ElbV2Seed;
   /** Data plane: one HTTP endpoint per public record name. */
   dataPlane?: Array<{
     recordName: string;

@@ -4,15 +4,18 @@
  * traffic-router.ts. Adding a router is a file exporting its
  * {@link RouterDefinition} and one line in {@link ROUTERS}.
  */
+import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { Route53Client } from "@aws-sdk/client-route-53";
 import type { TrafficRouterSpec } from "../model/spec.js";
 import type { RouterSnapshot } from "../model/status.js";
+import { albRouter } from "./alb-router.js";
 import { route53Router } from "./route53-router.js";
 import type { RouterOptions, TrafficRouter } from "./traffic-router.js";
 
 /** The clients routers may use; each router takes the one it needs and refuses to start without it. */
 export interface RouterClients {
   route53?: Route53Client;
+  elbv2?: ElasticLoadBalancingV2Client;
 }
 
 /** What a router file exports: how to build it and how to check what it stores. */
@@ -31,6 +34,7 @@ type Definitions = {
 
 const ROUTERS: Definitions = {
   route53: route53Router,
+  alb: albRouter,
 };
 
 /** The router kinds this version knows. */

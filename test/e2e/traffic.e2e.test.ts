@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DataPlane } from "../../sandbox/dataplane.js";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import { startTraffic, type TrafficReport } from "../../sandbox/traffic.js";
+import type { Route53RouterSpec } from "../../src/model/spec.js";
 import type { Checkpoint, MigrationStatus } from "../../src/model/status.js";
 import { referenceMigration } from "../fixtures/traffic/migration.js";
 import { SEED_OLD_DESIRED_COUNT, trafficSeed } from "../fixtures/traffic/seed.js";
@@ -233,7 +234,10 @@ describe("shift-traffic (bundled) on the sandbox", () => {
 
   it("refuses a record missing its pair, naming it, and changes nothing", async () => {
     const migration = referenceMigration();
-    workspace.writeSpec({ ...migration, router: { ...migration.router, newSetIdentifier: "lambda-v2" } });
+    workspace.writeSpec({
+      ...migration,
+      router: { ...(migration.router as Route53RouterSpec), newSetIdentifier: "lambda-v2" },
+    });
     const run = await action("shift-traffic", { migration: "orders-api", weight: "10" });
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain(
