@@ -166,7 +166,7 @@ export async function startSandbox(
   });
   const admin = createAdminHandler({ faults, state, lambdaInvocations: () => lambda.listInvocations() });
   const dataPlane = seed.dataPlane?.length
-    ? await startDataPlane({ seed, records: route53, ecs, lambda, metrics })
+    ? await startDataPlane({ seed, records: route53, listeners: elbv2, ecs, lambda, metrics })
     : undefined;
   // The data plane's admin (/_sandbox/backends) is asked before the general admin surface, which answers the rest of /_sandbox/.
   const adminHandlers = [...(dataPlane ? [dataPlane.admin] : []), alarms.admin, eventbridge.admin, admin];

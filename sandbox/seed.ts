@@ -305,12 +305,53 @@ class SeedChecker {
     });
   }
 
+  /** An entry routed by an ALB listener: its listener and target groups must be declared under elbv2. */
+  private albDataPlane(seed: SandboxSeed, entry: Json, entryPath: string): void {
+    this.match(
+      entry,
+      "recordName",
+      entryPath,
+      /^\S{1,1024}$/,
+      "the host name clients use for the load balancer",
+    );
+    this.optionalInteger(entry, "randomSeed", entryPath, 0, Number.MAX_SAFE_INTEGER);
+    const balancer = entry.loadBalancer as { name?: unknown; port?: unknown };
+    const declared = seed.elbv2?.loadBalancers.find((candidate) => candidate.name === balancer?.name);
+    if (!declared?.listeners.some((listener) => listener.port === balancer?.port)) {
+      this.problem(
+        `${entryPath}.loadBalancer`,
+        `no load balancer ${JSON.stringify(balancer?.name)} with a listener on port ${JSON.stringify(balancer?.port)} is declared under $.elbv2`,
+      );
+    }
+    const groups = (seed.elbv2?.targetGroups ?? []).map((group) => group.name);
+    const backends = this.object(entry.backends, `${entryPath}.backends`, undefined);
+    for (const [name, backendValue] of Object.entries(backends ?? {})) {
+      const backendPath = `${entryPath}.backends[${JSON.stringify(name)}]`;
+      if (!groups.includes(name))
+        this.problem(
+          backendPath,
+          `no target group ${name} is declared under $.elbv2; declared: ${groups.join(", ")}`,
+        );
+      this.backend(seed, backendValue, backendPath);
+    }
+  }
+
   /** The data plane's references must point at records, services and aliases the seed declares. */
   private dataPlane(seed: SandboxSeed, value: unknown, path: string): void {
     this.array(value, path)?.forEach((entryValue, entryIndex) => {
       const entryPath = `${path}[${entryIndex}]`;
-      const entry = this.object(entryValue, entryPath, ["recordName", "resolvers", "randomSeed", "backends"]);
+      const entry = this.object(entryValue, entryPath, [
+        "recordName",
+        "loadBalancer",
+        "resolvers",
+        "randomSeed",
+        "backends",
+      ]);
       if (!entry) return;
+      if (entry.loadBalancer !== undefined) {
+        this.albDataPlane(seed, entry, entryPath);
+        return;
+      }
       const recordName = this.match(
         entry,
         "recordName",

@@ -40,6 +40,12 @@ export interface RecordView {
   weightedAnswers(recordName: string): WeightedAnswer[];
 }
 
+/** What the data plane asks an ALB: the target group a request goes to now. */
+export interface ListenerView {
+  /** The target group name, or undefined when the listener forwards nowhere for this path. */
+  route(loadBalancerName: string, port: number, path: string, random: number): string | undefined;
+}
+
 /** Read-only view of an ECS service the data plane serves from. */
 export interface EcsServiceView {
   status: "ACTIVE" | "DRAINING" | "INACTIVE";
@@ -150,6 +156,12 @@ export interface SandboxSeed {
   /** Data plane: one HTTP endpoint per public record name. */
   dataPlane?: Array<{
     recordName: string;
+    /**
+     * Route each request by this ALB listener's weights instead of the
+     * record's: at once, with no resolver caching, and `backends` keyed by
+     * target group name.
+     */
+    loadBalancer?: { name: string; port: number };
     /** Simulated resolvers; each caches an answer for the record's TTL. */
     resolvers?: number;
     /** Seed of the data plane's pseudo-random choices (resolver answers, latencies, errors); same seed, same run. */

@@ -430,6 +430,30 @@ describe("ELBv2 refusals", () => {
   });
 });
 
+describe("a data plane routed by a listener", () => {
+  it("must name a declared listener and key its backends by declared target groups", () => {
+    const seed = albSeed();
+    seed.dataPlane = [
+      {
+        recordName: "orders-alb.example.com",
+        loadBalancer: { name: "orders", port: 81 },
+        backends: {
+          "orders-api": { kind: "lambda", functionName: "orders-api", alias: "live", apiId: "a", stage: "s" },
+        },
+      },
+    ];
+    const problems = (() => {
+      try {
+        validateSeed(seed);
+        return [];
+      } catch (thrown) {
+        return (thrown as SeedError).problems.map((problem) => problem.path);
+      }
+    })();
+    expect(problems).toEqual(["$.dataPlane[0].loadBalancer", '$.dataPlane[0].backends["orders-api"]']);
+  });
+});
+
 describe("the Query decoder", () => {
   it("turns member lists into arrays in index order and keeps values as strings", () => {
     expect(
