@@ -16,9 +16,11 @@ import {
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Sandbox } from "../../sandbox/index.js";
+import { buildCheckpointDocument } from "../../src/core/aws-checkpoint.js";
 import { validateSpecText } from "../../src/core/validate.js";
 import type { AlbRouterSpec } from "../../src/model/spec.js";
 import type { MigrationStatus } from "../../src/model/status.js";
+import { rollbackFromCheckpoint } from "../../src/ops/aws-rollback.js";
 import { rollback } from "../../src/ops/rollback.js";
 import { shiftTraffic } from "../../src/ops/shift-traffic.js";
 import { createTrafficProviders } from "../../src/ops/traffic.js";
@@ -26,6 +28,7 @@ import { AlbRouter, type AlbSnapshot, targetHealthReadiness } from "../../src/pr
 import { TrafficRouterRefusal } from "../../src/providers/traffic-router.js";
 import { createTrafficRouter, routerSnapshotProblems } from "../../src/providers/traffic-routers.js";
 import { albMigration, albSeed } from "../fixtures/alb/seed.js";
+import { MemoryCheckpointStore } from "../fixtures/guardian/memory-store.js";
 import { clientConfig, startTestSandbox } from "../fixtures/sandbox/control-plane.js";
 import { journal, NOW, statusAt } from "../fixtures/traffic/migration.js";
 
@@ -468,5 +471,82 @@ describe("the alb router in the spec", () => {
         expected: "a target group different from oldTargetGroupArn",
       }),
     ]);
+  });
+});
+
+describe("the guardian's rollback from an AWS-side checkpoint of an ALB migration", () => {
+  beforeEach(() => start());
+
+  it("restores the ALB snapshot's exact weights through the registry and journals it", async () => {
+    const migration = albMigration(spec);
+    const config = clientConfig(sandbox);
+    const clients = { elbv2, ecs: new ECSClient(config), lambda: new LambdaClient(config) };
+    // A shift took the checkpoint the AWS-side document keeps; then the weights moved on.
+    const move = await shiftTraffic(
+      {
+        migration,
+        status: statusAt("staging", { old: 100, new: 0 }),
+        target: { kind: "weight", percent: 30 },
+        insyncTimeoutSeconds: 5,
+        requestedBy: "test",
+        now: () => NOW,
+      },
+      createTrafficProviders(migration, clients),
+      journal(),
+    );
+    await elbv2.send(
+      new ModifyListenerCommand({
+        ListenerArn: arns.listener,
+        DefaultActions: [
+          {
+            Type: "forward",
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: arns.ecs, Weight: 40 },
+                { TargetGroupArn: arns.lambda, Weight: 60 },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    const store = new MemoryCheckpointStore();
+    const checkpoint = {
+      ...move.checkpoint,
+      router: {
+        ...move.checkpoint.router!,
+        targetGroups: [
+          { targetGroupArn: arns.ecs, weight: 700 },
+          { targetGroupArn: arns.lambda, weight: 300 },
+        ],
+      },
+    };
+    store.seed(
+      buildCheckpointDocument({
+        migration,
+        status: { ...statusAt("canary-50", { old: 40, new: 60 }), checkpoints: [checkpoint] },
+        writer: "shift-traffic run 1-1",
+        now: NOW,
+      }),
+    );
+    const result = await rollbackFromCheckpoint(
+      {
+        store,
+        migrationId: "orders-api",
+        entryId: "alarm-1",
+        by: "guardian",
+        trigger: { kind: "alarm", reason: "error rate above 2 %" },
+        target: "checkpoint",
+        clients,
+        insyncTimeoutSeconds: 5,
+        stableTimeoutSeconds: 5,
+        now: () => new Date(),
+      },
+      journal(),
+    );
+    expect(result.outcome).toBe("rolled-back");
+    // The snapshot's own weights, not 70/30 written as percent: the exact restore goes through the alb router.
+    expect(await defaultWeights()).toEqual([700, 300]);
+    expect(result.entry?.after).toEqual({ old: 70, new: 30 });
   });
 });
