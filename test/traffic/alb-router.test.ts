@@ -3,6 +3,7 @@
 // writing only the weights, compare-and-swap, target health as readiness, and
 // a shift and rollback through the operations, which never learn its kind.
 
+import { join } from "node:path";
 import { ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import {
   DescribeListenersCommand,
@@ -21,6 +22,7 @@ import { validateSpecText } from "../../src/core/validate.js";
 import type { AlbRouterSpec } from "../../src/model/spec.js";
 import type { MigrationStatus } from "../../src/model/status.js";
 import { rollbackFromCheckpoint } from "../../src/ops/aws-rollback.js";
+import { readMigrationLeniently } from "../../src/ops/migration-context.js";
 import { rollback } from "../../src/ops/rollback.js";
 import { shiftTraffic } from "../../src/ops/shift-traffic.js";
 import { createTrafficProviders } from "../../src/ops/traffic.js";
@@ -30,7 +32,8 @@ import { createTrafficRouter, routerSnapshotProblems } from "../../src/providers
 import { albMigration, albSeed } from "../fixtures/alb/seed.js";
 import { MemoryCheckpointStore } from "../fixtures/guardian/memory-store.js";
 import { clientConfig, startTestSandbox } from "../fixtures/sandbox/control-plane.js";
-import { journal, NOW, statusAt } from "../fixtures/traffic/migration.js";
+import { journal, NOW, referenceMigration, statusAt } from "../fixtures/traffic/migration.js";
+import { TrafficWorkspace } from "../fixtures/traffic/workspace.js";
 
 let sandbox: Sandbox;
 let elbv2: ElasticLoadBalancingV2Client;
@@ -548,5 +551,30 @@ describe("the guardian's rollback from an AWS-side checkpoint of an ALB migratio
     // The snapshot's own weights, not 70/30 written as percent: the exact restore goes through the alb router.
     expect(await defaultWeights()).toEqual([700, 300]);
     expect(result.entry?.after).toEqual({ old: 70, new: 30 });
+  });
+});
+
+describe("the quick read a rollback makes of an ALB spec", () => {
+  it("names the router field the alb router needs when it is missing", async () => {
+    const workspace = new TrafficWorkspace(referenceMigration());
+    const { newTargetGroupArn: _missing, ...partial } = {
+      kind: "alb" as const,
+      listenerArn:
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2",
+      oldTargetGroupArn:
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-ecs/73e2d6bc24d8a067",
+      newTargetGroupArn: "unused",
+    };
+    workspace.writeSpec({ ...referenceMigration(), router: partial as unknown as AlbRouterSpec });
+    await expect(
+      readMigrationLeniently(join(workspace.dir, "migrations.json"), "orders-api"),
+    ).rejects.toThrow(/lacks \.router\.newTargetGroupArn$/);
+    workspace.writeSpec({
+      ...referenceMigration(),
+      router: { ...partial, kind: "nginx" } as unknown as AlbRouterSpec,
+    });
+    await expect(
+      readMigrationLeniently(join(workspace.dir, "migrations.json"), "orders-api"),
+    ).rejects.toThrow(/lacks \.router\.kind$/);
   });
 });
