@@ -42,10 +42,19 @@ function checkpointAt(phase: string, newPercent: number): Checkpoint {
     phase,
     takenAt: new Date().toISOString(),
     weights: { old: 100 - newPercent, new: newPercent },
-    records: [
-      { name: "api.example.com.", type: "A", setIdentifier: "ecs-fargate", weight: 100 - newPercent, ttl: 1 },
-      { name: "api.example.com.", type: "A", setIdentifier: "lambda", weight: newPercent, ttl: 1 },
-    ],
+    router: {
+      kind: "route53",
+      records: [
+        {
+          name: "api.example.com.",
+          type: "A",
+          setIdentifier: "ecs-fargate",
+          weight: 100 - newPercent,
+          ttl: 1,
+        },
+        { name: "api.example.com.", type: "A", setIdentifier: "lambda", weight: newPercent, ttl: 1 },
+      ],
+    },
   };
 }
 
@@ -102,7 +111,7 @@ async function main(): Promise<void> {
     for (let run = 1; run <= RUNS; run++) {
       await setHalfAndHalf(route53);
       const status: MigrationStatus = {
-        version: 1,
+        version: 2,
         migration: "orders-api",
         phase: "canary-50",
         state: "baking",

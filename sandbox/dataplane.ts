@@ -12,7 +12,15 @@ import { type Backend, BehaviourError, EcsBackend, LambdaBackend, readBehaviourP
 import { MetricRecorder } from "./dataplane-metrics.js";
 import { createRandom, seedFrom } from "./random.js";
 import { ResolverPool } from "./resolver.js";
-import type { EcsView, LambdaView, MetricSink, RecordView, SandboxSeed, ServiceHandler } from "./types.js";
+import type {
+  EcsView,
+  LambdaView,
+  ListenerView,
+  MetricSink,
+  RecordView,
+  SandboxSeed,
+  ServiceHandler,
+} from "./types.js";
 
 /** Response headers the data plane sets on every answer. */
 export const BACKEND_HEADER = "x-cutover-backend";
@@ -29,6 +37,8 @@ export const BACKENDS_ADMIN_PATH = "/_sandbox/backends";
 export interface DataPlaneDeps {
   seed: SandboxSeed;
   records: RecordView;
+  /** The load balancers, for entries routed by an ALB listener. */
+  listeners?: ListenerView;
   ecs: EcsView;
   lambda: LambdaView;
   metrics: MetricSink;
@@ -51,6 +61,8 @@ type DataPlaneSeed = NonNullable<SandboxSeed["dataPlane"]>[number];
 interface RecordPlane {
   recordName: string;
   resolvers: ResolverPool;
+  /** The backend a request goes to: by the listener's weights for an ALB entry, else through the resolvers. */
+  pick(req: IncomingMessage): string | undefined;
   backends: Map<string, Backend>;
   server: Server;
 }
@@ -129,7 +141,21 @@ function createRecordPlane(
     resolvers: entry.resolvers ?? DEFAULT_RESOLVERS,
     random: createRandom(seedFrom(`resolvers:${entry.recordName}`, seed)),
   });
-  const plane: RecordPlane = { recordName: entry.recordName, resolvers, backends, server: createServer() };
+  const balancer = entry.loadBalancer;
+  const listeners = deps.listeners;
+  const pickRandom = createRandom(seedFrom(`listener:${entry.recordName}`, seed));
+  const pick =
+    balancer && listeners
+      ? (req: IncomingMessage) =>
+          listeners.route(balancer.name, balancer.port, (req.url ?? "/").split("?")[0]!, pickRandom())
+      : () => resolvers.resolve();
+  const plane: RecordPlane = {
+    recordName: entry.recordName,
+    resolvers,
+    pick,
+    backends,
+    server: createServer(),
+  };
   plane.server.keepAliveTimeout = 30_000;
   plane.server.on("request", (req: IncomingMessage, res: ServerResponse) =>
     handleRequest(plane, req, res, pending),
@@ -147,7 +173,7 @@ function handleRequest(
   const now = Date.now();
   // The body is not used; reading it keeps the connection reusable.
   req.resume();
-  const setIdentifier = plane.resolvers.resolve();
+  const setIdentifier = plane.pick(req);
   const backend = setIdentifier === undefined ? undefined : plane.backends.get(setIdentifier);
   if (!backend) {
     const message =

@@ -10,6 +10,7 @@ import { createCloudWatchService } from "./cloudwatch.js";
 import { CloudWatchAlarms } from "./cloudwatch-alarms.js";
 import { type DataPlane, startDataPlane } from "./dataplane.js";
 import { EcsService } from "./ecs.js";
+import { ElbV2Service } from "./elbv2.js";
 import { EventBridgeService } from "./eventbridge.js";
 import { FaultRegistry } from "./faults.js";
 import { LambdaService } from "./lambda.js";
@@ -23,6 +24,7 @@ import type { AsyncInvoker, DeadLetterSink, SandboxSeed, ServiceHandler } from "
 
 export { CloudWatchAlarms } from "./cloudwatch-alarms.js";
 export { EcsService } from "./ecs.js";
+export { ElbV2Service } from "./elbv2.js";
 export { EventBridgeService } from "./eventbridge.js";
 export { FaultRegistry } from "./faults.js";
 export { LambdaService } from "./lambda.js";
@@ -77,6 +79,8 @@ export interface Sandbox {
   region: string;
   accountId: string;
   route53: Route53Service;
+  /** Application Load Balancers (ELBv2). */
+  elbv2: ElbV2Service;
   ecs: EcsService;
   lambda: LambdaService;
   s3: S3Service;
@@ -118,6 +122,7 @@ export async function startSandbox(
       : { asyncRetryDelayMs: options.lambdaAsyncRetryDelayMs }),
   });
   const s3 = new S3Service({ region, now });
+  const elbv2 = new ElbV2Service(seed.elbv2, { region, accountId, now, ecs, lambda });
   const metrics = new MetricStore();
   const faults = new FaultRegistry(now);
   const sqs = new SqsService({ region, accountId, now });
@@ -137,6 +142,7 @@ export async function startSandbox(
     // S3 is asked first: it claims by signing name, and a bucket may be named like another service's path prefix.
     s3,
     route53,
+    elbv2,
     ecs,
     lambda,
     createCloudWatchService(metrics, { now, extraOperations: alarms.operations() }),
@@ -148,6 +154,7 @@ export async function startSandbox(
     region,
     accountId,
     route53: route53.snapshot(),
+    elbv2: elbv2.snapshot(),
     ecs: ecs.snapshot(),
     lambda: lambda.snapshot(),
     s3: s3.snapshot(),
@@ -159,7 +166,7 @@ export async function startSandbox(
   });
   const admin = createAdminHandler({ faults, state, lambdaInvocations: () => lambda.listInvocations() });
   const dataPlane = seed.dataPlane?.length
-    ? await startDataPlane({ seed, records: route53, ecs, lambda, metrics })
+    ? await startDataPlane({ seed, records: route53, listeners: elbv2, ecs, lambda, metrics })
     : undefined;
   // The data plane's admin (/_sandbox/backends) is asked before the general admin surface, which answers the rest of /_sandbox/.
   const adminHandlers = [...(dataPlane ? [dataPlane.admin] : []), alarms.admin, eventbridge.admin, admin];
@@ -201,6 +208,7 @@ export async function startSandbox(
     region,
     accountId,
     route53,
+    elbv2,
     ecs,
     lambda,
     s3,

@@ -14,7 +14,9 @@ export type WireProtocol =
   | "json-1.1"
   | "rest-json"
   | "json-1.0-query"
-  | "sqs-json-1.0-query";
+  | "sqs-json-1.0-query"
+  /** AWS Query: form-encoded requests, XML answers (ELBv2). */
+  | "query-xml";
 
 /** Protocol of each service, by the name its ServiceHandler carries. */
 export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
@@ -25,6 +27,7 @@ export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
   cloudwatch: "json-1.0-query",
   eventbridge: "json-1.1",
   sqs: "sqs-json-1.0-query",
+  elbv2: "query-xml",
 };
 
 /** Services by the name the SDK signs requests for (the SigV4 credential scope). */
@@ -36,6 +39,7 @@ export const SIGNING_NAMES: Readonly<Record<string, string>> = {
   monitoring: "cloudwatch",
   events: "eventbridge",
   sqs: "sqs",
+  elasticloadbalancing: "elbv2",
 };
 
 /** An error a service answers with, in AWS's vocabulary. */
@@ -137,6 +141,8 @@ export function sendServiceError(
 ): void {
   const requestId = requestIdOf(req);
   switch (protocol) {
+    // The Query protocol's error document is REST-XML's: ErrorResponse > Error > Type, Code, Message.
+    case "query-xml":
     case "rest-xml": {
       const xml = buildXml("ErrorResponse", [
         [

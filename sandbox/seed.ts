@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { isFargateSize } from "./ecs.js";
+import { elbv2SeedProblems } from "./elbv2.js";
 import { buildSeedZone, RECORD_TYPES } from "./route53.js";
 import type { SandboxSeed } from "./types.js";
 
@@ -58,13 +59,22 @@ class SeedChecker {
   readonly problems: SeedProblem[] = [];
 
   root(value: unknown): void {
-    const seed = this.object(value, "$", ["region", "accountId", "route53", "ecs", "lambda", "dataPlane"]);
+    const seed = this.object(value, "$", [
+      "region",
+      "accountId",
+      "route53",
+      "ecs",
+      "lambda",
+      "elbv2",
+      "dataPlane",
+    ]);
     if (!seed) return;
     this.optionalMatch(seed, "region", "$", /^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as us-east-1");
     this.optionalMatch(seed, "accountId", "$", /^\d{12}$/, "a 12-digit AWS account id");
     if (seed.route53 !== undefined) this.route53(seed.route53, "$.route53");
     if (seed.ecs !== undefined) this.ecs(seed.ecs, "$.ecs");
     if (seed.lambda !== undefined) this.lambda(seed.lambda, "$.lambda");
+    if (seed.elbv2 !== undefined) this.problems.push(...elbv2SeedProblems(seed.elbv2, "$.elbv2"));
     if (seed.dataPlane !== undefined && this.problems.length === 0)
       this.dataPlane(seed as SandboxSeed, seed.dataPlane, "$.dataPlane");
   }
@@ -295,12 +305,53 @@ class SeedChecker {
     });
   }
 
+  /** An entry routed by an ALB listener: its listener and target groups must be declared under elbv2. */
+  private albDataPlane(seed: SandboxSeed, entry: Json, entryPath: string): void {
+    this.match(
+      entry,
+      "recordName",
+      entryPath,
+      /^\S{1,1024}$/,
+      "the host name clients use for the load balancer",
+    );
+    this.optionalInteger(entry, "randomSeed", entryPath, 0, Number.MAX_SAFE_INTEGER);
+    const balancer = entry.loadBalancer as { name?: unknown; port?: unknown };
+    const declared = seed.elbv2?.loadBalancers.find((candidate) => candidate.name === balancer?.name);
+    if (!declared?.listeners.some((listener) => listener.port === balancer?.port)) {
+      this.problem(
+        `${entryPath}.loadBalancer`,
+        `no load balancer ${JSON.stringify(balancer?.name)} with a listener on port ${JSON.stringify(balancer?.port)} is declared under $.elbv2`,
+      );
+    }
+    const groups = (seed.elbv2?.targetGroups ?? []).map((group) => group.name);
+    const backends = this.object(entry.backends, `${entryPath}.backends`, undefined);
+    for (const [name, backendValue] of Object.entries(backends ?? {})) {
+      const backendPath = `${entryPath}.backends[${JSON.stringify(name)}]`;
+      if (!groups.includes(name))
+        this.problem(
+          backendPath,
+          `no target group ${name} is declared under $.elbv2; declared: ${groups.join(", ")}`,
+        );
+      this.backend(seed, backendValue, backendPath);
+    }
+  }
+
   /** The data plane's references must point at records, services and aliases the seed declares. */
   private dataPlane(seed: SandboxSeed, value: unknown, path: string): void {
     this.array(value, path)?.forEach((entryValue, entryIndex) => {
       const entryPath = `${path}[${entryIndex}]`;
-      const entry = this.object(entryValue, entryPath, ["recordName", "resolvers", "randomSeed", "backends"]);
+      const entry = this.object(entryValue, entryPath, [
+        "recordName",
+        "loadBalancer",
+        "resolvers",
+        "randomSeed",
+        "backends",
+      ]);
       if (!entry) return;
+      if (entry.loadBalancer !== undefined) {
+        this.albDataPlane(seed, entry, entryPath);
+        return;
+      }
       const recordName = this.match(
         entry,
         "recordName",

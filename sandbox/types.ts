@@ -4,6 +4,7 @@
  * traffic, and the HTTP server that hosts them all on loopback.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ElbV2Seed } from "./elbv2.js";
 
 /** One service (or admin surface) mounted on the sandbox's control-plane server. */
 export interface ServiceHandler {
@@ -18,7 +19,7 @@ export interface ServiceHandler {
    * undefined when the service does not serve it. Optional: without it the
    * server takes the operation from X-Amz-Target (the JSON protocols).
    */
-  operationOf?(req: IncomingMessage): string | undefined;
+  operationOf?(req: IncomingMessage, body?: Buffer): string | undefined;
   /**
    * Optional: called when a request's headers arrive, before its body is read, for a service whose
    * answer depends on what happened while the request was in flight.
@@ -37,6 +38,12 @@ export interface WeightedAnswer {
 export interface RecordView {
   /** Weighted records of `recordName` (any of A/AAAA/CNAME), empty when none. */
   weightedAnswers(recordName: string): WeightedAnswer[];
+}
+
+/** What the data plane asks an ALB: the target group a request goes to now. */
+export interface ListenerView {
+  /** The target group name, or undefined when the listener forwards nowhere for this path. */
+  route(loadBalancerName: string, port: number, path: string, random: number): string | undefined;
 }
 
 /** Read-only view of an ECS service the data plane serves from. */
@@ -144,9 +151,17 @@ export interface SandboxSeed {
     /** How long LastUpdateStatus stays InProgress, ms. */
     updateMs?: number;
   };
+  /** Application Load Balancers, their listeners and target groups (ELBv2). */
+  elbv2?: ElbV2Seed;
   /** Data plane: one HTTP endpoint per public record name. */
   dataPlane?: Array<{
     recordName: string;
+    /**
+     * Route each request by this ALB listener's weights instead of the
+     * record's: at once, with no resolver caching, and `backends` keyed by
+     * target group name.
+     */
+    loadBalancer?: { name: string; port: number };
     /** Simulated resolvers; each caches an answer for the record's TTL. */
     resolvers?: number;
     /** Seed of the data plane's pseudo-random choices (resolver answers, latencies, errors); same seed, same run. */

@@ -5,6 +5,7 @@
  * the event and then dead-letters it.
  */
 import { ECSClient } from "@aws-sdk/client-ecs";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { Route53Client } from "@aws-sdk/client-route-53";
 import {
@@ -27,6 +28,8 @@ const clients = {
   route53: new Route53Client({ ...common, region: "us-east-1" }),
   ecs: new ECSClient(common),
   lambda: new LambdaClient(common),
+  // Whichever router the migration's checkpoint names: its client is here.
+  elbv2: new ElasticLoadBalancingV2Client(common),
 };
 
 export async function handler(event: unknown): Promise<GuardianOutcome> {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { MigrationsFile } from "../../src/model/spec.js";
+import type { MigrationsFile, Route53RouterSpec } from "../../src/model/spec.js";
 import {
   configFromFile,
   FIXTURES,
@@ -32,8 +32,8 @@ function identifiers(id: string): string[] {
   return [
     id,
     `${id}_`,
-    migration.router.recordName,
-    migration.router.hostedZoneId,
+    (migration.router as Route53RouterSpec).recordName,
+    (migration.router as Route53RouterSpec).hostedZoneId,
     oldSide.service,
     oldSide.telemetry.loadBalancer,
     newSide.functionName,

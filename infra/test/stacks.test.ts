@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import type { MigrationsFile } from "../../src/model/spec.js";
+import type { MigrationsFile, Route53RouterSpec } from "../../src/model/spec.js";
 import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from "../constructs/github-access.js";
 import {
   configFromFile,
@@ -66,7 +66,7 @@ describe("stacks generated from migrations.json", () => {
   it("creates the weighted record pair with the spec's set identifiers and protects the weights", () => {
     const oldRecord = one(production, "aws_route53_record", "orders-api_records_old-record");
     const newRecord = one(production, "aws_route53_record", "orders-api_records_new-record");
-    const router = orders.router;
+    const router = orders.router as Route53RouterSpec;
     for (const record of [oldRecord, newRecord]) {
       expect(record["zone_id"]).toBe(router.hostedZoneId);
       expect(record["name"]).toBe(router.recordName);

@@ -16,6 +16,7 @@ const SERVICES: Record<string, string> = {
   EventBridgeClient: "EventBridge",
   S3Client: "S3",
   SQSClient: "SQS",
+  ElasticLoadBalancingV2Client: "Elastic Load Balancing",
 };
 
 /** Operations that only read: their failure changed nothing, whatever the error. */

@@ -1,5 +1,6 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ECSClient } from "@aws-sdk/client-ecs";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { Route53Client } from "@aws-sdk/client-route-53";
 import { describeAwsErrors } from "./aws-errors.js";
@@ -10,6 +11,8 @@ export interface AwsClients {
   cloudwatch: CloudWatchClient;
   ecs: ECSClient;
   lambda: LambdaClient;
+  /** Application Load Balancers, for the alb router. */
+  elbv2: ElasticLoadBalancingV2Client;
 }
 
 export interface AwsClientOptions {
@@ -38,5 +41,6 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     cloudwatch: describeAwsErrors(new CloudWatchClient(common)),
     ecs: describeAwsErrors(new ECSClient(common)),
     lambda: describeAwsErrors(new LambdaClient(common)),
+    elbv2: describeAwsErrors(new ElasticLoadBalancingV2Client(common)),
   };
 }

@@ -11,22 +11,25 @@ import {
   type AwsJournalEntry,
 } from "../model/aws-checkpoint.js";
 import type { Migration } from "../model/spec.js";
-import { type Checkpoint, type MigrationStatus, PHASE_STATES, type RecordSnapshot } from "../model/status.js";
+import {
+  type Checkpoint,
+  type MigrationStatus,
+  PHASE_STATES,
+  STATUS_VERSION,
+  upgradeCheckpoint,
+} from "../model/status.js";
 
 /** How many checkpoints the document keeps: enough for any rollback target a person names. */
 export const AWS_CHECKPOINTS_KEPT = 20;
 
-/** The checkpoint in the document's form: the router's fields become a snapshot tagged with its kind. */
-export function checkpointEntry(checkpoint: Checkpoint, routerKind: string): AwsCheckpointEntry {
-  const { records, ...rest } = checkpoint;
-  return records ? { ...rest, router: { kind: routerKind, records } } : rest;
+/** The checkpoint in the document's form: the status's own, router snapshot and all. */
+export function checkpointEntry(checkpoint: Checkpoint): AwsCheckpointEntry {
+  return checkpoint;
 }
 
-/** The checkpoint in the status's form, for the rollback operation. */
+/** The checkpoint in the status's form, for the rollback operation (a status-format-1 checkpoint upgraded). */
 export function statusCheckpoint(entry: AwsCheckpointEntry): Checkpoint {
-  const { router, ...rest } = entry;
-  const records = router?.records;
-  return Array.isArray(records) ? { ...rest, records: records as RecordSnapshot[] } : rest;
+  return upgradeCheckpoint(entry) as Checkpoint;
 }
 
 export interface CheckpointDocumentInput {
@@ -65,7 +68,7 @@ export function buildCheckpointDocument(input: CheckpointDocumentInput): AwsChec
     },
     checkpoints: status.checkpoints
       .slice(-AWS_CHECKPOINTS_KEPT)
-      .map((checkpoint) => checkpointEntry(checkpoint, migration.router.kind)),
+      .map((checkpoint) => checkpointEntry(checkpoint)),
   };
   if (input.keepHold && input.previous?.rolledBack) document.rolledBack = input.previous.rolledBack;
   return document;
@@ -77,7 +80,7 @@ export function buildCheckpointDocument(input: CheckpointDocumentInput): AwsChec
  */
 export function statusOfDocument(document: AwsCheckpointDocument, now: Date): MigrationStatus {
   return {
-    version: 1,
+    version: STATUS_VERSION,
     migration: document.migration,
     phase: document.applied.phase,
     state: document.applied.state,

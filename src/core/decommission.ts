@@ -301,6 +301,26 @@ export function ecrRepositoryOf(
   return match ? { registry: match[1]!, repository: match[2]! } : undefined;
 }
 
+/** The old side's entry in the router, which the infrastructure code still declares. */
+function routerLeftover(router: Migration["router"]): InfrastructureLeftover {
+  if (router.kind === "alb") {
+    return {
+      resource: "ALB forward action target group (old side)",
+      identifier: `${router.oldTargetGroupArn} in the forward action of ${router.ruleArn ?? router.listenerArn}`,
+      change:
+        `remove the old side's target group ${router.oldTargetGroupArn} (weight 0) from the forward action; ` +
+        `keep ${router.newTargetGroupArn} with its weight unchanged`,
+    };
+  }
+  return {
+    resource: "Route 53 weighted record (old side)",
+    identifier: `${router.recordName} ${router.recordType} SetIdentifier "${router.oldSetIdentifier}" in zone ${router.hostedZoneId}`,
+    change:
+      `delete the old side's weighted record "${router.oldSetIdentifier}" (weight 0) from the record pair; ` +
+      `keep "${router.newSetIdentifier}" as a weighted record with its weight unchanged, so it is updated in place rather than replaced`,
+  };
+}
+
 /**
  * What stays declared in the infrastructure code after the old service is
  * deleted: the old weighted record, the load balancer and target group in
@@ -312,15 +332,7 @@ export function infrastructureLeftovers(
   image: string | undefined,
 ): InfrastructureLeftover[] {
   const { router, oldSide, newSide } = migration;
-  const leftovers: InfrastructureLeftover[] = [
-    {
-      resource: "Route 53 weighted record (old side)",
-      identifier: `${router.recordName} ${router.recordType} SetIdentifier "${router.oldSetIdentifier}" in zone ${router.hostedZoneId}`,
-      change:
-        `delete the old side's weighted record "${router.oldSetIdentifier}" (weight 0) from the record pair; ` +
-        `keep "${router.newSetIdentifier}" as a weighted record with its weight unchanged, so it is updated in place rather than replaced`,
-    },
-  ];
+  const leftovers: InfrastructureLeftover[] = [routerLeftover(router)];
   if (oldSide.telemetry.kind === "alb") {
     leftovers.push(
       {

@@ -321,6 +321,13 @@ function checkRouter(findings: Findings, migration: Json, base: JsonPath): void 
       "a set identifier different from oldSetIdentifier",
     );
   }
+  if (typeof router.oldTargetGroupArn === "string" && router.oldTargetGroupArn === router.newTargetGroupArn) {
+    findings.add(
+      [...base, "router", "newTargetGroupArn"],
+      `"${router.newTargetGroupArn}" is also the oldTargetGroupArn: both sides would be the same target group`,
+      "a target group different from oldTargetGroupArn",
+    );
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
  * question asked of the world (does a scenario file exist) is injected.
  */
 import type { MigrationsFile } from "../model/spec.js";
-import type { MigrationStatus } from "../model/status.js";
+import { type MigrationStatus, upgradeStatus } from "../model/status.js";
 import { locateJson } from "./json-locations.js";
 import { lineOf, type SchemaName, schemaErrors } from "./schema-check.js";
 import { renderJsonPath, type SpecError } from "./spec-error.js";
@@ -111,7 +111,11 @@ function statusRuleFindings(value: unknown, migrationId: string | undefined) {
   return findings;
 }
 
-/** Validates the text of a status file against status.schema.json (and that it belongs to `migrationId`, when given). */
+/**
+ * Validates the text of a status file against status.schema.json (and that it
+ * belongs to `migrationId`, when given). A file of an earlier status format
+ * version is upgraded first: the value returned is always of the current one.
+ */
 export function validateStatusText(
   text: string,
   file: string,
@@ -119,6 +123,7 @@ export function validateStatusText(
 ): ValidationResult<MigrationStatus> {
   const parsed = parseJson(text, file, "a JSON document shaped by status.schema.json");
   if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors };
+  parsed.value = upgradeStatus(parsed.value);
   const errors = schemaThenRules("status", parsed, file, (value) => statusRuleFindings(value, migrationId));
   return errors.length > 0
     ? { ok: false, errors }

@@ -9,9 +9,9 @@
  * sends it to the dead-letter queue, where people see it. Duplicate, late and
  * out-of-order events return without changing anything.
  */
-import type { AwsClients } from "../action/aws.js";
 import { type AwsRollbackResult, rollbackFromCheckpoint } from "../ops/aws-rollback.js";
 import { OperationJournal, type OperationLog } from "../ops/journal.js";
+import type { TrafficClients } from "../ops/traffic.js";
 import type { CheckpointStore } from "../providers/checkpoint-store.js";
 import { alarmEntryId, GuardianRefusal, migrationOfAlarm, readAlarmEvent } from "./alarm-event.js";
 
@@ -80,7 +80,7 @@ export function readGuardianConfig(env: Record<string, string | undefined>): Gua
 export interface GuardianDependencies {
   config: GuardianConfig;
   store: CheckpointStore;
-  clients: Pick<AwsClients, "route53" | "ecs" | "lambda">;
+  clients: TrafficClients;
   log: OperationLog;
   now: () => Date;
 }

@@ -11,6 +11,8 @@
 import type { Migration } from "./spec.js";
 import type { Checkpoint, DecommissionStatus, PhaseState, Weights } from "./status.js";
 
+export type { RouterSnapshot } from "./status.js";
+
 /** Identifies the document format; a reader refuses any other. */
 export const AWS_CHECKPOINT_FORMAT = "cutover.aws-checkpoint/1" as const;
 
@@ -18,19 +20,12 @@ export const AWS_CHECKPOINT_FORMAT = "cutover.aws-checkpoint/1" as const;
 export const AWS_JOURNAL_FORMAT = "cutover.aws-journal/1" as const;
 
 /**
- * What a router restores, tagged with the router's kind so that other
- * routers fit without a format change. Route 53's is its weighted records
- * exactly as they were.
+ * One checkpoint as the AWS side keeps it: the status's own, whose router
+ * part is the router's snapshot tagged with its kind. (Documents have always
+ * kept it so, `{ kind: "route53", records }`: those written before status
+ * format 2 read unchanged.)
  */
-export interface RouterSnapshot {
-  kind: string;
-  [field: string]: unknown;
-}
-
-/** One checkpoint as the AWS side keeps it: the status's, with the router's part as a tagged snapshot. */
-export interface AwsCheckpointEntry extends Omit<Checkpoint, "records"> {
-  router?: RouterSnapshot;
-}
+export type AwsCheckpointEntry = Checkpoint;
 
 /** The document at `checkpoints/<migration>.json`. */
 export interface AwsCheckpointDocument {

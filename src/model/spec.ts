@@ -51,8 +51,8 @@ export interface PromotionOverride {
 // ---------------------------------------------------------------------------
 // Traffic routers
 
-/** How traffic is split between the two sides. One kind today; more are added as new kinds. */
-export type TrafficRouterSpec = Route53RouterSpec;
+/** How traffic is split between the two sides; each kind is one router (src/providers/traffic-routers.ts). */
+export type TrafficRouterSpec = Route53RouterSpec | AlbRouterSpec;
 
 export interface Route53RouterSpec {
   kind: "route53";
@@ -64,6 +64,19 @@ export interface Route53RouterSpec {
   oldSetIdentifier: string;
   /** SetIdentifier of the weighted record pointing at the new side. */
   newSetIdentifier: string;
+}
+
+/** An Application Load Balancer listener (its default action, or one rule) forwarding to two weighted target groups. */
+export interface AlbRouterSpec {
+  kind: "alb";
+  /** ARN of the listener. */
+  listenerArn: string;
+  /** ARN of the listener rule whose forward action splits the traffic; absent: the listener's default action. */
+  ruleArn?: string;
+  /** ARN of the target group of the old side. */
+  oldTargetGroupArn: string;
+  /** ARN of the target group of the new side. */
+  newTargetGroupArn: string;
 }
 
 // ---------------------------------------------------------------------------

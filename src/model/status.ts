@@ -4,8 +4,12 @@
  * to AWS and never edited by hand. `status.schema.json` describes it.
  */
 
-/** Version of the status format this code reads and writes. */
-export const STATUS_VERSION = 1 as const;
+/**
+ * Version of the status format this code writes. Version 1 (checkpoints held
+ * Route 53 records as `records`) is still read: {@link upgradeStatus} turns
+ * it into this one.
+ */
+export const STATUS_VERSION = 2 as const;
 
 /** Directory, relative to the spec, that holds one status file per migration. */
 export const STATUS_DIR = "status";
@@ -48,16 +52,14 @@ export function sameWeights(a: Weights | undefined, b: Weights | undefined): boo
 /** Verdict of a gate evaluation or a load test. */
 export type Verdict = "pass" | "fail" | "rollback" | "insufficient-data";
 
-/** A weighted record exactly as it was, so a rollback can restore every field. */
-export interface RecordSnapshot {
-  name: string;
-  type: string;
-  setIdentifier: string;
-  weight: number;
-  ttl?: number;
-  aliasTarget?: { hostedZoneId: string; dnsName: string; evaluateTargetHealth: boolean };
-  healthCheckId?: string;
-  values?: string[];
+/**
+ * What a traffic router must restore, exactly as it was, tagged with the
+ * router's kind. Opaque to everything but the router of that kind: the
+ * operations store it in checkpoints and hand it back to the router.
+ */
+export interface RouterSnapshot {
+  kind: string;
+  [field: string]: unknown;
 }
 
 /** Exactly what to restore on rollback, taken before a mutation. */
@@ -66,7 +68,8 @@ export interface Checkpoint {
   phase: string | null;
   takenAt: string;
   weights: Weights;
-  records?: RecordSnapshot[];
+  /** The router's state at the time, for an exact restore. */
+  router?: RouterSnapshot;
   /** Lambda version the alias pointed at before a deploy. */
   lambdaVersion?: string;
   /** ECS task definition ARN before a deploy. */
@@ -113,6 +116,7 @@ export interface HistoryEntry {
 
 export interface MigrationStatus {
   $schema?: string;
+  /** {@link STATUS_VERSION}; files of version 1 are upgraded as they are read. */
   version: typeof STATUS_VERSION;
   migration: string;
   /** Applied phase, null before the first phase was applied. */
@@ -156,3 +160,31 @@ export function initialStatus(migrationId: string, now: Date): MigrationStatus {
 export function unreadableStatus(migrationId: string, now: Date): MigrationStatus {
   return { ...initialStatus(migrationId, now), state: "baking", weights: { old: 0, new: 100 } };
 }
+
+/**
+ * A status document of any version this code reads, brought to
+ * {@link STATUS_VERSION}; anything else is returned as it is, for validation
+ * to explain. Version 1 knew one router, Route 53, and kept its weighted
+ * records on each checkpoint as `records`: they become that router's
+ * snapshot, `router: { kind: "route53", records }`.
+ */
+export function upgradeStatus(document: unknown): unknown {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return document;
+  const status = document as Record<string, unknown>;
+  if (status.version !== 1) return document;
+  const checkpoints = Array.isArray(status.checkpoints)
+    ? status.checkpoints.map((checkpoint) => upgradeCheckpoint(checkpoint))
+    : status.checkpoints;
+  return { ...status, version: STATUS_VERSION, checkpoints };
+}
+
+/** One version-1 checkpoint in today's form (a checkpoint already of version 2 is returned unchanged). */
+export function upgradeCheckpoint(checkpoint: unknown): unknown {
+  if (typeof checkpoint !== "object" || checkpoint === null || Array.isArray(checkpoint)) return checkpoint;
+  const { records, ...rest } = checkpoint as Record<string, unknown>;
+  if (records === undefined) return checkpoint;
+  return { ...rest, router: { kind: VERSION_1_ROUTER_KIND, records } };
+}
+
+/** The one router status format 1 knew. */
+const VERSION_1_ROUTER_KIND = "route53";

@@ -8,10 +8,9 @@
  *
  * Idempotent: a second delivery of the same trigger finds its journal entry
  * id on the checkpoint and does nothing; two deliveries at once race on
- * Route 53's compare-and-swap and on the journal's create-once write, and
+ * the router's compare-and-swap and on the journal's create-once write, and
  * only one change is made.
  */
-import type { AwsClients } from "../action/aws.js";
 import { buildCheckpointDocument, statusOfDocument } from "../core/aws-checkpoint.js";
 import {
   AWS_JOURNAL_FORMAT,
@@ -29,7 +28,7 @@ import {
 import { TrafficRouterRefusal } from "../providers/traffic-router.js";
 import { type OperationJournal, OperationRefusal } from "./journal.js";
 import { ALL_OLD, type RollbackMove, rollback } from "./rollback.js";
-import { createTrafficProviders, formatWeights } from "./traffic.js";
+import { createTrafficProviders, formatWeights, type TrafficClients } from "./traffic.js";
 
 /** How often a rollback reads again after another writer won the compare-and-swap. */
 const MAX_ROLLBACK_ATTEMPTS = 3;
@@ -51,7 +50,7 @@ export interface AwsRollbackRequest {
    * when none exists); "all-old"; or the last checkpoint of a named phase.
    */
   target: "checkpoint" | "all-old" | { phase: string };
-  clients: Pick<AwsClients, "route53" | "ecs" | "lambda">;
+  clients: TrafficClients;
   insyncTimeoutSeconds: number;
   stableTimeoutSeconds: number;
   fallbackDesiredCount?: number;

@@ -104,7 +104,7 @@ export async function writeCheckpointAfterShift(
         ? `${hold.by === "guardian" ? "the guardian" : "a break-glass rollback"} rolled ${write.migration.id} back at ${hold.at} while this shift was in flight: ` +
             `traffic is ${formatWeights(hold.weights)}, not what this shift set. Reconcile records it.`
         : `${write.store.checkpointLabel(write.migration.id)} was written by ${now?.document.writer ?? "another writer"} while this shift was in flight; ` +
-            "two writers moved this migration at once. Run reconcile to see what Route 53 holds before anything else.",
+            "two writers moved this migration at once. Run reconcile to see what the router holds before anything else.",
     );
   }
 }

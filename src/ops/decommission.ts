@@ -41,7 +41,8 @@ import type { Checkpoint, DecommissionStatus, MigrationStatus, Weights } from ".
 import { type EcsServiceState, EcsTarget, shortTaskDefinition } from "../providers/ecs-target.js";
 import { createMetricsSource, type MetricsSource } from "../providers/metrics-source.js";
 import { retryThrottled } from "../providers/throttling.js";
-import { createTrafficRouter, type TrafficRouter, type WeightedPair } from "../providers/traffic-router.js";
+import { type RouterReading, readingWeights, type TrafficRouter } from "../providers/traffic-router.js";
+import { createTrafficRouter, type RouterClients } from "../providers/traffic-routers.js";
 import { OperationJournal, type OperationLog, OperationRefusal } from "./journal.js";
 import { loadMigrationContext } from "./migration-context.js";
 import { type OutputSetter, refusalOf } from "./traffic-report.js";
@@ -114,7 +115,7 @@ export async function countSideRequests(
 
 /** What both stages observe before deciding. */
 interface OldSideObservation {
-  pair: WeightedPair;
+  reading: RouterReading;
   weights: Weights;
   service: EcsServiceState | undefined;
   traffic: TrafficEvidence;
@@ -130,21 +131,21 @@ async function observeOldSide(
   const observed = await journal.step(
     "read weights, service and traffic",
     async () => {
-      const [pair, service, traffic] = await Promise.all([
-        providers.router.readPair(),
+      const [reading, service, traffic] = await Promise.all([
+        providers.router.read(),
         providers.oldSide.describeService(),
         countSideRequests(providers.metrics, migration.oldSide, windowSeconds, now),
       ]);
-      const weights = providers.router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight });
-      return { pair, weights, service, traffic };
+      const weights = providers.router.effectiveWeights(readingWeights(reading));
+      return { reading, weights, service, traffic };
     },
     (result) =>
       `old side ${result.weights.old} %, ${result.traffic.requests} requests in ${formatDuration(windowSeconds)}, ` +
       `${result.service ? `desiredCount ${result.service.desiredCount}` : "service missing"}`,
   );
   journal.found.push(
-    `${providers.router.label}: old record "${observed.pair.old.setIdentifier}" weight ${observed.pair.old.weight}, ` +
-      `new record "${observed.pair.new.setIdentifier}" weight ${observed.pair.new.weight} ` +
+    `${providers.router.label}: old side ${observed.reading.sides.old.title} weight ${observed.reading.sides.old.weight}, ` +
+      `new side ${observed.reading.sides.new.title} weight ${observed.reading.sides.new.weight} ` +
       `(old ${observed.weights.old} % / new ${observed.weights.new} %).`,
     observed.service
       ? `${providers.oldSide.label}: ${observed.service.status}, desiredCount ${observed.service.desiredCount}, ` +
@@ -154,8 +155,9 @@ async function observeOldSide(
   return observed;
 }
 
-function recordLabel(pair: WeightedPair): string {
-  return `record "${pair.old.setIdentifier}" weight ${pair.old.weight}, "${pair.new.setIdentifier}" weight ${pair.new.weight}`;
+function routerLabel(reading: RouterReading): string {
+  const { old, new: fresh } = reading.sides;
+  return `${old.title} weight ${old.weight}, "${fresh.name}" weight ${fresh.weight}`;
 }
 
 /** Throws the refusal naming every failed precondition, with its figures; records every result either way. */
@@ -234,7 +236,7 @@ export async function scaleDown(
       }
     : { name: "service-active", ok: false, detail: `${providers.oldSide.label} does not exist` };
   const preconditions = [
-    checkOldWeightZero(observed.weights, recordLabel(observed.pair)),
+    checkOldWeightZero(observed.weights, routerLabel(observed.reading)),
     checkNoTraffic(observed.traffic),
     exists,
   ];
@@ -245,7 +247,7 @@ export async function scaleDown(
     phase: status.phase,
     takenAt: request.now().toISOString(),
     weights: observed.weights,
-    records: [observed.pair.old, observed.pair.new],
+    router: observed.reading.snapshot,
     ...(state.taskDefinition ? { ecsTaskDefinition: state.taskDefinition } : {}),
     ...(desiredCountBefore ? { ecsDesiredCount: desiredCountBefore } : {}),
   };
@@ -379,7 +381,7 @@ export async function deleteOldSide(
   const preconditions = [
     checkHoldElapsed(holdStart, settings.holdSeconds, now, settings.hold),
     checkNoRollbackSince(status.history, holdStart),
-    checkOldWeightZero(observed.weights, recordLabel(observed.pair)),
+    checkOldWeightZero(observed.weights, routerLabel(observed.reading)),
     checkNoTraffic(observed.traffic),
     ...(gone ? [] : [checkScaledDown(providers.oldSide.label, service)]),
   ];
@@ -468,7 +470,7 @@ export interface DecommissionEnvironment {
   run: RunContext;
   log: OperationLog;
   setOutput: OutputSetter<DecommissionOutput>;
-  clients: Pick<AwsClients, "route53" | "ecs" | "cloudwatch">;
+  clients: RouterClients & Pick<AwsClients, "ecs" | "cloudwatch">;
   now: () => Date;
   /** Polling while waiting for the service to become stable, in seconds. */
   stablePollSeconds?: { min: number; max: number };

@@ -5,18 +5,20 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
-import type { AwsClients } from "../action/aws.js";
 import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import type { EcsTargetSpec, LambdaTargetSpec, Migration, TargetSpec } from "../model/spec.js";
 import type { Checkpoint, MigrationStatus } from "../model/status.js";
-import { createComputeTarget, type TargetCheckpointFields } from "../providers/compute-target.js";
+import type { TargetCheckpointFields } from "../providers/compute-target.js";
+import { createComputeTarget } from "../providers/compute-targets.js";
 import { shortTaskDefinition } from "../providers/ecs-target.js";
-import { createTrafficRouter } from "../providers/traffic-router.js";
+import { readingWeights } from "../providers/traffic-router.js";
+import { createTrafficRouter } from "../providers/traffic-routers.js";
 import { deployEcs } from "./deploy-ecs.js";
 import { deployLambda, type LambdaArtifact } from "./deploy-lambda.js";
 import { OperationJournal, type OperationLog, OperationRefusal } from "./journal.js";
 import { loadMigrationContext } from "./migration-context.js";
+import type { TrafficClients } from "./traffic.js";
 import { type OutputSetter, refusalOf } from "./traffic-report.js";
 
 /** Lambda takes at most 50 MB of zipped code inline; larger packages go through S3. */
@@ -66,7 +68,7 @@ export interface DeployEnvironment {
   run: RunContext;
   log: OperationLog;
   setOutput: OutputSetter<DeployOutput>;
-  clients: Pick<AwsClients, "route53" | "ecs" | "lambda">;
+  clients: TrafficClients;
   now: () => Date;
   sleep?: (ms: number) => Promise<void>;
   /** Polling while waiting for an ECS service to become stable, in seconds. */
@@ -216,10 +218,10 @@ export async function takeDeployCheckpoint(
     createComputeTarget(migration.newSide, env.clients, "newSide"),
   ];
   const router = createTrafficRouter(migration.router, env.clients);
-  const [pair, ...captured] = await Promise.all([
-    router.readPair().catch((error: unknown) => {
+  const [reading, ...captured] = await Promise.all([
+    router.read().catch((error: unknown) => {
       journal.found.push(
-        `The weighted records could not be read (${(error as Error).message}); the checkpoint takes the weights from the status.`,
+        `${router.label} could not be read (${(error as Error).message}); the checkpoint takes the weights from the status.`,
       );
       return undefined;
     }),
@@ -230,14 +232,12 @@ export async function takeDeployCheckpoint(
       }),
     ),
   ]);
-  const weights = pair
-    ? router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight })
-    : status.weights;
+  const weights = reading ? router.effectiveWeights(readingWeights(reading)) : status.weights;
   return {
     phase: status.phase,
     takenAt: env.now().toISOString(),
     weights,
-    ...(pair ? { records: [pair.old, pair.new] } : {}),
+    ...(reading ? { router: reading.snapshot } : {}),
     ...Object.assign({}, ...captured),
   };
 }

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Migration, MigrationsFile } from "../model/spec.js";
-import { initialStatus, type MigrationStatus } from "../model/status.js";
+import { initialStatus, type MigrationStatus, upgradeStatus } from "../model/status.js";
+import { missingRouterFields, routerSnapshotProblems } from "../providers/traffic-routers.js";
 import {
   findMigration,
   loadSpec,
@@ -43,12 +44,7 @@ function checkTrafficFields(migration: Migration, where: string): void {
   const need = (value: unknown, path: string) => {
     if (typeof value !== "string" || value === "") missing.push(path);
   };
-  need(migration.router?.kind, "router.kind");
-  need(migration.router?.hostedZoneId, "router.hostedZoneId");
-  need(migration.router?.recordName, "router.recordName");
-  need(migration.router?.recordType, "router.recordType");
-  need(migration.router?.oldSetIdentifier, "router.oldSetIdentifier");
-  need(migration.router?.newSetIdentifier, "router.newSetIdentifier");
+  missing.push(...missingRouterFields(migration.router));
   need(migration.oldSide?.kind, "oldSide.kind");
   need(migration.newSide?.kind, "newSide.kind");
   if (!Array.isArray(migration.phases)) missing.push("phases");
@@ -106,14 +102,13 @@ export async function loadMigrationContext(
   const statusPath = statusPathOf(specDir, migrationId);
   const statusExists = existsSync(statusPath);
   if (options.quick) {
+    const migration = await readMigrationLeniently(specPath, migrationId);
     return {
       specPath,
-      migration: await readMigrationLeniently(specPath, migrationId),
+      migration,
       statusPath,
       statusExists,
-      status: statusExists
-        ? await readStatusQuickly(statusPath, migrationId)
-        : initialStatus(migrationId, now),
+      status: statusExists ? await readStatusQuickly(statusPath, migration) : initialStatus(migrationId, now),
     };
   }
   const migration = await loadMigration(specPath, migrationId);
@@ -155,14 +150,14 @@ export async function validateMigrationFiles(specPath: string, migrationId: stri
 }
 
 /** The status file with the fields traffic operations use checked by hand; see {@link LoadOptions.quick}. */
-async function readStatusQuickly(path: string, migrationId: string): Promise<MigrationStatus> {
+async function readStatusQuickly(path: string, migration: Migration): Promise<MigrationStatus> {
   let status: MigrationStatus;
   try {
-    status = JSON.parse(await readFile(path, "utf8")) as MigrationStatus;
+    status = upgradeStatus(JSON.parse(await readFile(path, "utf8"))) as MigrationStatus;
   } catch (error) {
     throw new OperationRefusal(`the status file ${path} cannot be read as JSON: ${(error as Error).message}`);
   }
-  const problems = statusProblems(status, migrationId);
+  const problems = statusProblems(status, migration);
   if (problems.length > 0) throw new OperationRefusal(`${path} is not valid: ${problems.join("; ")}`);
   return status;
 }
@@ -177,9 +172,10 @@ function weightsProblems(weights: unknown, at: string): string[] {
   return Math.abs(sum - 100) > 0.05 ? [`${at} must sum to 100, not ${sum}`] : [];
 }
 
-/** What rollback relies on: weights, checkpoints (weights, records, target fields) and the decommission record. */
-function statusProblems(status: MigrationStatus, migrationId: string): string[] {
+/** What rollback relies on: weights, checkpoints (weights, router snapshot, target fields) and the decommission record. */
+function statusProblems(status: MigrationStatus, migration: Migration): string[] {
   if (typeof status !== "object" || status === null) return ["$ must be an object"];
+  const migrationId = migration.id;
   const problems: string[] = [];
   if (status.migration !== migrationId)
     problems.push(`$.migration must be "${migrationId}", not ${JSON.stringify(status.migration)}`);
@@ -192,16 +188,8 @@ function statusProblems(status: MigrationStatus, migrationId: string): string[] 
     if (checkpoint.phase !== null && typeof checkpoint.phase !== "string")
       problems.push(`${at}.phase must be a phase name or null`);
     problems.push(...weightsProblems(checkpoint.weights, `${at}.weights`));
-    for (const [recordIndex, record] of (checkpoint.records ?? []).entries()) {
-      const weight = record?.weight;
-      if (
-        typeof record?.setIdentifier !== "string" ||
-        !Number.isInteger(weight) ||
-        weight < 0 ||
-        weight > 255
-      ) {
-        problems.push(`${at}.records[${recordIndex}] must have a setIdentifier and an integer weight 0–255`);
-      }
+    if (checkpoint.router !== undefined) {
+      problems.push(...routerSnapshotProblems(checkpoint.router, migration.router.kind, `${at}.router`));
     }
     if (checkpoint.lambdaVersion !== undefined && typeof checkpoint.lambdaVersion !== "string") {
       problems.push(`${at}.lambdaVersion must be a string`);

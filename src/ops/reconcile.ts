@@ -30,6 +30,7 @@ import {
 import type { CheckpointStore } from "../providers/checkpoint-store.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { StateStore, StatusUpdate } from "../providers/state-store.js";
+import { readingWeights } from "../providers/traffic-router.js";
 import { findMigration, loadSpec } from "../spec/files.js";
 import { JOURNAL_ENTRY_FIELD, recordsJournalEntry } from "./checkpoint-sync.js";
 import { bakeSecondsOf, describeWeights } from "./record-state.js";
@@ -45,12 +46,12 @@ export const DRIFT_POLICIES: readonly DriftPolicy[] = ["fail", "warn", "adopt"];
 export interface ObservedAws {
   /** Share of traffic each side receives, in percent. */
   weights: Weights;
-  /** The records' cache time: the gate window of a reconciled shift starts this long after now. */
+  /** The router's settle time: the gate window of a reconciled shift starts this long after now. */
   cacheSeconds: number;
   /** What the compute targets report (old side ECS desired count and task definition, new side alias version). */
   old: TargetCheckpointFields;
   new: TargetCheckpointFields;
-  /** "Route 53 zone … record …", for messages. */
+  /** The router's label, for messages. */
   routerLabel: string;
   /** Rollbacks made outside the workflows (guardian, break-glass), from the AWS-side journal. */
   journal?: AwsJournalEntry[];
@@ -629,18 +630,18 @@ export async function observeAws(
       return {};
     }
   };
-  const [pair, old, fresh, outside] = await Promise.all([
-    providers.router.readPair(),
+  const [reading, old, fresh, outside] = await Promise.all([
+    providers.router.read(),
     capture("old"),
     capture("new"),
     outsideOf ? outsideOf() : Promise.resolve({}),
   ]);
-  const weights = providers.router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight });
+  const weights = providers.router.effectiveWeights(readingWeights(reading));
   const pick = (fields: TargetCheckpointFields, keys: Array<keyof TargetCheckpointFields>) =>
     Object.fromEntries(keys.filter((key) => fields[key] !== undefined).map((key) => [key, fields[key]]));
   return {
     weights,
-    cacheSeconds: pair.cacheSeconds,
+    cacheSeconds: reading.settleSeconds,
     old: pick(old, ["ecsDesiredCount", "ecsTaskDefinition", "lambdaVersion"]),
     new: pick(fresh, ["lambdaVersion", "ecsDesiredCount", "ecsTaskDefinition"]),
     routerLabel: providers.router.label,

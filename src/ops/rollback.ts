@@ -11,7 +11,7 @@ import { defaultRollbackTarget } from "../core/transitions.js";
 import type { Migration } from "../model/spec.js";
 import { type Checkpoint, type MigrationStatus, unreadableStatus, type Weights } from "../model/status.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
-import type { RecordWeights } from "../providers/traffic-router.js";
+import type { RouterWeights, TrafficRouter } from "../providers/traffic-router.js";
 import { statusPath as statusPathOf } from "../spec/files.js";
 import { writeCheckpointAfterRollback, writeIntentBeforeChange } from "./checkpoint-sync.js";
 import { OperationJournal, OperationRefusal } from "./journal.js";
@@ -51,8 +51,8 @@ export interface RestorePoint {
   label: string;
   /** Share of traffic each side gets afterwards, in percent. */
   weights: Weights;
-  /** Exact record weights when the checkpoint recorded both records. */
-  recordWeights?: RecordWeights;
+  /** The router's snapshot of the checkpoint, for an exact restore of its weights. */
+  snapshot?: Checkpoint["router"];
   /** Capacity and versions to bring the compute targets back to. */
   recorded: TargetCheckpointFields;
 }
@@ -76,13 +76,14 @@ function targetFields(
   };
 }
 
-/** Record weights exactly as the checkpoint saw them, when it holds both of this migration's records. */
-function snapshotRecordWeights(migration: Migration, checkpoint: Checkpoint): RecordWeights | undefined {
-  const find = (id: string) => checkpoint.records?.find((record) => record.setIdentifier === id)?.weight;
-  const old = find(migration.router.oldSetIdentifier);
-  const fresh = find(migration.router.newSetIdentifier);
-  if (old === undefined || fresh === undefined || old + fresh === 0) return undefined;
-  return { old, new: fresh };
+/**
+ * The router weights to write: exactly those of the checkpoint's snapshot when
+ * the router can read them there (a snapshot of another kind, or one that does
+ * not hold this split, gives none), else the router's own for the percentages.
+ */
+export function restoreWeights(router: TrafficRouter, point: RestorePoint): RouterWeights {
+  const exact = point.snapshot?.kind === router.kind ? router.snapshotWeights(point.snapshot) : undefined;
+  return exact ?? router.weightsFor(Math.round(point.weights.new));
 }
 
 function describeCheckpoint(checkpoint: Checkpoint): string {
@@ -119,7 +120,7 @@ export function resolveRestorePoint(
     return {
       label: `last checkpoint (${describeCheckpoint(last)})`,
       weights: last.weights,
-      recordWeights: snapshotRecordWeights(migration, last),
+      ...(last.router ? { snapshot: last.router } : {}),
       recorded: withDecommission(targetFields(last, environment)),
     };
   }
@@ -151,7 +152,7 @@ export function resolveRestorePoint(
     return {
       label: `checkpoint of phase ${target} (${describeCheckpoint(inPhase)})`,
       weights: inPhase.weights,
-      recordWeights: snapshotRecordWeights(migration, inPhase),
+      ...(inPhase.router ? { snapshot: inPhase.router } : {}),
       recorded: withDecommission(targetFields(inPhase, environment)),
     };
   }
@@ -233,7 +234,7 @@ export async function rollback(
 ): Promise<RollbackMove> {
   const point = resolveRestorePoint(request.migration, request.status, request.targetPhase);
   journal.found.push(`Rolling back to ${point.label}. Reason: ${request.reason}`);
-  const target = point.recordWeights ?? providers.router.recordWeightsFor(Math.round(point.weights.new));
+  const target = restoreWeights(providers.router, point);
   let observed: ObservedTraffic = await observeTraffic(providers, request.status, journal);
   if (await restoreSides(providers, point, request, journal)) {
     // Time has passed and the sides changed: decide on what is true now.

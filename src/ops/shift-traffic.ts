@@ -3,12 +3,12 @@
  * percent or as a phase whose shift step names it.
  */
 import { resolve } from "node:path";
-import type { AwsClients } from "../action/aws.js";
 import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import type { Migration } from "../model/spec.js";
 import { type MigrationStatus, sameWeights, type Weights } from "../model/status.js";
 import type { CheckpointStore, StoredCheckpoint } from "../providers/checkpoint-store.js";
+import { readingWeights } from "../providers/traffic-router.js";
 import {
   readCheckpointBeforeShift,
   statusAfterMove,
@@ -23,6 +23,7 @@ import {
   formatWeights,
   moveWeights,
   observeTraffic,
+  type TrafficClients,
   type TrafficProviders,
   type WeightMove,
 } from "./traffic.js";
@@ -104,7 +105,7 @@ export async function shiftTraffic(
 ): Promise<WeightMove> {
   const { percent, source } = resolveShiftPercent(request.migration, request.target);
   journal.found.push(`Target: new side ${percent} % (${source}).`);
-  const target = providers.router.recordWeightsFor(percent);
+  const target = providers.router.weightsFor(percent);
   const observed = await observeTraffic(providers, request.status, journal);
   return moveWeights(
     providers,
@@ -139,7 +140,7 @@ export interface TrafficActionEnvironment<O extends string> {
   run: RunContext;
   log: OperationLog;
   setOutput: OutputSetter<O>;
-  clients: Pick<AwsClients, "route53" | "ecs" | "lambda">;
+  clients: TrafficClients;
   now: () => Date;
   /** The AWS-side checkpoint store, when the action was given one. */
   checkpointStore?: CheckpointStore;
@@ -171,11 +172,8 @@ export async function runShiftTraffic(
     // Whether the router still sends what it sent at the announcement: then the change was never applied.
     unchangedBy = async () => {
       if (!announcedOver) return false;
-      const pair = await providers.router.readPair();
-      return sameWeights(
-        providers.router.effectiveWeights({ old: pair.old.weight, new: pair.new.weight }),
-        announcedOver,
-      );
+      const reading = await providers.router.read();
+      return sameWeights(providers.router.effectiveWeights(readingWeights(reading)), announcedOver);
     };
     stored = store
       ? await readCheckpointBeforeShift(store, context.migration.id, context.status, journal)

@@ -7,7 +7,7 @@ import type { ActionReport } from "../action/summary.js";
 import type { Checkpoint } from "../model/status.js";
 import type { SubmittedChange } from "../providers/traffic-router.js";
 import { type OperationJournal, sinceProcessStart } from "./journal.js";
-import { formatWeights, recordRows, type WeightMove } from "./traffic.js";
+import { formatWeights, routerRows, type WeightMove } from "./traffic.js";
 
 /** Outputs both traffic actions declare. */
 export type WeightMoveOutput =
@@ -45,7 +45,7 @@ export function publishMove<O extends string>(
 
 /** The one-line outcome of a move. */
 export function moveHeadline(move: WeightMove): string {
-  if (move.noOp) return `No change: the records already send ${formatWeights(move.weights)}.`;
+  if (move.noOp) return `No change: the router already sends ${formatWeights(move.weights)}.`;
   return (
     `${formatWeights(move.previousWeights)} → ${formatWeights(move.weights)}; change ${move.change?.id} INSYNC ` +
     `${(move.insyncAtMs ?? 0) - (move.submittedAtMs ?? 0)} ms after submission; gate window starts ${move.gateWindowStart.toISOString()}.`
@@ -75,7 +75,7 @@ export function moveReport(parts: MoveReportParts): ActionReport {
     found: journal.found,
     done: [...journal.done, ...timing],
     tables: [
-      { caption: "Records", rows: recordRows(move) },
+      { caption: "Router", rows: routerRows(move) },
       { caption: "Steps", rows: journal.timingRows() },
     ],
     next: parts.next,
@@ -105,20 +105,20 @@ export function refusalOf(
 
 /**
  * What to do after a failure, by how far it got: before the change nothing
- * moved; a failed submission left the records fully old or fully new (the
- * batch is atomic); after submission they hold the new weights.
+ * moved; a failed submission left the router fully old or fully new (every
+ * router writes both weights in one change); after submission it holds the new weights.
  */
 export function nextStepAfterFailure(journal: OperationJournal, action: string): string {
   const submission = journal.steps.find((timing) => timing.step === "submit change");
   if (!submission) return `Nothing was changed. Fix what the message names, then re-run ${action}.`;
   if (submission.outcome === "failed") {
     return (
-      "The change request failed; Route 53 applies a batch entirely or not at all, so the records are either as they " +
+      "The change request failed; the router applies both weights in one change or not at all, so they are either as they " +
       `were or fully at the target. Re-run ${action}: it reads them again and converges.`
     );
   }
   return (
-    "The change was submitted (Route 53 applies it as one batch): commit the status with the `checkpoint` output, " +
+    "The change was submitted (the router applies it as one change): commit the status with the `checkpoint` output, " +
     `then re-run ${action} to confirm.`
   );
 }

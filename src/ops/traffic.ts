@@ -1,25 +1,22 @@
 /**
  * Moving weight between the two sides of a migration, shared by shift-traffic
- * and rollback: observe the records and both sides, refuse to move weight
- * onto a side that cannot serve, write both records in one change, wait until
- * it is in sync, and say when the gate window may start.
+ * and rollback: observe the router and both sides, refuse to move weight
+ * onto a side that cannot serve, write both weights in one change, wait until
+ * it is in effect, and say when the gate window may start. Which router does
+ * it is the spec's business: this module speaks only the router contract.
  */
-import type { AwsClients } from "../action/aws.js";
 import type { Migration } from "../model/spec.js";
 import { type Checkpoint, type MigrationStatus, sameWeights, type Weights } from "../model/status.js";
+import type { ComputeTarget, Readiness, TargetCheckpointFields } from "../providers/compute-target.js";
+import { createComputeTarget, type TargetClients } from "../providers/compute-targets.js";
 import {
-  type ComputeTarget,
-  createComputeTarget,
-  type Readiness,
-  type TargetCheckpointFields,
-} from "../providers/compute-target.js";
-import {
-  createTrafficRouter,
-  type RecordWeights,
+  type RouterReading,
+  type RouterWeights,
+  readingWeights,
   type SubmittedChange,
   type TrafficRouter,
-  type WeightedPair,
 } from "../providers/traffic-router.js";
+import { createTrafficRouter, type RouterClients } from "../providers/traffic-routers.js";
 import { type OperationJournal, OperationRefusal, sinceProcessStart } from "./journal.js";
 
 export type Side = "old" | "new";
@@ -31,14 +28,17 @@ export interface TrafficProviders {
   sides: Record<Side, ComputeTarget>;
 }
 
+/** The AWS clients a traffic operation may need: its router's and both compute targets'. */
+export type TrafficClients = RouterClients & TargetClients;
+
 /** Creates the providers a migration's spec names, from the AWS clients. */
 export function createTrafficProviders(
   migration: Migration,
-  clients: Pick<AwsClients, "route53" | "ecs" | "lambda">,
+  clients: TrafficClients,
   onThrottled?: (operation: string, attempt: number, delayMs: number) => void,
 ): TrafficProviders {
   return {
-    router: createTrafficRouter(migration.router, clients, { route53: { onThrottled } }),
+    router: createTrafficRouter(migration.router, clients, { onThrottled }),
     sides: {
       old: createComputeTarget(migration.oldSide, clients, "oldSide"),
       new: createComputeTarget(migration.newSide, clients, "newSide"),
@@ -46,10 +46,11 @@ export function createTrafficProviders(
   };
 }
 
-/** The records and both sides as observed just now. */
+/** The router and both sides as observed just now. */
 export interface ObservedTraffic {
-  pair: WeightedPair;
-  recordWeights: RecordWeights;
+  reading: RouterReading;
+  /** The router's weights, in its own units. */
+  routerWeights: RouterWeights;
   /** Share of traffic each side receives now, in percent. */
   weights: Weights;
   readiness: Record<Side, Readiness>;
@@ -60,19 +61,6 @@ export interface ObservedTraffic {
 /** "old 90 % / new 10 %". */
 export function formatWeights(weights: Weights): string {
   return `old ${weights.old} % / new ${weights.new} %`;
-}
-
-function describeRecord(record: WeightedPair["old"]): string {
-  const parts = [`weight ${record.weight}`];
-  if (record.ttl !== undefined) parts.push(`TTL ${record.ttl} s`);
-  if (record.aliasTarget) {
-    parts.push(
-      `alias to ${record.aliasTarget.dnsName} (EvaluateTargetHealth ${record.aliasTarget.evaluateTargetHealth})`,
-    );
-  }
-  if (record.values) parts.push(`values ${record.values.join(", ")}`);
-  if (record.healthCheckId) parts.push(`health check ${record.healthCheckId}`);
-  return `"${record.setIdentifier}" ${parts.join(", ")}`;
 }
 
 /** Readiness that never throws: a side that cannot even be asked is a side that cannot serve. */
@@ -100,7 +88,21 @@ async function captureOf(target: ComputeTarget, journal: OperationJournal): Prom
 }
 
 /**
- * Reads the weighted pair, both sides' readiness and what a checkpoint
+ * A side serves only when its compute target and the router both say so
+ * (a load balancer's target health, say); the router's word is added to the
+ * target's.
+ */
+function combinedReadiness(target: Readiness, router: Readiness | undefined): Readiness {
+  if (!router) return target;
+  return {
+    ready: target.ready && router.ready,
+    summary: `${target.summary}; ${router.summary}`,
+    figures: { ...target.figures, ...router.figures },
+  };
+}
+
+/**
+ * Reads the router, both sides' readiness and what a checkpoint
  * records about them, all at once: one round trip before any decision.
  */
 export async function observeTraffic(
@@ -112,19 +114,22 @@ export async function observeTraffic(
   const observed = await journal.step(
     "read records and sides",
     async () => {
-      const [pair, oldReady, newReady, oldFields, newFields] = await Promise.all([
-        providers.router.readPair(),
+      const [reading, oldReady, newReady, oldFields, newFields] = await Promise.all([
+        providers.router.read(),
         readinessOf(providers.sides.old),
         readinessOf(providers.sides.new),
         captureOf(providers.sides.old, journal),
         captureOf(providers.sides.new, journal),
       ]);
-      const recordWeights = { old: pair.old.weight, new: pair.new.weight };
+      const routerWeights = readingWeights(reading);
       return {
-        pair,
-        recordWeights,
-        weights: providers.router.effectiveWeights(recordWeights),
-        readiness: { old: oldReady, new: newReady },
+        reading,
+        routerWeights,
+        weights: providers.router.effectiveWeights(routerWeights),
+        readiness: {
+          old: combinedReadiness(oldReady, reading.readiness?.old),
+          new: combinedReadiness(newReady, reading.readiness?.new),
+        },
         targets: { ...oldFields, ...newFields },
       } satisfies ObservedTraffic;
     },
@@ -138,7 +143,7 @@ export async function observeTraffic(
     return observed;
   }
   journal.found.push(
-    `${providers.router.label}: ${describeRecord(observed.pair.old)} (old side); ${describeRecord(observed.pair.new)} (new side).`,
+    `${providers.router.label}: ${observed.reading.sides.old.detail} (old side); ${observed.reading.sides.new.detail} (new side).`,
     `Traffic now: ${formatWeights(observed.weights)}.`,
     ...SIDES.map((side) => `${side === "old" ? "Old" : "New"} side: ${observed.readiness[side].summary}.`),
   );
@@ -146,7 +151,7 @@ export async function observeTraffic(
   journal.found.push(statusLine);
   if (status.weights.old !== observed.weights.old || status.weights.new !== observed.weights.new) {
     const drift =
-      `The records (${formatWeights(observed.weights)}) differ from the status (${formatWeights(status.weights)}): ` +
+      `The router (${formatWeights(observed.weights)}) differs from the status (${formatWeights(status.weights)}): ` +
       "they were changed outside cutover, or a change was not committed.";
     journal.found.push(drift);
     journal.log.warn(drift);
@@ -158,8 +163,8 @@ export interface WeightMoveRequest {
   migration: Migration;
   status: MigrationStatus;
   observed: ObservedTraffic;
-  /** Record weights to write. */
-  target: RecordWeights;
+  /** Router weights to write. */
+  target: RouterWeights;
   /** Change batch comment: who, why. */
   comment: string;
   insyncTimeoutSeconds: number;
@@ -180,14 +185,16 @@ export interface WeightMove {
   noOp: boolean;
   previousWeights: Weights;
   weights: Weights;
-  previousRecordWeights: RecordWeights;
-  recordWeights: RecordWeights;
+  previousRouterWeights: RouterWeights;
+  routerWeights: RouterWeights;
   change?: SubmittedChange;
   insyncAt?: Date;
-  /** When traffic has certainly moved: INSYNC plus the records' cache time. */
+  /** When traffic has certainly moved: the change in effect plus the router's settle time. */
   gateWindowStart: Date;
-  cacheSeconds: number;
-  cacheSource: string;
+  settleSeconds: number;
+  settleSource: string;
+  /** How each side appeared in the router before the change, for summaries. */
+  sides: RouterReading["sides"];
   /** The state before the change, for the status commit (what a rollback restores). */
   checkpoint: Checkpoint;
   /** Milliseconds since process start when the change was submitted / seen INSYNC. */
@@ -224,7 +231,7 @@ function checkpointOf(request: WeightMoveRequest, noOp: boolean): Checkpoint {
     phase: request.status.phase,
     takenAt: request.now().toISOString(),
     weights: observed.weights,
-    records: [observed.pair.old, observed.pair.new],
+    router: observed.reading.snapshot,
     ...observed.targets,
   };
 }
@@ -240,44 +247,45 @@ export async function moveWeights(
 ): Promise<WeightMove> {
   const { observed, target } = request;
   const weights = providers.router.effectiveWeights(target);
-  const checkpoint = checkpointOf(request, sameWeights(observed.recordWeights, target));
+  const checkpoint = checkpointOf(request, sameWeights(observed.routerWeights, target));
   const base = {
     previousWeights: observed.weights,
     weights,
-    previousRecordWeights: observed.recordWeights,
-    recordWeights: target,
-    cacheSeconds: observed.pair.cacheSeconds,
-    cacheSource: observed.pair.cacheSource,
+    previousRouterWeights: observed.routerWeights,
+    routerWeights: target,
+    settleSeconds: observed.reading.settleSeconds,
+    settleSource: observed.reading.settleSource,
+    sides: observed.reading.sides,
     checkpoint,
   };
-  if (sameWeights(observed.recordWeights, target)) {
-    journal.done.push(`Nothing to change: the records already hold ${formatWeights(weights)}.`);
+  if (sameWeights(observed.routerWeights, target)) {
+    journal.done.push(`Nothing to change: the router already holds ${formatWeights(weights)}.`);
     return { ...base, noOp: true, gateWindowStart: noOpGateWindowStart(request, weights) };
   }
   checkSidesCanServe(observed, weights);
   await request.beforeSubmit?.(weights, checkpoint);
   const change = await journal.step(
     "submit change",
-    () => providers.router.submitWeights(observed.pair, target, request.comment),
+    () => providers.router.submitWeights(observed.reading, target, request.comment),
     (submitted) =>
       `change ${submitted.id} ${submitted.status}: ${formatWeights(observed.weights)} → ${formatWeights(weights)}`,
   );
   const submittedAtMs = sinceProcessStart();
   request.onSubmitted?.(change, checkpoint);
   journal.done.push(
-    `Submitted change ${change.id} (both records in one batch): ${formatWeights(observed.weights)} → ${formatWeights(weights)}, ` +
-      `record weights ${observed.recordWeights.old}/${observed.recordWeights.new} → ${target.old}/${target.new}.`,
+    `Submitted change ${change.id} (both weights in one change): ${formatWeights(observed.weights)} → ${formatWeights(weights)}, ` +
+      `router weights ${observed.routerWeights.old}/${observed.routerWeights.new} → ${target.old}/${target.new}.`,
   );
   const insyncAt = await journal.step(
     "wait INSYNC",
-    () => providers.router.waitInSync(change, request.insyncTimeoutSeconds),
+    () => providers.router.waitApplied(change, request.insyncTimeoutSeconds),
     (at) => `change ${change.id} INSYNC at ${at.toISOString()}`,
   );
   const insyncAtMs = sinceProcessStart();
-  const gateWindowStart = new Date(insyncAt.getTime() + observed.pair.cacheSeconds * 1000);
+  const gateWindowStart = new Date(insyncAt.getTime() + observed.reading.settleSeconds * 1000);
   journal.done.push(
     `Change ${change.id} INSYNC at ${insyncAt.toISOString()} (${insyncAtMs - submittedAtMs} ms after submission); ` +
-      `gate window starts ${gateWindowStart.toISOString()} (INSYNC + ${observed.pair.cacheSource}).`,
+      `gate window starts ${gateWindowStart.toISOString()} (INSYNC + ${observed.reading.settleSource}).`,
   );
   return { ...base, noOp: false, change, insyncAt, gateWindowStart, submittedAtMs, insyncAtMs };
 }
@@ -292,34 +300,24 @@ function noOpGateWindowStart(request: WeightMoveRequest, weights: Weights): Date
   const recorded = request.status.timestamps.gateWindowStartsAt;
   const agrees = request.status.weights.old === weights.old && request.status.weights.new === weights.new;
   if (agrees && recorded) return new Date(recorded);
-  return new Date(request.now().getTime() + request.observed.pair.cacheSeconds * 1000);
+  return new Date(request.now().getTime() + request.observed.reading.settleSeconds * 1000);
 }
 
-/** Rows of the records table: each record's weight before and after and the fields kept as they were. */
-export function recordRows(move: WeightMove): string[][] {
-  const [oldRecord, newRecord] = move.checkpoint.records ?? [];
+/** Rows of the router table: each side's weight before and after and the fields kept as they were. */
+export function routerRows(move: WeightMove): string[][] {
   const row = (side: Side) => {
-    const record = side === "old" ? oldRecord : newRecord;
-    if (!record) return [side, side, "", "", "", ""];
-    const kept = [
-      record.ttl !== undefined ? `TTL ${record.ttl}` : "",
-      record.aliasTarget ? `alias ${record.aliasTarget.dnsName}` : "",
-      record.values ? record.values.join(" ") : "",
-      record.healthCheckId ? `health check ${record.healthCheckId}` : "",
-    ]
-      .filter(Boolean)
-      .join(", ");
+    const view = move.sides[side];
     return [
-      record.setIdentifier,
+      view.name,
       side,
-      String(move.previousRecordWeights[side]),
-      String(move.recordWeights[side]),
+      String(move.previousRouterWeights[side]),
+      String(move.routerWeights[side]),
       `${move.previousWeights[side]} % → ${move.weights[side]} %`,
-      kept,
+      view.kept.join(", "),
     ];
   };
   return [
-    ["Record", "Side", "Weight before", "Weight after", "Share of traffic", "Kept as it was"],
+    ["Router entry", "Side", "Weight before", "Weight after", "Share of traffic", "Kept as it was"],
     row("old"),
     row("new"),
   ];

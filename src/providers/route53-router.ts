@@ -11,16 +11,37 @@ import {
   waitUntilResourceRecordSetsChanged,
 } from "@aws-sdk/client-route-53";
 import type { Route53RouterSpec } from "../model/spec.js";
-import type { RecordSnapshot, Weights } from "../model/status.js";
+import type { RouterSnapshot, Weights } from "../model/status.js";
 import { abortableClient } from "./abortable-client.js";
 import { DEFAULT_THROTTLING_RETRY, retryThrottled, type ThrottlingRetryOptions } from "./throttling.js";
 import {
-  type RecordWeights,
+  type RouterOptions,
+  type RouterReading,
+  type RouterSideView,
+  type RouterWeights,
   type SubmittedChange,
   type TrafficRouter,
   TrafficRouterRefusal,
-  type WeightedPair,
 } from "./traffic-router.js";
+import type { RouterDefinition } from "./traffic-routers.js";
+
+/** A weighted record exactly as it was, so a rollback can restore every field. */
+export interface RecordSnapshot {
+  name: string;
+  type: string;
+  setIdentifier: string;
+  weight: number;
+  ttl?: number;
+  aliasTarget?: { hostedZoneId: string; dnsName: string; evaluateTargetHealth: boolean };
+  healthCheckId?: string;
+  values?: string[];
+}
+
+/** What this router keeps in checkpoints: both weighted records as they were. */
+export interface Route53Snapshot extends RouterSnapshot {
+  kind: "route53";
+  records: RecordSnapshot[];
+}
 
 /** Route 53 accepts weights 0–255 on each record. */
 export const ROUTE53_MAX_WEIGHT = 255;
@@ -38,13 +59,11 @@ const MAX_COMMENT_LENGTH = 256;
 /** At most this many pages of ListResourceRecordSets are read for one record name and type. */
 const MAX_LIST_PAGES = 10;
 
-export interface Route53RouterOptions {
+export interface Route53RouterOptions extends RouterOptions {
   /** Extra retries of throttled calls beyond the SDK's own; see throttling.ts. */
   retry?: ThrottlingRetryOptions;
   /** Polling of GetChange while waiting for INSYNC, in seconds (the SDK waiter's 30–120 s defaults are far slower than most changes). */
   insyncPollSeconds?: { min: number; max: number };
-  /** Told about each extra retry of a throttled call. */
-  onThrottled?: (operation: string, attempt: number, delayMs: number, error: unknown) => void;
 }
 
 interface Route53Pair {
@@ -107,22 +126,33 @@ export class Route53Router implements TrafficRouter {
     this.poll = options.insyncPollSeconds ?? { min: 0.25, max: 5 };
   }
 
-  async readPair(): Promise<WeightedPair> {
+  async read(): Promise<RouterReading> {
     const records = await this.listRecordsOfName();
     const old = this.pick(records, this.spec.oldSetIdentifier, "old");
     const fresh = this.pick(records, this.spec.newSetIdentifier, "new");
     this.refuseForeignWeightedRecords(records);
     const cache = cacheOf(old, fresh);
+    const snapshots = { old: snapshotRecord(old), new: snapshotRecord(fresh) };
     return {
-      old: snapshotRecord(old),
-      new: snapshotRecord(fresh),
-      cacheSeconds: cache.seconds,
-      cacheSource: cache.source,
+      sides: { old: sideView(snapshots.old), new: sideView(snapshots.new) },
+      snapshot: { kind: "route53", records: [snapshots.old, snapshots.new] } satisfies Route53Snapshot,
+      settleSeconds: cache.seconds,
+      settleSource: cache.source,
       native: { old, new: fresh } satisfies Route53Pair,
     };
   }
 
-  recordWeightsFor(percent: number): RecordWeights {
+  snapshotWeights(snapshot: RouterSnapshot): RouterWeights | undefined {
+    if (snapshot.kind !== this.kind || !Array.isArray(snapshot.records)) return undefined;
+    const records = snapshot.records as Partial<RecordSnapshot>[];
+    const find = (id: string) => records.find((record) => record?.setIdentifier === id)?.weight;
+    const old = find(this.spec.oldSetIdentifier);
+    const fresh = find(this.spec.newSetIdentifier);
+    if (!Number.isInteger(old) || !Number.isInteger(fresh) || old! + fresh! === 0) return undefined;
+    return { old: old!, new: fresh! };
+  }
+
+  weightsFor(percent: number): RouterWeights {
     if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
       throw new TrafficRouterRefusal(
         "weight-out-of-range",
@@ -134,7 +164,7 @@ export class Route53Router implements TrafficRouter {
     return { old: 100 - percent, new: percent };
   }
 
-  effectiveWeights(recordWeights: RecordWeights): Weights {
+  effectiveWeights(recordWeights: RouterWeights): Weights {
     const total = recordWeights.old + recordWeights.new;
     // Route 53 answers with equal probability when every weight of the name is 0.
     if (total === 0) return { old: 50, new: 50 };
@@ -142,11 +172,15 @@ export class Route53Router implements TrafficRouter {
     return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
   }
 
-  async submitWeights(pair: WeightedPair, target: RecordWeights, comment: string): Promise<SubmittedChange> {
+  async submitWeights(
+    reading: RouterReading,
+    target: RouterWeights,
+    comment: string,
+  ): Promise<SubmittedChange> {
     checkRecordWeights(target);
-    const native = pair.native as Route53Pair;
+    const native = reading.native as Route53Pair;
     if (!native?.old || !native?.new) {
-      throw new Error("submitWeights needs a pair read by this router's readPair()");
+      throw new Error("submitWeights needs a reading taken by this router's read()");
     }
     // One batch holding both records: Route 53 applies a batch entirely or
     // not at all, so the records are never left half old, half new. Each
@@ -190,7 +224,7 @@ export class Route53Router implements TrafficRouter {
     };
   }
 
-  async waitInSync(change: SubmittedChange, timeoutSeconds: number): Promise<Date> {
+  async waitApplied(change: SubmittedChange, timeoutSeconds: number): Promise<Date> {
     // A bound given by the user is a bound: when it ends, the GetChange still in
     // flight (or between its SDK retries while throttled) is aborted with the wait.
     const bound = AbortSignal.timeout(timeoutSeconds * 1000);
@@ -314,7 +348,7 @@ export class Route53Router implements TrafficRouter {
   }
 }
 
-function checkRecordWeights(target: RecordWeights): void {
+function checkRecordWeights(target: RouterWeights): void {
   for (const [side, weight] of Object.entries(target)) {
     if (!Number.isInteger(weight) || weight < 0 || weight > ROUTE53_MAX_WEIGHT) {
       throw new TrafficRouterRefusal(
@@ -350,3 +384,59 @@ function isConcurrentChange(error: unknown): boolean {
     error.message,
   );
 }
+
+/** How a record appears in summaries: its weight and the fields a shift keeps. */
+function sideView(record: RecordSnapshot): RouterSideView {
+  const kept = [
+    record.ttl !== undefined ? `TTL ${record.ttl}` : "",
+    record.aliasTarget ? `alias ${record.aliasTarget.dnsName}` : "",
+    record.values ? record.values.join(" ") : "",
+    record.healthCheckId ? `health check ${record.healthCheckId}` : "",
+  ].filter(Boolean);
+  const parts = [`weight ${record.weight}`];
+  if (record.ttl !== undefined) parts.push(`TTL ${record.ttl} s`);
+  if (record.aliasTarget) {
+    parts.push(
+      `alias to ${record.aliasTarget.dnsName} (EvaluateTargetHealth ${record.aliasTarget.evaluateTargetHealth})`,
+    );
+  }
+  if (record.values) parts.push(`values ${record.values.join(", ")}`);
+  if (record.healthCheckId) parts.push(`health check ${record.healthCheckId}`);
+  return {
+    name: record.setIdentifier,
+    title: `record "${record.setIdentifier}"`,
+    weight: record.weight,
+    kept,
+    detail: `"${record.setIdentifier}" ${parts.join(", ")}`,
+  };
+}
+
+/** A checkpoint's records as a file holds them: each with a set identifier and a weight Route 53 accepts. */
+function snapshotProblems(snapshot: RouterSnapshot, at: string): string[] {
+  if (!Array.isArray(snapshot.records)) return [`${at}.records must be the list of weighted records`];
+  const problems: string[] = [];
+  snapshot.records.forEach((record: Partial<RecordSnapshot> | undefined, index) => {
+    const weight = record?.weight;
+    if (
+      typeof record?.setIdentifier !== "string" ||
+      !Number.isInteger(weight) ||
+      (weight as number) < 0 ||
+      (weight as number) > ROUTE53_MAX_WEIGHT
+    ) {
+      problems.push(
+        `${at}.records[${index}] must have a setIdentifier and an integer weight 0–${ROUTE53_MAX_WEIGHT}`,
+      );
+    }
+  });
+  return problems;
+}
+
+/** The registry's entry for `kind: "route53"`. */
+export const route53Router: RouterDefinition<Route53RouterSpec> = {
+  create(spec, clients, options) {
+    if (!clients.route53) throw new Error("the route53 router needs a Route 53 client");
+    return new Route53Router(spec, clients.route53, options);
+  },
+  requiredFields: ["hostedZoneId", "recordName", "recordType", "oldSetIdentifier", "newSetIdentifier"],
+  snapshotProblems,
+};

@@ -1,43 +1,77 @@
 /**
  * The traffic router: whatever splits requests between the old and the new
- * side by weight. One implementation per file; {@link createTrafficRouter}
- * picks one by the spec's `kind` and refuses kinds it does not know.
+ * side by weight (weighted DNS records, a load balancer's weighted target
+ * groups, ...). This file is the contract only; each router is one file, and
+ * traffic-routers.ts is the registry that picks one by the spec's `kind`.
+ *
+ * The contract speaks weights, readiness and an opaque snapshot: callers never
+ * look inside what a router reads; they keep its snapshot in checkpoints and
+ * hand it back to a router of the same kind.
  */
-import type { Route53Client } from "@aws-sdk/client-route-53";
-import type { TrafficRouterSpec } from "../model/spec.js";
-import type { RecordSnapshot, Weights } from "../model/status.js";
-import { Route53Router, type Route53RouterOptions } from "./route53-router.js";
+import type { RouterSnapshot, Weights } from "../model/status.js";
+import type { Readiness } from "./compute-target.js";
 
-/** Weights as the router stores them on its two records (Route 53: integers 0–255). */
-export interface RecordWeights {
+export type { RouterSnapshot } from "../model/status.js";
+
+/** The two sides of a migration. */
+export type RouterSide = "old" | "new";
+
+/** Weights as the router writes them, in its own units (Route 53 record weights 0–255, ALB target group weights 0–999). */
+export interface RouterWeights {
   old: number;
   new: number;
 }
 
-/** The two weighted records of a migration, as read just now. */
-export interface WeightedPair {
-  old: RecordSnapshot;
-  new: RecordSnapshot;
+/** How one side appears in the router, for summaries. */
+export interface RouterSideView {
+  /** What carries the side: the record's SetIdentifier, the target group's name. */
+  name: string;
+  /** The same with what it is, for sentences: `record "ecs-fargate"`, `target group "orders-ecs"`. */
+  title: string;
+  /** The side's weight in the router's units. */
+  weight: number;
+  /** The fields kept as they were, short, for tables: "TTL 60", "alias api-123.elb.amazonaws.com.". */
+  kept: string[];
+  /** The same at length, for the summary's findings. */
+  detail: string;
+}
+
+/** The router's state for one migration, as read just now. */
+export interface RouterReading {
+  sides: Record<RouterSide, RouterSideView>;
+  /** What a rollback to this moment must restore: JSON, kept in checkpoints untouched. */
+  snapshot: RouterSnapshot;
   /**
-   * Seconds a resolver may keep answering with the previous weights after the
-   * change is in sync: the longer TTL of the two records.
+   * Seconds after a change is applied until every request follows it: the
+   * longer DNS TTL of two records, a target group's stickiness duration, 0
+   * for a router that moves every request at once.
    */
-  cacheSeconds: number;
-  /** Where {@link cacheSeconds} comes from, for summaries ("TTL 60 s of ecs-fargate"). */
-  cacheSource: string;
-  /** The router's own representation of the records, handed back to {@link TrafficRouter.submitWeights} untouched. */
+  settleSeconds: number;
+  /** Where {@link settleSeconds} comes from, for summaries ("TTL 60 s of ecs-fargate"). */
+  settleSource: string;
+  /**
+   * What the router itself says about each side's ability to serve (target
+   * health behind a load balancer); absent where the router cannot tell.
+   */
+  readiness?: Partial<Record<RouterSide, Readiness>>;
+  /** The router's own representation, handed back to {@link TrafficRouter.submitWeights} untouched. */
   readonly native: unknown;
+}
+
+/** The router's weights in a reading. */
+export function readingWeights(reading: RouterReading): RouterWeights {
+  return { old: reading.sides.old.weight, new: reading.sides.new.weight };
 }
 
 /** A change the router accepted. */
 export interface SubmittedChange {
   id: string;
   submittedAt: Date;
-  /** Status when submitted, e.g. PENDING. */
+  /** Status when submitted, e.g. PENDING; APPLIED for a router whose change is in effect on return. */
   status: string;
 }
 
-/** What is wrong with the records when the router refuses to touch them. */
+/** What is wrong with the router's resources when it refuses to touch them. */
 export type RouterRefusalCode =
   | "record-missing"
   | "not-weighted"
@@ -45,10 +79,13 @@ export type RouterRefusalCode =
   | "managed-by-traffic-policy"
   | "weight-out-of-range"
   | "insync-timeout"
-  /** The records changed between reading and writing them: another writer won; nothing was changed. */
+  /** A listener, rule or target group the spec names does not exist or is not in the shape the router changes. */
+  | "resource-missing"
+  | "unexpected-shape"
+  /** The router's state changed between reading and writing it: another writer won; nothing was changed. */
   | "concurrent-change";
 
-/** The records are not in a shape the router can change safely; nothing was changed. */
+/** The router's resources are not in a shape it can change safely; nothing was changed. */
 export class TrafficRouterRefusal extends Error {
   constructor(
     readonly code: RouterRefusalCode,
@@ -61,55 +98,32 @@ export class TrafficRouterRefusal extends Error {
 
 /** Splits traffic between the old and new side of one migration. */
 export interface TrafficRouter {
-  readonly kind: TrafficRouterSpec["kind"];
-  /** Where the records live, for messages: "Route 53 zone Z1 record api.example.com A". */
+  /** The spec's router kind; snapshots this router takes carry it. */
+  readonly kind: string;
+  /** Where the split lives, for messages: "Route 53 zone Z1 record api.example.com A". */
   readonly label: string;
-  /** Reads both records; throws {@link TrafficRouterRefusal} when either is missing or not weighted. */
-  readPair(): Promise<WeightedPair>;
-  /** The record weights that give the new side `percent` percent of traffic. */
-  recordWeightsFor(percent: number): RecordWeights;
-  /** The share of traffic each side receives under the given record weights, in percent. */
-  effectiveWeights(recordWeights: RecordWeights): Weights;
-  /** Writes both weights in one atomic change, every other field of each record preserved. */
-  submitWeights(pair: WeightedPair, target: RecordWeights, comment: string): Promise<SubmittedChange>;
-  /** Waits, bounded, until the change has reached every authoritative server; returns when it was seen so. */
-  waitInSync(change: SubmittedChange, timeoutSeconds: number): Promise<Date>;
+  /** Reads the split; throws {@link TrafficRouterRefusal} when it is not in a shape this router can change. */
+  read(): Promise<RouterReading>;
+  /** The router weights that give the new side `percent` percent of traffic; refuses a share it cannot express. */
+  weightsFor(percent: number): RouterWeights;
+  /** The share of traffic each side receives under the given router weights, in percent. */
+  effectiveWeights(weights: RouterWeights): Weights;
+  /**
+   * The router weights a snapshot of this router's kind recorded, for an exact
+   * restore; undefined when the snapshot does not hold this migration's split.
+   */
+  snapshotWeights(snapshot: RouterSnapshot): RouterWeights | undefined;
+  /**
+   * Writes both weights in one change, everything else as read, refused with
+   * `concurrent-change` when another writer changed the split since `reading`.
+   */
+  submitWeights(reading: RouterReading, target: RouterWeights, comment: string): Promise<SubmittedChange>;
+  /** Waits, bounded, until the change is in effect everywhere; returns when it was seen so. */
+  waitApplied(change: SubmittedChange, timeoutSeconds: number): Promise<Date>;
 }
 
-/** The clients routers may use; each router takes the one it needs. */
-export interface RouterClients {
-  route53: Route53Client;
-}
-
+/** Options every router understands. */
 export interface RouterOptions {
-  route53?: Route53RouterOptions;
-}
-
-type RouterFactory = (
-  spec: TrafficRouterSpec,
-  clients: RouterClients,
-  options: RouterOptions,
-) => TrafficRouter;
-
-const ROUTER_FACTORIES: Record<TrafficRouterSpec["kind"], RouterFactory> = {
-  route53: (spec, clients, options) => new Route53Router(spec, clients.route53, options.route53),
-};
-
-/**
- * Creates the router the spec names. An unknown kind is an error naming the
- * kinds that exist: a router that silently fell back to another would move
- * traffic somewhere nobody asked for.
- */
-export function createTrafficRouter(
-  spec: TrafficRouterSpec,
-  clients: RouterClients,
-  options: RouterOptions = {},
-): TrafficRouter {
-  const kind = (spec as { kind?: unknown }).kind;
-  if (typeof kind !== "string" || !Object.hasOwn(ROUTER_FACTORIES, kind)) {
-    throw new Error(
-      `router.kind ${JSON.stringify(kind)} is not a known traffic router; known kinds: ${Object.keys(ROUTER_FACTORIES).join(", ")}`,
-    );
-  }
-  return ROUTER_FACTORIES[kind as TrafficRouterSpec["kind"]](spec, clients, options);
+  /** Told about each extra retry of a throttled call. */
+  onThrottled?: (operation: string, attempt: number, delayMs: number, error: unknown) => void;
 }

@@ -420,7 +420,7 @@ const everyVariant: MigrationsFile = {
 
 const everyStatusField: MigrationStatus = {
   $schema: "../status.schema.json",
-  version: 1,
+  version: 2,
   migration: "orders-api",
   phase: "canary",
   state: "decommissioning",
@@ -430,24 +430,27 @@ const everyStatusField: MigrationStatus = {
       phase: null,
       takenAt: "2026-01-01T00:00:00.000Z",
       weights: { old: 100, new: 0 },
-      records: [
-        {
-          name: "api.example.com",
-          type: "A",
-          setIdentifier: "old",
-          weight: 255,
-          aliasTarget: { hostedZoneId: "Z2", dnsName: "alb.example.com", evaluateTargetHealth: true },
-          healthCheckId: "hc",
-        },
-        {
-          name: "api.example.com",
-          type: "CNAME",
-          setIdentifier: "new",
-          weight: 0,
-          ttl: 60,
-          values: ["x.example.com"],
-        },
-      ],
+      router: {
+        kind: "route53",
+        records: [
+          {
+            name: "api.example.com",
+            type: "A",
+            setIdentifier: "old",
+            weight: 255,
+            aliasTarget: { hostedZoneId: "Z2", dnsName: "alb.example.com", evaluateTargetHealth: true },
+            healthCheckId: "hc",
+          },
+          {
+            name: "api.example.com",
+            type: "CNAME",
+            setIdentifier: "new",
+            weight: 0,
+            ttl: 60,
+            values: ["x.example.com"],
+          },
+        ],
+      },
       lambdaVersion: "7",
       ecsTaskDefinition: "arn:aws:ecs:eu-west-1:1:task-definition/orders:3",
       ecsDesiredCount: 4,

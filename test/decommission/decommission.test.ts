@@ -69,10 +69,10 @@ describe("scale-down", () => {
       ecsDesiredCount: 3,
       ecsTaskDefinition: taskDefinitionArn(7),
     });
-    expect(result.checkpoint.records?.map((record) => record.setIdentifier)).toEqual([
-      "ecs-fargate",
-      "lambda",
-    ]);
+    expect(result.checkpoint.router).toMatchObject({
+      kind: "route53",
+      records: [{ setIdentifier: "ecs-fargate" }, { setIdentifier: "lambda" }],
+    });
     expect(result.holdStartedAt).toEqual(NOW);
     expect(result.holdEndsAt.toISOString()).toBe("2026-03-12T12:00:00.000Z");
     expect(result.decommission).toEqual({

@@ -114,7 +114,7 @@ async function inWorld(run: (world: World) => Promise<void>): Promise<void> {
     // What the workflow would have committed after the shift to 50 %; the
     // window-start input below overrides the gate start for the check.
     workspace.writeStatus({
-      version: 1,
+      version: 2,
       migration: "orders-api",
       phase: "canary-50",
       state: "baking",

@@ -80,7 +80,7 @@ function workspace(apiId: string): string {
   writeFileSync(join(dir, "migrations.json"), JSON.stringify(spec, null, 2));
   mkdirSync(join(dir, "status"));
   const status: MigrationStatus = {
-    version: 1,
+    version: 2,
     migration: "orders-api",
     phase: "canary-10",
     state: "baking",

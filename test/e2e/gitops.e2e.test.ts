@@ -31,7 +31,7 @@ function event(name: string, shas: Record<string, string>): Record<string, unkno
 function stagingPassedStatus(): MigrationStatus {
   const at = "2026-03-01T09:00:00.000Z";
   return {
-    version: 1,
+    version: 2,
     migration: "orders-api",
     phase: "staging",
     state: "passed",

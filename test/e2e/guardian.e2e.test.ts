@@ -51,7 +51,7 @@ function shift(weight: number) {
 
 function baking(phase: string, weights: { old: number; new: number }): MigrationStatus {
   return {
-    version: 1,
+    version: 2,
     migration: "orders-api",
     phase,
     state: "baking",

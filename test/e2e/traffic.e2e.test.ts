@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DataPlane } from "../../sandbox/dataplane.js";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import { startTraffic, type TrafficReport } from "../../sandbox/traffic.js";
+import type { Route53RouterSpec } from "../../src/model/spec.js";
 import type { Checkpoint, MigrationStatus } from "../../src/model/status.js";
 import { referenceMigration } from "../fixtures/traffic/migration.js";
 import { SEED_OLD_DESIRED_COUNT, trafficSeed } from "../fixtures/traffic/seed.js";
@@ -115,10 +116,19 @@ function checkpointAt(phase: string, newPercent: number): Checkpoint {
     phase,
     takenAt: new Date().toISOString(),
     weights: { old: 100 - newPercent, new: newPercent },
-    records: [
-      { name: "api.example.com.", type: "A", setIdentifier: "ecs-fargate", weight: 100 - newPercent, ttl: 1 },
-      { name: "api.example.com.", type: "A", setIdentifier: "lambda", weight: newPercent, ttl: 1 },
-    ],
+    router: {
+      kind: "route53",
+      records: [
+        {
+          name: "api.example.com.",
+          type: "A",
+          setIdentifier: "ecs-fargate",
+          weight: 100 - newPercent,
+          ttl: 1,
+        },
+        { name: "api.example.com.", type: "A", setIdentifier: "lambda", weight: newPercent, ttl: 1 },
+      ],
+    },
     lambdaVersion: "1",
     ecsDesiredCount: SEED_OLD_DESIRED_COUNT,
   };
@@ -126,7 +136,7 @@ function checkpointAt(phase: string, newPercent: number): Checkpoint {
 
 function statusAt(phase: string, newPercent: number, checkpoints: Checkpoint[]): MigrationStatus {
   return {
-    version: 1,
+    version: 2,
     migration: "orders-api",
     phase,
     state: "baking",
@@ -219,12 +229,15 @@ describe("shift-traffic (bundled) on the sandbox", () => {
     expect(again.exitCode, again.stdout).toBe(0);
     expect(again.outputs["no-op"]).toBe("true");
     expect(again.outputs["change-id"]).toBe("");
-    expect(again.summary).toContain("No change: the records already send old 0 % / new 100 %.");
+    expect(again.summary).toContain("No change: the router already sends old 0 % / new 100 %.");
   });
 
   it("refuses a record missing its pair, naming it, and changes nothing", async () => {
     const migration = referenceMigration();
-    workspace.writeSpec({ ...migration, router: { ...migration.router, newSetIdentifier: "lambda-v2" } });
+    workspace.writeSpec({
+      ...migration,
+      router: { ...(migration.router as Route53RouterSpec), newSetIdentifier: "lambda-v2" },
+    });
     const run = await action("shift-traffic", { migration: "orders-api", weight: "10" });
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EcsTargetSpec, LambdaTargetSpec, TargetSpec } from "../../src/model/spec.js";
-import { ComputeTargetRefusal, createComputeTarget } from "../../src/providers/compute-target.js";
+import { ComputeTargetRefusal } from "../../src/providers/compute-target.js";
+import { createComputeTarget } from "../../src/providers/compute-targets.js";
 import { EcsTarget } from "../../src/providers/ecs-target.js";
 import { LambdaTarget } from "../../src/providers/lambda-target.js";
 import { awsError, TrafficWorld } from "../fixtures/traffic/world.js";

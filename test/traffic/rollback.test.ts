@@ -2,7 +2,13 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { MigrationStatus } from "../../src/model/status.js";
-import { resolveRestorePoint, rollback, runRollback, timingsOf } from "../../src/ops/rollback.js";
+import {
+  resolveRestorePoint,
+  restoreWeights,
+  rollback,
+  runRollback,
+  timingsOf,
+} from "../../src/ops/rollback.js";
 import { createTrafficProviders } from "../../src/ops/traffic.js";
 import { journal, NOW, RecordingLog, referenceMigration, statusAt } from "../fixtures/traffic/migration.js";
 import { TrafficWorkspace } from "../fixtures/traffic/workspace.js";
@@ -48,7 +54,12 @@ describe("resolveRestorePoint", () => {
   it("defaults to the last checkpoint, with its exact record weights", () => {
     const point = resolveRestorePoint(migration, atCanary50(), undefined);
     expect(point.weights).toEqual({ old: 90, new: 10 });
-    expect(point.recordWeights).toEqual({ old: 90, new: 10 });
+    expect(
+      restoreWeights(createTrafficProviders(migration, new TrafficWorld().clients).router, point),
+    ).toEqual({
+      old: 90,
+      new: 10,
+    });
     expect(point.recorded).toEqual({ lambdaVersion: "5", ecsDesiredCount: 2 });
     expect(point.label).toContain("last checkpoint (phase canary-10");
   });

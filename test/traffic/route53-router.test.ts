@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Route53RouterSpec } from "../../src/model/spec.js";
-import { Route53Router } from "../../src/providers/route53-router.js";
-import { createTrafficRouter, TrafficRouterRefusal } from "../../src/providers/traffic-router.js";
+import { Route53Router, type Route53Snapshot } from "../../src/providers/route53-router.js";
+import { type RouterReading, TrafficRouterRefusal } from "../../src/providers/traffic-router.js";
+import { createTrafficRouter, routerSnapshotProblems } from "../../src/providers/traffic-routers.js";
 import { awsError, RECORD_NAME, TrafficWorld, weightedPair, ZONE_ID } from "../fixtures/traffic/world.js";
 
 const spec: Route53RouterSpec = {
@@ -22,6 +23,13 @@ function routerIn(world: TrafficWorld, overrides: Partial<Route53RouterSpec> = {
   });
 }
 
+/** Both records of a reading's snapshot, old then new. */
+function recordsOf(reading: RouterReading) {
+  const [old, fresh] = (reading.snapshot as Route53Snapshot).records;
+  if (!old || !fresh) throw new Error("the snapshot lacks a record");
+  return { old, new: fresh };
+}
+
 async function refusalOf(promise: Promise<unknown>): Promise<TrafficRouterRefusal> {
   const error = await promise.then(
     () => undefined,
@@ -33,8 +41,8 @@ async function refusalOf(promise: Promise<unknown>): Promise<TrafficRouterRefusa
 
 describe("Route53Router.readPair", () => {
   it("snapshots both records with every field", async () => {
-    const pair = await routerIn(new TrafficWorld(weightedPair(90, 10))).readPair();
-    expect(pair.old).toEqual({
+    const pair = await routerIn(new TrafficWorld(weightedPair(90, 10))).read();
+    expect(recordsOf(pair).old).toEqual({
       name: "api.example.com.",
       type: "A",
       setIdentifier: "ecs-fargate",
@@ -46,7 +54,7 @@ describe("Route53Router.readPair", () => {
       },
       healthCheckId: "hc-old-1",
     });
-    expect(pair.new).toEqual({
+    expect(recordsOf(pair).new).toEqual({
       name: "api.example.com.",
       type: "A",
       setIdentifier: "lambda",
@@ -55,8 +63,8 @@ describe("Route53Router.readPair", () => {
       values: ["192.0.2.10", "192.0.2.11"],
     });
     // The alias has no TTL: its target's 60 s outlasts the other record's 30 s.
-    expect(pair.cacheSeconds).toBe(60);
-    expect(pair.cacheSource).toContain('alias "ecs-fargate"');
+    expect(pair.settleSeconds).toBe(60);
+    expect(pair.settleSource).toContain('alias "ecs-fargate"');
   });
 
   it("pages through ListResourceRecordSets from the record's name and type", async () => {
@@ -74,24 +82,24 @@ describe("Route53Router.readPair", () => {
       ...weightedPair(100, 0),
       { Name: "zzz.example.com.", Type: "A", TTL: 60, ResourceRecords: [{ Value: "192.0.2.2" }] },
     ]);
-    const pair = await routerIn(world).readPair();
-    expect(pair.old.weight).toBe(100);
-    expect(pair.new.setIdentifier).toBe("lambda");
+    const pair = await routerIn(world).read();
+    expect(recordsOf(pair).old.weight).toBe(100);
+    expect(recordsOf(pair).new.setIdentifier).toBe("lambda");
     expect(world.count("route53:ListResourceRecordSets")).toBe(2);
   });
 
   it("matches the record name whatever its case and trailing dot", async () => {
     const pair = await routerIn(new TrafficWorld(weightedPair(50, 50)), {
       recordName: "API.Example.com.",
-    }).readPair();
-    expect(pair.new.weight).toBe(50);
+    }).read();
+    expect(recordsOf(pair).new.weight).toBe(50);
   });
 
   it("refuses when a set identifier is missing, naming it and the records present", async () => {
     const world = new TrafficWorld(
       weightedPair(100, 0).filter((record) => record.SetIdentifier !== "lambda"),
     );
-    const refusal = await refusalOf(routerIn(world).readPair());
+    const refusal = await refusalOf(routerIn(world).read());
     expect(refusal.code).toBe("record-missing");
     expect(refusal.message).toContain(
       'no record with SetIdentifier "lambda" (router.newSetIdentifier, the new side)',
@@ -101,7 +109,7 @@ describe("Route53Router.readPair", () => {
 
   it("refuses when no record of the name exists at all", async () => {
     const refusal = await refusalOf(
-      routerIn(new TrafficWorld(weightedPair(100, 0)), { recordName: "other.example.com" }).readPair(),
+      routerIn(new TrafficWorld(weightedPair(100, 0)), { recordName: "other.example.com" }).read(),
     );
     expect(refusal.code).toBe("record-missing");
     expect(refusal.message).toContain("No record of this name and type exists");
@@ -110,7 +118,7 @@ describe("Route53Router.readPair", () => {
   it("refuses a record that is not weighted, naming its routing policy", async () => {
     const [old, fresh] = weightedPair(100, 0);
     const failover = { ...fresh!, Weight: undefined, Failover: "SECONDARY" as const };
-    const refusal = await refusalOf(routerIn(new TrafficWorld([old!, failover])).readPair());
+    const refusal = await refusalOf(routerIn(new TrafficWorld([old!, failover])).read());
     expect(refusal.code).toBe("not-weighted");
     expect(refusal.message).toContain(
       'record "lambda" (router.newSetIdentifier) uses the failover routing policy',
@@ -126,21 +134,53 @@ describe("Route53Router.readPair", () => {
       TTL: 60,
       ResourceRecords: [{ Value: "192.0.2.5" }],
     };
-    const refusal = await refusalOf(routerIn(new TrafficWorld([...weightedPair(100, 0), third])).readPair());
+    const refusal = await refusalOf(routerIn(new TrafficWorld([...weightedPair(100, 0), third])).read());
     expect(refusal.code).toBe("foreign-weighted-record");
     expect(refusal.message).toContain('"legacy" (weight 5)');
-    const pair = await routerIn(
-      new TrafficWorld([...weightedPair(100, 0), { ...third, Weight: 0 }]),
-    ).readPair();
-    expect(pair.old.weight).toBe(100);
+    const pair = await routerIn(new TrafficWorld([...weightedPair(100, 0), { ...third, Weight: 0 }])).read();
+    expect(recordsOf(pair).old.weight).toBe(100);
   });
 
   it("refuses records managed by a traffic policy", async () => {
     const [old, fresh] = weightedPair(100, 0);
     const refusal = await refusalOf(
-      routerIn(new TrafficWorld([old!, { ...fresh!, TrafficPolicyInstanceId: "tpi-1" }])).readPair(),
+      routerIn(new TrafficWorld([old!, { ...fresh!, TrafficPolicyInstanceId: "tpi-1" }])).read(),
     );
     expect(refusal.code).toBe("managed-by-traffic-policy");
+  });
+});
+
+describe("Route53Router snapshots", () => {
+  it("tags the snapshot with its kind and restores exactly the weights it recorded", async () => {
+    const router = routerIn(new TrafficWorld(weightedPair(3, 1)));
+    const reading = await router.read();
+    expect(reading.snapshot.kind).toBe("route53");
+    expect(reading.sides.old).toMatchObject({ name: "ecs-fargate", weight: 3 });
+    expect(router.snapshotWeights(reading.snapshot)).toEqual({ old: 3, new: 1 });
+    // A snapshot of other records, or of another kind, holds nothing to restore here.
+    expect(
+      router.snapshotWeights({ kind: "route53", records: [{ setIdentifier: "x", weight: 1 }] }),
+    ).toBeUndefined();
+    expect(router.snapshotWeights({ kind: "alb", records: reading.snapshot.records })).toBeUndefined();
+  });
+
+  it("names what is wrong with a stored snapshot, with its path", () => {
+    expect(
+      routerSnapshotProblems(
+        { kind: "route53", records: [{ setIdentifier: "a", weight: 256 }] },
+        "route53",
+        "$.c[0].router",
+      ),
+    ).toEqual(["$.c[0].router.records[0] must have a setIdentifier and an integer weight 0–255"]);
+    expect(routerSnapshotProblems({ kind: "route53" }, "route53", "$.r")).toEqual([
+      "$.r.records must be the list of weighted records",
+    ]);
+    expect(routerSnapshotProblems({ kind: "alb" }, "route53", "$.r")).toEqual([
+      "$.r is a alb snapshot but the migration routes with route53",
+    ]);
+    expect(routerSnapshotProblems({ records: [] }, "route53", "$.r")).toEqual([
+      "$.r.kind must name the router kind that took it",
+    ]);
   });
 });
 
@@ -149,7 +189,7 @@ describe("Route53Router weights", () => {
 
   it("maps percent to record weights that sum to 100 and are never both 0", () => {
     for (let percent = 0; percent <= 100; percent++) {
-      const weights = router.recordWeightsFor(percent);
+      const weights = router.weightsFor(percent);
       expect(weights.old + weights.new).toBe(100);
       expect(router.effectiveWeights(weights)).toEqual({ old: 100 - percent, new: percent });
     }
@@ -157,9 +197,9 @@ describe("Route53Router weights", () => {
 
   it("refuses percentages out of range or fractional", () => {
     for (const bad of [-1, 101, 10.5, Number.NaN]) {
-      expect(() => router.recordWeightsFor(bad)).toThrow(TrafficRouterRefusal);
+      expect(() => router.weightsFor(bad)).toThrow(TrafficRouterRefusal);
     }
-    expect(() => router.recordWeightsFor(101)).toThrow("weight 101 is not a whole percent from 0 to 100");
+    expect(() => router.weightsFor(101)).toThrow("weight 101 is not a whole percent from 0 to 100");
   });
 
   it("reads 0/0 as Route 53 does: an equal split", () => {
@@ -173,7 +213,7 @@ describe("Route53Router.submitWeights", () => {
   it("writes both records in one compare-and-swap batch (DELETE as read, CREATE with the new weight), only the weights changed", async () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     const router = routerIn(world);
-    const pair = await router.readPair();
+    const pair = await router.read();
     const change = await router.submitWeights(pair, { old: 90, new: 10 }, "cutover orders-api: new 10%");
     expect(change.id).toBe("C0001");
     expect(world.changeBatches).toHaveLength(1);
@@ -198,8 +238,8 @@ describe("Route53Router.submitWeights", () => {
   it("refuses, changing nothing, when another writer changed the records after they were read", async () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     const router = routerIn(world);
-    const first = await router.readPair();
-    const second = await router.readPair();
+    const first = await router.read();
+    const second = await router.read();
     await router.submitWeights(first, { old: 90, new: 10 }, "first writer");
     await expect(router.submitWeights(second, { old: 50, new: 50 }, "second writer")).rejects.toMatchObject({
       name: "TrafficRouterRefusal",
@@ -212,7 +252,7 @@ describe("Route53Router.submitWeights", () => {
   it("refuses record weights Route 53 would reject or read as an equal split, before any call", async () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     const router = routerIn(world);
-    const pair = await router.readPair();
+    const pair = await router.read();
     await expect(router.submitWeights(pair, { old: 256, new: 0 }, "x")).rejects.toThrow(
       "not an integer from 0 to 255",
     );
@@ -232,7 +272,7 @@ describe("Route53Router.submitWeights", () => {
     );
     world.fail("route53:ListResourceRecordSets", awsError("Throttling", "Rate exceeded"), 2);
     const router = routerIn(world);
-    const pair = await router.readPair();
+    const pair = await router.read();
     await router.submitWeights(pair, { old: 50, new: 50 }, "x");
     expect(world.count("route53:ListResourceRecordSets")).toBe(3);
     expect(world.count("route53:ChangeResourceRecordSets")).toBe(3);
@@ -242,7 +282,7 @@ describe("Route53Router.submitWeights", () => {
   it("gives up after the bounded number of attempts and leaves the records as they were", async () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     const router = routerIn(world);
-    const pair = await router.readPair();
+    const pair = await router.read();
     world.fail("route53:ChangeResourceRecordSets", awsError("Throttling"), 10);
     await expect(router.submitWeights(pair, { old: 50, new: 50 }, "x")).rejects.toThrow("Throttling");
     expect(world.count("route53:ChangeResourceRecordSets")).toBe(fastRetry.attempts);
@@ -253,21 +293,21 @@ describe("Route53Router.submitWeights", () => {
   it("does not retry errors that are not throttling", async () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     const router = routerIn(world);
-    const pair = await router.readPair();
+    const pair = await router.read();
     world.fail("route53:ChangeResourceRecordSets", awsError("InvalidChangeBatch", "bad batch"), 1);
     await expect(router.submitWeights(pair, { old: 50, new: 50 }, "x")).rejects.toThrow("bad batch");
     expect(world.count("route53:ChangeResourceRecordSets")).toBe(1);
   });
 });
 
-describe("Route53Router.waitInSync", () => {
+describe("Route53Router.waitApplied", () => {
   it("waits for INSYNC with the SDK waiter", async () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     world.pendingPolls = 2;
     const router = routerIn(world);
-    const change = await router.submitWeights(await router.readPair(), { old: 90, new: 10 }, "x");
+    const change = await router.submitWeights(await router.read(), { old: 90, new: 10 }, "x");
     const before = Date.now();
-    const at = await router.waitInSync(change, 5);
+    const at = await router.waitApplied(change, 5);
     expect(at.getTime()).toBeGreaterThanOrEqual(before);
     expect(world.count("route53:GetChange")).toBe(3);
   });
@@ -276,8 +316,8 @@ describe("Route53Router.waitInSync", () => {
     const world = new TrafficWorld(weightedPair(100, 0));
     world.pendingPolls = 10_000;
     const router = routerIn(world);
-    const change = await router.submitWeights(await router.readPair(), { old: 90, new: 10 }, "x");
-    const refusal = await refusalOf(router.waitInSync(change, 1));
+    const change = await router.submitWeights(await router.read(), { old: 90, new: 10 }, "x");
+    const refusal = await refusalOf(router.waitApplied(change, 1));
     expect(refusal.code).toBe("insync-timeout");
     expect(refusal.message).toContain(`change ${change.id}`);
     expect(refusal.message).toContain("was not INSYNC within 1 s");

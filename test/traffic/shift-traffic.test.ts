@@ -13,7 +13,7 @@ import {
 import { createTrafficProviders } from "../../src/ops/traffic.js";
 import { journal, NOW, RecordingLog, referenceMigration, statusAt } from "../fixtures/traffic/migration.js";
 import { TrafficWorkspace } from "../fixtures/traffic/workspace.js";
-import { TrafficWorld, weightedPair } from "../fixtures/traffic/world.js";
+import { checkpointRecords, TrafficWorld, weightedPair } from "../fixtures/traffic/world.js";
 
 const migration = referenceMigration();
 
@@ -79,7 +79,9 @@ describe("shiftTraffic", () => {
       lambdaVersion: "5",
       ecsDesiredCount: 2,
     });
-    expect(move.checkpoint.records?.map((record) => [record.setIdentifier, record.weight])).toEqual([
+    expect(
+      checkpointRecords(move.checkpoint)?.map((record) => [record.setIdentifier, record.weight]),
+    ).toEqual([
       ["ecs-fargate", 100],
       ["lambda", 0],
     ]);
@@ -102,7 +104,7 @@ describe("shiftTraffic", () => {
     expect(move.change).toBeUndefined();
     expect(world.count("route53:ChangeResourceRecordSets")).toBe(0);
     expect(move.gateWindowStart.toISOString()).toBe("2026-03-01T08:00:00.000Z");
-    expect(log.done).toContain("Nothing to change: the records already hold old 50 % / new 50 %.");
+    expect(log.done).toContain("Nothing to change: the router already holds old 50 % / new 50 %.");
   });
 
   it("on a re-run after an unrecorded shift, checkpoints what the status last recorded, not the target", async () => {
@@ -114,7 +116,7 @@ describe("shiftTraffic", () => {
     expect(world.count("route53:ChangeResourceRecordSets")).toBe(0);
     expect(move.checkpoint).toMatchObject({ phase: "staging", weights: { old: 100, new: 0 } });
     // No record snapshot: its weights are the target's, and a rollback must not restore them.
-    expect(move.checkpoint.records).toBeUndefined();
+    expect(move.checkpoint.router).toBeUndefined();
   });
 
   it("refuses to move weight onto a Lambda side that is mid-update, changing nothing", async () => {
@@ -178,7 +180,7 @@ describe("shiftTraffic", () => {
     );
     await run;
     expect(log.found.join("\n")).toContain(
-      "The records (old 70 % / new 30 %) differ from the status (old 90 % / new 10 %)",
+      "The router (old 70 % / new 30 %) differs from the status (old 90 % / new 10 %)",
     );
   });
 

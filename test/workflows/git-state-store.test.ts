@@ -209,7 +209,7 @@ describe("git state store", () => {
   it("puts the run link and the weights in the message trailers", () => {
     const message = statusCommitMessage(
       {
-        version: 1,
+        version: 2,
         migration: "orders-api",
         phase: "canary-10",
         state: "baking",
