@@ -101,7 +101,7 @@ describe("a repository scaffolded by cutover init", () => {
     // The repository on "GitHub": the scaffold, staging passed as the pipeline recorded it, and a build.
     const at = "2026-03-01T09:00:00.000Z";
     const staged: MigrationStatus = {
-      version: 1,
+      version: 2,
       migration: "orders-api",
       phase: "staging",
       state: "passed",
