@@ -7,6 +7,7 @@
  * errors) so that every problem is reported in one pass.
  */
 import { DURATION_HINT, parseDuration } from "../model/duration.js";
+import { compareCheckFindings } from "./gate/compare-rules.js";
 import { isValidPeriod } from "./gate/window.js";
 import type { JsonPath } from "./spec-error.js";
 
@@ -160,6 +161,14 @@ function checkGates(findings: Findings, migration: Json, base: JsonPath): void {
         "a cost section (monthlyProjectionUsd, tolerance, prices) on the migration, or checkCost false",
       );
     }
+    const bakes = stepsOf(migration, base)
+      .filter(
+        ({ step }) => step.kind === "bake" && step.gate === gateName && typeof step.duration === "string",
+      )
+      .map(({ step }) => parseDuration(step.duration as string))
+      .filter((seconds): seconds is number => seconds !== undefined && seconds > 0);
+    for (const finding of compareCheckFindings(gate, gatePath, bakes))
+      findings.add(finding.path, finding.message, finding.expected);
     const metrics = listOf(gate.metrics);
     checkUnique(
       findings,
