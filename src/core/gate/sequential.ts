@@ -29,7 +29,8 @@ export function spentAlpha(t: number, alpha: number, kind: SpendingFunction = "o
   if (t >= 1) return alpha;
   if (kind === "pocock") return alpha * Math.log(1 + (Math.E - 1) * t);
   const z = normalQuantile(1 - alpha / 2);
-  return 2 * normalUpperTail(z / Math.sqrt(t));
+  // The tail's last-digit error must not spend more than alpha before the end.
+  return Math.min(alpha, 2 * normalUpperTail(z / Math.sqrt(t)));
 }
 
 export interface LookLevel {
