@@ -168,7 +168,7 @@ export async function evaluateGates(
 }
 
 /** The bake step the gate belongs to in the applied phase (or the spec's phase before anything was applied). */
-function bakeStepOf(
+export function bakeStepOf(
   migration: Migration,
   status: MigrationStatus,
   gate?: string,
@@ -180,7 +180,7 @@ function bakeStepOf(
   return { phase: phaseName, ...(step ? { step } : {}) };
 }
 
-function parsePeriod(migration: Migration, gate: string): number {
+export function parsePeriod(migration: Migration, gate: string): number {
   const text = migration.gates[gate]?.period;
   const seconds = typeof text === "string" ? parseDuration(text) : undefined;
   if (seconds === undefined) {
@@ -223,23 +223,20 @@ export function bakeScheduleOf(
   return { startsAt: new Date(gateStart), seconds };
 }
 
-function bakeProgress(
-  status: MigrationStatus,
-  step: BakeStep | undefined,
+/**
+ * Whether a look completes its bake: the bake has ended and the gate passed
+ * over a window from the gate start to (about) the end, or every compare
+ * check passed clearly after its passAfter. Pure, so a replay of history
+ * decides exactly as the monitor does.
+ */
+export function bakeCompletion(
+  endsAt: Date,
+  gateStart: Date | undefined,
   window: GateWindow,
   judgement: GateJudgement,
   now: Date,
-): BakeProgress | undefined {
+): BakeProgress {
   const passed = judgement.verdict === "pass";
-  const gateStart = status.timestamps.gateWindowStartsAt;
-  const durationSeconds = step ? parseDuration(step.duration) : undefined;
-  const endsAtText =
-    status.timestamps.bakeEndsAt ??
-    (gateStart && durationSeconds !== undefined
-      ? new Date(new Date(gateStart).getTime() + durationSeconds * 1000).toISOString()
-      : undefined);
-  if (!endsAtText) return undefined;
-  const endsAt = new Date(endsAtText);
   const elapsed = now.getTime() >= endsAt.getTime();
   const covered =
     window.fromGateStart && window.end.getTime() >= endsAt.getTime() - window.periodSeconds * 1000;
@@ -248,13 +245,37 @@ function bakeProgress(
     passed &&
     window.fromGateStart &&
     gateStart !== undefined &&
-    clearPassAllowsEarlyEnd(judgement, new Date(gateStart), window);
+    clearPassAllowsEarlyEnd(judgement, gateStart, window);
   return {
     endsAt: endsAt.toISOString(),
     elapsed,
     complete: (elapsed && passed && covered) || early,
     ...(early ? { completedEarly: true } : {}),
   };
+}
+
+function bakeProgress(
+  status: MigrationStatus,
+  step: BakeStep | undefined,
+  window: GateWindow,
+  judgement: GateJudgement,
+  now: Date,
+): BakeProgress | undefined {
+  const gateStart = status.timestamps.gateWindowStartsAt;
+  const durationSeconds = step ? parseDuration(step.duration) : undefined;
+  const endsAtText =
+    status.timestamps.bakeEndsAt ??
+    (gateStart && durationSeconds !== undefined
+      ? new Date(new Date(gateStart).getTime() + durationSeconds * 1000).toISOString()
+      : undefined);
+  if (!endsAtText) return undefined;
+  return bakeCompletion(
+    new Date(endsAtText),
+    gateStart ? new Date(gateStart) : undefined,
+    window,
+    judgement,
+    now,
+  );
 }
 
 /**
