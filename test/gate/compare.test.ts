@@ -358,9 +358,15 @@ describe("compare checks in the spec", () => {
   const example = readFileSync(join(repoRoot, "migrations.json"), "utf8");
   const allFilesExist = { file: "migrations.json", fileExists: () => true };
 
+  /** The example spec with a gate "canary" (the standard one plus `checks`) baked by canary-10 (48h) and canary-50 (72h). */
   function withChecks(checks: unknown[]): string {
     const spec = JSON.parse(example);
-    spec.migrations[0].gates.standard.checks = checks;
+    const migration = spec.migrations[0];
+    migration.gates.canary = { ...migration.gates.standard, checks };
+    for (const phase of migration.phases) {
+      if (!phase.name.startsWith("canary")) continue;
+      for (const step of phase.steps) if (step.kind === "bake") step.gate = "canary";
+    }
     return JSON.stringify(spec, null, 2);
   }
 
@@ -382,7 +388,7 @@ describe("compare checks in the spec", () => {
     for (const confidence of [0, 1, 1.5, -0.1]) {
       const errors = errorsOf(withChecks([{ ...check(), confidence }]));
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toContain("migrations[0].gates.standard.checks[0].confidence");
+      expect(errors[0]).toContain("migrations[0].gates.canary.checks[0].confidence");
       expect(errors[0]).toContain("strictly between 0 and 1");
     }
   });
@@ -395,6 +401,17 @@ describe("compare checks in the spec", () => {
     const twice = errorsOf(withChecks([check({ metrics: [latency, latency] }), check()])).join("\n");
     expect(twice).toContain('checks[1].name: "vs-old" is also the name of checks[0]');
     expect(twice).toContain('checks[0].metrics[1].name: "p95" is also the name of metrics[0]');
+  });
+
+  it("refuses checks on a gate baked at 100 %, where the old side serves nothing to compare with", () => {
+    const spec = JSON.parse(example);
+    spec.migrations[0].gates.standard.checks = [check()];
+    const errors = errorsOf(JSON.stringify(spec, null, 2));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain("migrations[0].gates.standard.checks");
+    expect(errors[0]).toMatch(
+      /the bake at migrations\[0\]\.phases\[3\]\.steps\[\d\] runs at 100 % on the new side: the old side serves nothing/,
+    );
   });
 
   it("refuses an early pass that could never shorten the bake (the shortest bake using the gate is 48h)", () => {

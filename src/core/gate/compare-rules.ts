@@ -5,7 +5,7 @@
  * the parsed document defensively, like the other spec rules.
  */
 import { DURATION_HINT, parseDuration } from "../../model/duration.js";
-import type { JsonPath } from "../spec-error.js";
+import { type JsonPath, renderJsonPath } from "../spec-error.js";
 
 export interface CompareRuleFinding {
   path: JsonPath;
@@ -40,18 +40,37 @@ function duplicates(
   });
 }
 
+/** A bake step that uses the gate: how long, at which new-side weight, and where. */
+export interface GateBake {
+  seconds?: number;
+  /** The new side's weight during the bake (the last shift before it), when known. */
+  weight?: number;
+  path: JsonPath;
+}
+
 /**
- * Findings for `gate.checks` at `gatePath`; `bakeSeconds` lists the durations
- * of the bake steps that use this gate, to check an early pass against.
+ * Findings for `gate.checks` at `gatePath`; `bakes` are the bake steps that
+ * use this gate, to check an early pass against and to find bakes with
+ * nothing on one side to compare.
  */
 export function compareCheckFindings(
   gate: Json,
   gatePath: JsonPath,
-  bakeSeconds: readonly number[],
+  bakes: readonly GateBake[],
 ): CompareRuleFinding[] {
   const findings: CompareRuleFinding[] = [];
-  if (!Array.isArray(gate.checks)) return findings;
+  if (!Array.isArray(gate.checks) || gate.checks.length === 0) return findings;
   const checks = gate.checks as unknown[];
+  const bakeSeconds = bakes.map((b) => b.seconds).filter((s): s is number => s !== undefined && s > 0);
+  for (const bake of bakes) {
+    if (bake.weight !== 100 && bake.weight !== 0) continue;
+    const empty = bake.weight === 100 ? "old" : "new";
+    findings.push({
+      path: [...gatePath, "checks"],
+      message: `compare the two sides, but the bake at ${renderJsonPath(bake.path)} runs at ${bake.weight} % on the new side: the ${empty} side serves nothing to compare with, so the gate could never pass`,
+      expected: "checks only on gates baked between 1 and 99 % (bake steps can name different gates)",
+    });
+  }
   duplicates(checks, (index) => [...gatePath, "checks", index, "name"], "checks", findings);
   checks.forEach((check, index) => {
     if (!isObject(check) || check.kind !== "compare") return;
