@@ -12,8 +12,11 @@ import { gateEvidence, gateReport } from "../../src/core/gate/evidence.js";
 import { planGate } from "../../src/core/gate/plan.js";
 import type { MetricSeries } from "../../src/core/gate/queries.js";
 import { resolveGateWindow } from "../../src/core/gate/window.js";
+import { buildPlan } from "../../src/core/planner.js";
+import { renderPlanMarkdown } from "../../src/core/render-plan.js";
 import { formatSpecError, validateSpecText } from "../../src/core/validate.js";
 import type { CompareCheckSpec, CompareMetricSpec, GateSpec } from "../../src/model/spec.js";
+import { initialStatus } from "../../src/model/status.js";
 import { clearPassAllowsEarlyEnd } from "../../src/ops/gate.js";
 import { referenceMigration, standardGate } from "../fixtures/gate/migration.js";
 import { latencyPeriods, seededNormal } from "../fixtures/gate/random.js";
@@ -419,5 +422,38 @@ describe("compare checks in the spec", () => {
     expect(errors).toContain("checks[0].early.passAfter");
     expect(errors).toContain("is not shorter than the bake");
     expect(errorsOf(withChecks([check({ early: { passAfter: "47h" } })]))).toEqual([]);
+  });
+});
+
+describe("compare checks in the plan comment", () => {
+  it("shows the test, the score thresholds, the early decisions and each metric's allowance", () => {
+    const gate: GateSpec = {
+      ...standardGate,
+      checks: [
+        check({
+          metrics: [
+            latency,
+            { ...latency, name: "errors", metric: "error-rate", allowedChange: 0.5, critical: true },
+          ],
+          early: { rollback: true, passAfter: "24h" },
+        }),
+      ],
+    };
+    const migration = referenceMigration({ standard: gate });
+    const now = new Date("2026-03-01T00:00:00Z");
+    const plan = buildPlan({
+      head: { version: 1, migrations: [migration] },
+      base: undefined,
+      statuses: new Map(),
+      now,
+      specFile: "migrations.json",
+      initial: (id) => initialStatus(id, now),
+    });
+    const text = renderPlanMarkdown(plan);
+    expect(text).toContain(
+      "Compare `vs-old` (new side against old, Mann-Whitney at 95 % confidence): passes at a score ≥ 90, marginal ≥ 60; rolls back early on a clear failure, may pass early after 24h (alpha spent obrien-fleming).",
+    );
+    expect(text).toContain("| p95 | higher | 5 % | 1 |");
+    expect(text).toContain("| errors (critical) | higher | 50 % | 1 |");
   });
 });
