@@ -117,7 +117,10 @@ describe("one metric, new side against old", () => {
     const zeros = Array.from({ length: 30 }, () => 0);
     const some = zeros.map((_, i) => (i % 2 === 0 ? 0.02 : 0.01));
     const judged = judgeCompareMetric(data(some, zeros, errors), options);
-    expect(judged.worseBy).toBe(Number.POSITIVE_INFINITY);
+    // Unbounded: kept out of worseBy so the evidence stays plain JSON.
+    expect(judged.worseBy).toBeUndefined();
+    expect(judged.fromZero).toBe("worse");
+    expect(JSON.parse(JSON.stringify(judged))).toEqual(judged);
     expect(judged.meanRatio).toBeUndefined();
     expect(judged.classification).toBe("fail");
   });

@@ -59,8 +59,13 @@ export interface CompareMetricJudgement {
   medians?: { new: number; old: number };
   /** Effect size: mean of the new side / mean of the old side (absent when the old mean is 0). */
   meanRatio?: number;
-  /** How much worse the new side's mean is, as a fraction of the old (negative: better). */
+  /**
+   * How much worse the new side's mean is, as a fraction of the old (negative:
+   * better). Absent when the old mean is 0 and the new differs; `fromZero` says which way.
+   */
   worseBy?: number;
+  /** The old mean is 0 and the new one is worse ("worse") or better ("better"): an unbounded change. */
+  fromZero?: "worse" | "better";
   /** U of the new side, its p-value in the worse direction, and how it was computed. */
   u?: number;
   uOld?: number;
@@ -195,7 +200,7 @@ export function judgeCompareMetric(
     means,
     medians,
     ...(means.old !== 0 ? { meanRatio: means.new / means.old } : {}),
-    worseBy,
+    ...(Number.isFinite(worseBy) ? { worseBy } : { fromZero: worseBy > 0 ? "worse" : "better" }),
     u: test.u,
     uOld: test.uOther,
     pValue: test.pValue,

@@ -191,7 +191,7 @@ export function compareTable(check: NonNullable<GateJudgement["compare"]>[number
         m.direction === "higher-is-worse" ? "higher" : "lower",
         m.means ? round(m.means.new) : "—",
         m.means ? round(m.means.old) : "—",
-        fraction(m.worseBy),
+        m.fromZero ? (m.fromZero === "worse" ? "+∞ (old 0)" : "−∞ (old 0)") : fraction(m.worseBy),
         fraction(m.allowedChange),
         m.u !== undefined ? round(m.u) : "—",
         m.pValue !== undefined ? m.pValue.toPrecision(3) : "—",
