@@ -96,16 +96,47 @@ function short(value: number, compare: boolean): string {
   return String(Number(value.toPrecision(4)));
 }
 
+/** Columns of a terminal chart before looks are grouped. */
+export const TEXT_COLUMNS = 96;
+
+const SEVERITY = ["+", "P", "?", "x", "R"];
+
+/**
+ * Groups looks so a long replay (a week is 672 looks) fits a terminal: each
+ * column holds `perColumn` consecutive looks, shows the worst of their
+ * verdicts and the last look's values.
+ */
+export function columnsOf(
+  looks: readonly ChartLook[],
+  maxColumns: number,
+): { looks: ChartLook[]; perColumn: number } {
+  if (looks.length <= maxColumns) return { looks: [...looks], perColumn: 1 };
+  const perColumn = Math.ceil(looks.length / maxColumns);
+  const grouped: ChartLook[] = [];
+  for (let i = 0; i < looks.length; i += perColumn) {
+    const group = looks.slice(i, i + perColumn);
+    const worst = group.reduce((a, b) =>
+      SEVERITY.indexOf(lookSymbol(b)) > SEVERITY.indexOf(lookSymbol(a)) ? b : a,
+    );
+    const last = group.at(-1)!;
+    grouped.push({ ...last, verdict: worst.verdict, decision: worst.decision });
+  }
+  return { looks: grouped, perColumn };
+}
+
 /**
  * The text chart: a verdict strip (+ pass, x fail, ? insufficient data,
  * R rollback, P bake passed) and a sparkline per metric, scaled from 0 (or
  * its lowest value) to the larger of its highest value and its bound.
  */
-export function textChart(input: ChartInput): string {
-  const rows = rowsOf(input);
+export function textChart(input: ChartInput, maxColumns = TEXT_COLUMNS): string {
+  const { looks, perColumn } = columnsOf(input.looks, maxColumns);
+  const rows = rowsOf({ ...input, looks });
   const width = Math.max("looks".length, ...rows.map((r) => r.label.length));
   const lines = [input.title, ""];
-  lines.push(`${"looks".padEnd(width)}  ${input.looks.map(lookSymbol).join("")}`);
+  if (perColumn > 1)
+    lines.push(`(one column per ${perColumn} looks: the worst verdict, the last values)`, "");
+  lines.push(`${"looks".padEnd(width)}  ${looks.map(lookSymbol).join("")}`);
   for (const row of rows) {
     const { low, high } = rangeOf(row);
     const spark = row.values
