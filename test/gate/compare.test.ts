@@ -347,6 +347,9 @@ describe("compare checks in the gate", () => {
     const table = report.tables!.find((t) => t.caption?.startsWith("vs-old"));
     expect(table?.rows[1]?.[0]).toBe("p95");
     expect(table?.rows[1]?.at(-1)).toBe("❌ fail");
+    expect(report.next).toEqual([
+      "The bake does not complete while a metric is outside its pass threshold or a compare check does not pass; see the reasons above.",
+    ]);
   });
 
   it("a compare metric that cannot be resolved on a side names the check's path", () => {

@@ -242,7 +242,9 @@ export function gateReport(evidence: GateEvidence, judgement: GateJudgement): Ac
     );
   if (evidence.verdict === "fail")
     next.push(
-      "The bake does not complete while a metric is outside its pass threshold; see the reasons above.",
+      (judgement.compare ?? []).some((check) => check.verdict === "fail")
+        ? "The bake does not complete while a metric is outside its pass threshold or a compare check does not pass; see the reasons above."
+        : "The bake does not complete while a metric is outside its pass threshold; see the reasons above.",
     );
   if (bake?.complete) next.push("The bake is complete: propose the next phase.");
   return {
