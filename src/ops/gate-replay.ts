@@ -9,6 +9,7 @@
 import type { GateJudgement } from "../core/gate/evaluate.js";
 import type { ChartMetricPoint } from "../core/gate/replay-chart.js";
 import { type GateWindow, resolveGateWindow } from "../core/gate/window.js";
+import { transition } from "../core/transitions.js";
 import { parseDuration } from "../model/duration.js";
 import type { Migration } from "../model/spec.js";
 import type { MigrationStatus, Verdict } from "../model/status.js";
@@ -179,7 +180,7 @@ export async function replayGate(request: ReplayRequest, source: MetricsSource):
     bakeSeconds !== undefined ? new Date(request.from.getTime() + bakeSeconds * 1000) : undefined;
   // The monitor's view of the replayed bake: baking since `from`, until the bake's end.
   const { bakeEndsAt: _recorded, ...timestamps } = request.status.timestamps;
-  const baking: MigrationStatus = {
+  let baking: MigrationStatus = {
     ...request.status,
     state: "baking",
     timestamps: {
@@ -218,7 +219,11 @@ export async function replayGate(request: ReplayRequest, source: MetricsSource):
     stats.datapoints += fetched.datapoints;
     stats.queries += fetched.queries;
     const { judgement } = results[0]!;
-    const progress = endsAt ? bakeCompletion(endsAt, request.from, window, judgement, at) : undefined;
+    // The bake's end as recorded so far: insufficient data past the end extends it, as it does live.
+    const recordedEnd = baking.timestamps.bakeEndsAt;
+    const progress = recordedEnd
+      ? bakeCompletion(new Date(recordedEnd), request.from, window, judgement, at)
+      : undefined;
     const monitor = decide(
       migration,
       baking,
@@ -262,6 +267,18 @@ export async function replayGate(request: ReplayRequest, source: MetricsSource):
       event("first-fail", "fail");
     if (judgement.verdict === "pass" && !events.some((e) => e.kind === "first-pass"))
       event("first-pass", "pass");
+    // What the monitor's run records for this look, through the same transition as record-state.
+    const recorded = transition(
+      baking,
+      {
+        type: "gate-evaluated",
+        gate,
+        verdict: judgement.verdict,
+        evidence: { kind: "gate", ...(progress ? { bake: progress } : {}) },
+      },
+      at,
+    );
+    if (recorded.ok) baking = recorded.status;
     if (monitor.decision === "rollback") {
       event("rollback", "rollback");
       ended = "rolled-back";
@@ -270,6 +287,15 @@ export async function replayGate(request: ReplayRequest, source: MetricsSource):
     if (monitor.decision === "passed") {
       event("passed", "pass");
       ended = "passed";
+      break;
+    }
+    // Recording the verdict can end the bake even where the monitor only kept baking (a pass after the
+    // bake's end over a window that did not reach it): the monitor stops looking there too.
+    if (baking.state !== "baking") {
+      if (baking.state === "passed") {
+        event("passed", "pass");
+        ended = "passed";
+      }
       break;
     }
   }

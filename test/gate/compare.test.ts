@@ -14,6 +14,7 @@ import type { MetricSeries } from "../../src/core/gate/queries.js";
 import { resolveGateWindow } from "../../src/core/gate/window.js";
 import { buildPlan } from "../../src/core/planner.js";
 import { renderPlanMarkdown } from "../../src/core/render-plan.js";
+import { transition } from "../../src/core/transitions.js";
 import { formatSpecError, validateSpecText } from "../../src/core/validate.js";
 import type { CompareCheckSpec, CompareMetricSpec, GateSpec } from "../../src/model/spec.js";
 import { initialStatus } from "../../src/model/status.js";
@@ -461,5 +462,63 @@ describe("compare checks in the plan comment", () => {
     );
     expect(text).toContain("| p95 | higher | 5 % | 1 |");
     expect(text).toContain("| errors (critical) | higher | 50 % | 1 |");
+  });
+});
+
+describe("recording an early pass", () => {
+  const now = new Date("2026-03-02T00:00:00Z");
+  const baking = {
+    ...initialStatus("orders-api", now),
+    phase: "canary-10",
+    state: "baking" as const,
+    weights: { old: 90, new: 10 },
+    timestamps: {
+      updatedAt: now.toISOString(),
+      gateWindowStartsAt: "2026-03-01T00:00:00.000Z",
+      bakeEndsAt: "2026-03-03T00:00:00.000Z",
+    },
+  };
+
+  it("a pass whose evidence says the bake completed early ends the bake before its end; a plain pass does not", () => {
+    const early = transition(
+      baking,
+      {
+        type: "gate-evaluated",
+        gate: "standard",
+        verdict: "pass",
+        evidence: {
+          kind: "gate",
+          bake: {
+            endsAt: baking.timestamps.bakeEndsAt,
+            elapsed: false,
+            complete: true,
+            completedEarly: true,
+          },
+        },
+      },
+      now,
+    );
+    expect(early.ok && early.status.state).toBe("passed");
+    expect(early.ok && early.entry.reason).toBe(
+      'gate "standard" passed clearly before the bake\'s end, as its compare checks allow',
+    );
+    const plain = transition(
+      baking,
+      { type: "gate-evaluated", gate: "standard", verdict: "pass", evidence: { kind: "gate" } },
+      now,
+    );
+    expect(plain.ok && plain.status.state).toBe("baking");
+    // The flag on anything but a pass changes nothing.
+    const failed = transition(
+      baking,
+      {
+        type: "gate-evaluated",
+        gate: "standard",
+        verdict: "fail",
+        evidence: { kind: "gate", bake: { completedEarly: true } },
+      },
+      now,
+    );
+    expect(failed.ok && failed.status.state).toBe("baking");
   });
 });
