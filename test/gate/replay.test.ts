@@ -145,7 +145,7 @@ async function replay(w: World): Promise<ReplayOutcome> {
 }
 
 /** What the monitor's path records at each of the replay's looks: the gate in bake mode at that moment, then the monitor. */
-async function monitorAt(w: World, at: Date) {
+async function monitorAt(w: World, at: Date, spec = migration()) {
   const source = new CloudWatchMetricsSource(
     new CloudWatchClient({
       region: "us-east-1",
@@ -161,7 +161,7 @@ async function monitorAt(w: World, at: Date) {
     readFileSync(join(w.dir, "status", "orders-api.json"), "utf8"),
   ) as MigrationStatus;
   const bakeComplete = outcome.evidence.bake?.complete ?? false;
-  const decision = decide(migration(), status, { verdict: outcome.judgement.verdict, bakeComplete }, at);
+  const decision = decide(spec, status, { verdict: outcome.judgement.verdict, bakeComplete }, at);
   return { verdict: outcome.judgement.verdict, bakeComplete, decision: decision.decision };
 }
 
@@ -215,6 +215,34 @@ describe("cutover gate replay against the sandbox's CloudWatch", () => {
         decision: look.decision,
       });
     }
+  });
+
+  it("with an early pass allowed after 1 h, a clearly healthy new side completes the bake at the first look after it", async () => {
+    const early: GateSpec = {
+      ...judgedGate,
+      checks: [
+        {
+          ...judgedGate.checks![0]!,
+          metrics: [
+            { name: "latency-p50", metric: "latency-p50", direction: "higher-is-worse", allowedChange: 0.2 },
+          ],
+          early: { rollback: true, passAfter: "1h" },
+        },
+      ],
+    };
+    const spec = migration(early);
+    const w = await world({ seed: 14, old: healthyOld, new: { ...healthyOld, perMinute: 30 } }, spec);
+    const outcome = await replay(w);
+    expect(outcome.ended).toBe("passed");
+    const passed = outcome.events.find((e) => e.kind === "passed")!;
+    // 1 h is look 4; the 4 h bake would have ended at look 16.
+    expect(passed.look).toBe(4);
+    const last = outcome.looks.at(-1)!;
+    expect(last.bakeComplete).toBe(true);
+    const recorded = await monitorAt(w, new Date(last.at), spec);
+    expect(recorded).toEqual({ verdict: "pass", bakeComplete: true, decision: "passed" });
+    // One look earlier the same clear pass may not end the bake yet.
+    expect(outcome.looks[2]!.decision).toBe("bake");
   });
 
   it("thin traffic on the new side is insufficient data at every look: the bake is extended, never passed", async () => {
