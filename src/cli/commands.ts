@@ -3,6 +3,7 @@
  * and one file beside this one.
  */
 import type { CliCommand } from "./command.js";
+import { gateCommand } from "./gate-command.js";
 import { doctorCommand, githubSetupCommand } from "./github-commands.js";
 import { planCommand } from "./plan-command.js";
 import { rollbackCommand } from "./rollback-command.js";
@@ -10,7 +11,13 @@ import { statusCommand } from "./status-command.js";
 import { validateCommand } from "./validate-command.js";
 
 export const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
-  [validateCommand, planCommand, statusCommand, rollbackCommand, githubSetupCommand, doctorCommand].map(
-    (command) => [command.name, command],
-  ),
+  [
+    validateCommand,
+    planCommand,
+    statusCommand,
+    rollbackCommand,
+    gateCommand,
+    githubSetupCommand,
+    doctorCommand,
+  ].map((command) => [command.name, command]),
 );

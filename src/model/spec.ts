@@ -138,6 +138,63 @@ export interface GateSpec {
   metrics: GateMetricSpec[];
   /** Also check the new side's cost against `cost.projection`. */
   checkCost?: boolean;
+  /** Statistical checks of the new side against the old side over the same window, beside the thresholds. */
+  checks?: GateCheckSpec[];
+}
+
+/** A statistical check of a gate; one kind today. */
+export type GateCheckSpec = CompareCheckSpec;
+
+/**
+ * The new side's per-period values against the old side's over the same
+ * window, metric by metric (Mann-Whitney U), scored as a whole: each metric
+ * is pass, marginal or fail, and the weighted share of passes must reach
+ * `score.pass` (at or above `score.marginal` is marginal, below is a failure).
+ */
+export interface CompareCheckSpec {
+  kind: "compare";
+  method: "mann-whitney";
+  /** Shown in the evidence and summaries, unique within the gate. */
+  name: string;
+  /** Confidence of each metric's test, inside (0, 1): 0.95 tests at alpha 0.05. */
+  confidence: number;
+  /** Fewest periods with a datapoint on each side; fewer is insufficient data. 10 when unset. */
+  minPeriods?: number;
+  /** Score thresholds, 0–100, pass ≥ marginal. */
+  score: { pass: number; marginal: number };
+  metrics: CompareMetricSpec[];
+  /** Decisions before the bake ends; none unless asked. */
+  early?: EarlyDecisionSpec;
+}
+
+export interface CompareMetricSpec {
+  /** Unique within the check. */
+  name: string;
+  metric: MetricPreset | CustomMetric;
+  /** Which way is worse for the new side. */
+  direction: "higher-is-worse" | "higher-is-better";
+  /**
+   * How much worse the new side's median may be than the old side's, as a
+   * fraction of the old (0.1: 10 % worse) before a significant difference fails.
+   */
+  allowedChange: number;
+  /** Weight in the score; 1 when unset. */
+  weight?: number;
+  /** A failure of a critical metric fails the check whatever the score. */
+  critical?: boolean;
+}
+
+/**
+ * Decisions before the bake ends, at an error rate that stays the check's
+ * alpha over all the monitor's looks (alpha spending, see docs/judge.md).
+ */
+export interface EarlyDecisionSpec {
+  /** Roll back at once on a clear failure. */
+  rollback?: boolean;
+  /** Let a clear pass complete the bake, but never before this much of it has elapsed (e.g. "24h"). */
+  passAfter?: string;
+  /** How alpha is spent over the looks; "obrien-fleming" when unset. */
+  spending?: "obrien-fleming" | "pocock";
 }
 
 /**
