@@ -89,7 +89,7 @@ async function judge(oldMs: number, newMs: number, rps: number, durationMs: numb
   try {
     const windowStart = new Date(Math.ceil(Date.now() / 1000) * 1000 + 1000);
     workspace.writeStatus({
-      version: 1,
+      version: 2,
       migration: "orders-api",
       phase: "canary-50",
       state: "baking",

@@ -92,7 +92,7 @@ async function world(traffic: Omit<HistoryOptions, "from" | "minutes">, spec = m
   mkdirSync(join(dir, "status"));
   writeFileSync(join(dir, "migrations.json"), JSON.stringify({ version: 1, migrations: [spec] }, null, 2));
   const status: MigrationStatus = {
-    version: 1,
+    version: 2,
     migration: "orders-api",
     phase: "canary-10",
     state: "baking",

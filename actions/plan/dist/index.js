@@ -28105,7 +28105,7 @@ function overrideAlreadyUsed(status, reason) {
 }
 
 // src/model/status.ts
-var STATUS_VERSION = 1;
+var STATUS_VERSION = 2;
 var STATUS_DIR = "status";
 function initialStatus(migrationId, now) {
   return {
@@ -28119,6 +28119,20 @@ function initialStatus(migrationId, now) {
     history: []
   };
 }
+function upgradeStatus(document) {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return document;
+  const status = document;
+  if (status.version !== 1) return document;
+  const checkpoints = Array.isArray(status.checkpoints) ? status.checkpoints.map((checkpoint) => upgradeCheckpoint(checkpoint)) : status.checkpoints;
+  return { ...status, version: STATUS_VERSION, checkpoints };
+}
+function upgradeCheckpoint(checkpoint) {
+  if (typeof checkpoint !== "object" || checkpoint === null || Array.isArray(checkpoint)) return checkpoint;
+  const { records, ...rest } = checkpoint;
+  if (records === void 0) return checkpoint;
+  return { ...rest, router: { kind: VERSION_1_ROUTER_KIND, records } };
+}
+var VERSION_1_ROUTER_KIND = "route53";
 
 // node_modules/@actions/github/lib/context.js
 import { readFileSync, existsSync as existsSync3 } from "fs";
@@ -32683,7 +32697,40 @@ var migrations_schema_default = {
       type: "object",
       required: ["kind"],
       discriminator: { propertyName: "kind" },
-      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }]
+      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }, { $ref: "#/definitions/AlbRouterSpec" }]
+    },
+    AlbRouterSpec: {
+      type: "object",
+      description: "An Application Load Balancer listener (its default action, or one rule) forwarding to two weighted target groups, one per side.",
+      required: ["kind", "listenerArn", "oldTargetGroupArn", "newTargetGroupArn"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "alb", description: "Application Load Balancer weighted target groups." },
+        listenerArn: {
+          type: "string",
+          description: "ARN of the listener.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": 'an Application Load Balancer listener ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2"'
+        },
+        ruleArn: {
+          type: "string",
+          description: "ARN of the listener rule whose forward action splits the traffic; absent: the listener's default action.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener-rule/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": "a listener rule ARN (listener-rule/app/<lb>/<id>/<listener>/<rule>), or no ruleArn for the listener's default action"
+        },
+        oldTargetGroupArn: {
+          type: "string",
+          description: "ARN of the old side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-ecs/73e2d6bc24d8a067"'
+        },
+        newTargetGroupArn: {
+          type: "string",
+          description: "ARN of the new side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-lambda/0a1b2c3d4e5f6a7b"'
+        }
+      }
     },
     Route53RouterSpec: {
       type: "object",
@@ -33213,9 +33260,9 @@ var status_schema_default = {
       properties: {
         $schema: { type: "string", description: "Path or URL of this schema, for editors." },
         version: {
-          const: 1,
-          description: "Version of the status format.",
-          "x-expected": "1 (the only status format version)"
+          const: 2,
+          description: "Version of the status format. Files of version 1 (checkpoints with Route 53 `records`) are read and upgraded to 2.",
+          "x-expected": "2 (the current status format version; 1 is read and upgraded)"
         },
         migration: {
           type: "string",
@@ -33324,39 +33371,18 @@ var status_schema_default = {
         }
       }
     },
-    RecordSnapshot: {
+    RouterSnapshot: {
       type: "object",
-      description: "A weighted record exactly as it was, so a rollback can restore every field.",
-      required: ["name", "type", "setIdentifier", "weight"],
-      additionalProperties: false,
+      description: "What a traffic router must restore, exactly as it was, tagged with the router's kind; the router of that kind reads the rest.",
+      required: ["kind"],
+      additionalProperties: true,
       properties: {
-        name: { type: "string", description: "Record name." },
-        type: { type: "string", description: "Record type." },
-        setIdentifier: { type: "string", description: "SetIdentifier of the weighted record." },
-        weight: {
-          type: "integer",
-          minimum: 0,
-          maximum: 255,
-          description: "Route 53 record weight (0\u2013255)."
-        },
-        ttl: {
-          type: "integer",
-          minimum: 0,
-          description: "TTL in seconds (absent for alias records)."
-        },
-        aliasTarget: {
-          type: "object",
-          description: "Alias target of an alias record.",
-          required: ["hostedZoneId", "dnsName", "evaluateTargetHealth"],
-          additionalProperties: false,
-          properties: {
-            hostedZoneId: { type: "string" },
-            dnsName: { type: "string" },
-            evaluateTargetHealth: { type: "boolean" }
-          }
-        },
-        healthCheckId: { type: "string", description: "Health check of the record." },
-        values: { type: "array", items: { type: "string" }, description: "Resource record values." }
+        kind: {
+          type: "string",
+          minLength: 1,
+          description: "The router kind that took the snapshot, as in the spec's router.kind.",
+          "x-expected": 'a router kind such as "route53" or "alb"'
+        }
       }
     },
     Checkpoint: {
@@ -33371,7 +33397,7 @@ var status_schema_default = {
         },
         takenAt: { $ref: "#/definitions/Timestamp" },
         weights: { $ref: "#/definitions/Weights" },
-        records: { type: "array", items: { $ref: "#/definitions/RecordSnapshot" } },
+        router: { $ref: "#/definitions/RouterSnapshot" },
         lambdaVersion: {
           type: "string",
           description: "Lambda version the alias pointed at before a deploy."
@@ -33956,6 +33982,13 @@ function checkRouter(findings, migration, base) {
       "a set identifier different from oldSetIdentifier"
     );
   }
+  if (typeof router.oldTargetGroupArn === "string" && router.oldTargetGroupArn === router.newTargetGroupArn) {
+    findings.add(
+      [...base, "router", "newTargetGroupArn"],
+      `"${router.newTargetGroupArn}" is also the oldTargetGroupArn: both sides would be the same target group`,
+      "a target group different from oldTargetGroupArn"
+    );
+  }
 }
 function checkSides(findings, migration, base) {
   const oldSide = migration.oldSide;
@@ -34058,6 +34091,7 @@ function statusRuleFindings(value, migrationId) {
 function validateStatusText(text, file, migrationId) {
   const parsed = parseJson(text, file, "a JSON document shaped by status.schema.json");
   if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors };
+  parsed.value = upgradeStatus(parsed.value);
   const errors = schemaThenRules("status", parsed, file, (value) => statusRuleFindings(value, migrationId));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
 }
@@ -34327,6 +34361,15 @@ var StateStoreConflictError = class extends Error {
     this.name = "StateStoreConflictError";
   }
 };
+function refusedByRule(error2) {
+  if (!(error2 instanceof GitCommandError)) return void 0;
+  if (!/GH013|GH006|repository rule violations|protected branch hook declined|Protected branch update failed/i.test(
+    error2.stderr
+  ))
+    return void 0;
+  const rules = error2.stderr.split("\n").map((line) => /^remote:\s+-\s+(.+)$/.exec(line.trim())?.[1]?.trim()).filter((rule) => !!rule);
+  return rules.length > 0 ? rules : ["a repository rule (the remote named none)"];
+}
 function isNonFastForward(error2) {
   if (!(error2 instanceof GitCommandError)) return false;
   return /\[rejected\]|non-fast-forward|fetch first|\[remote rejected\].*(cannot lock ref|failed to update ref)|stale info/i.test(
@@ -34399,6 +34442,13 @@ var GitStateStore = class {
           true
         );
       } catch (error2) {
+        const rules = refusedByRule(error2);
+        if (rules)
+          throw new StatusWriteRefusedError(
+            this.options.branch,
+            rules,
+            `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`
+          );
         if (!isNonFastForward(error2)) throw error2;
         lastConflict = error2;
         const delay = Math.min(3e3, (this.options.baseDelayMs ?? 200) * 2 ** (attempt - 1)) * (0.5 + Math.random());
@@ -34537,6 +34587,16 @@ ${stderr || error2.message}`.trim(), child.exitCode));
 };
 
 // src/providers/state-store.ts
+var StatusWriteRefusedError = class extends Error {
+  constructor(branch, rules, message) {
+    super(message);
+    this.branch = branch;
+    this.rules = rules;
+    this.name = "StatusWriteRefusedError";
+  }
+  branch;
+  rules;
+};
 var STORE_FACTORIES = {
   git: (options) => {
     if (!options.git) throw new Error("the git state store needs its options (workspace, branch, spec path)");

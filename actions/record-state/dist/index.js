@@ -27826,7 +27826,7 @@ function defaultRollbackTarget(status) {
   return status.decommission?.stage === "scaled-down" ? { kind: "all-old" } : { kind: "last-checkpoint" };
 }
 function rollbackCheckpoint(status, target) {
-  if (target.kind === "all-old") return void 0;
+  if (target.kind === "all-old" || target.kind === "phase-weights") return void 0;
   if (target.kind === "last-checkpoint") return status.checkpoints.at(-1);
   const found = status.checkpoints.filter((checkpoint) => checkpoint.phase === target.phase).at(-1);
   return found ?? `no checkpoint was taken in phase "${target.phase}"`;
@@ -27836,8 +27836,10 @@ var rollbackCompleted = (status, event) => {
   const target = event.target ?? defaultRollbackTarget(status);
   const checkpoint = rollbackCheckpoint(status, target);
   if (typeof checkpoint === "string") return checkpoint;
-  const weights = checkpoint ? { ...checkpoint.weights } : { old: 100, new: 0 };
-  const restored = checkpoint ? `restored the checkpoint taken ${checkpoint.takenAt} (old ${weights.old} %, new ${weights.new} %)` : "sent all traffic to the old side";
+  const problem = target.kind === "phase-weights" ? weightsProblem(target.weights) : void 0;
+  if (problem && target.kind === "phase-weights") return `rollback to phase "${target.phase}": ${problem}`;
+  const weights = checkpoint ? { ...checkpoint.weights } : target.kind === "phase-weights" ? { ...target.weights } : { old: 100, new: 0 };
+  const restored = checkpoint ? `restored the checkpoint taken ${checkpoint.takenAt} (old ${weights.old} %, new ${weights.new} %)` : target.kind === "phase-weights" ? `restored phase ${target.phase} as the spec defines it (old ${weights.old} %, new ${weights.new} %; no checkpoint was taken in it)` : "sent all traffic to the old side";
   return {
     to: "rolled-back",
     reason: restored,
@@ -27960,7 +27962,7 @@ function transition(status, event, now) {
 }
 
 // src/model/status.ts
-var STATUS_VERSION = 1;
+var STATUS_VERSION = 2;
 var STATUS_DIR = "status";
 function sameWeights(a, b) {
   return a !== void 0 && b !== void 0 && a.old === b.old && a.new === b.new;
@@ -27977,11 +27979,26 @@ function initialStatus(migrationId, now) {
     history: []
   };
 }
+function upgradeStatus(document) {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return document;
+  const status = document;
+  if (status.version !== 1) return document;
+  const checkpoints = Array.isArray(status.checkpoints) ? status.checkpoints.map((checkpoint) => upgradeCheckpoint(checkpoint)) : status.checkpoints;
+  return { ...status, version: STATUS_VERSION, checkpoints };
+}
+function upgradeCheckpoint(checkpoint) {
+  if (typeof checkpoint !== "object" || checkpoint === null || Array.isArray(checkpoint)) return checkpoint;
+  const { records, ...rest } = checkpoint;
+  if (records === void 0) return checkpoint;
+  return { ...rest, router: { kind: VERSION_1_ROUTER_KIND, records } };
+}
+var VERSION_1_ROUTER_KIND = "route53";
 
-// src/spec/files.ts
-import { existsSync as existsSync3 } from "node:fs";
-import { mkdir as mkdir2, readFile, rename as rename2, unlink as unlink2, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname, join, relative as relative2, resolve as resolve2 } from "node:path";
+// src/providers/git-state-store.ts
+import { execFile } from "node:child_process";
+import { mkdir as mkdir2, mkdtemp, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, posix } from "node:path";
 
 // src/core/json-locations.ts
 function escapePointerToken(token) {
@@ -28248,7 +28265,40 @@ var migrations_schema_default = {
       type: "object",
       required: ["kind"],
       discriminator: { propertyName: "kind" },
-      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }]
+      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }, { $ref: "#/definitions/AlbRouterSpec" }]
+    },
+    AlbRouterSpec: {
+      type: "object",
+      description: "An Application Load Balancer listener (its default action, or one rule) forwarding to two weighted target groups, one per side.",
+      required: ["kind", "listenerArn", "oldTargetGroupArn", "newTargetGroupArn"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "alb", description: "Application Load Balancer weighted target groups." },
+        listenerArn: {
+          type: "string",
+          description: "ARN of the listener.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": 'an Application Load Balancer listener ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2"'
+        },
+        ruleArn: {
+          type: "string",
+          description: "ARN of the listener rule whose forward action splits the traffic; absent: the listener's default action.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener-rule/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": "a listener rule ARN (listener-rule/app/<lb>/<id>/<listener>/<rule>), or no ruleArn for the listener's default action"
+        },
+        oldTargetGroupArn: {
+          type: "string",
+          description: "ARN of the old side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-ecs/73e2d6bc24d8a067"'
+        },
+        newTargetGroupArn: {
+          type: "string",
+          description: "ARN of the new side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-lambda/0a1b2c3d4e5f6a7b"'
+        }
+      }
     },
     Route53RouterSpec: {
       type: "object",
@@ -28778,9 +28828,9 @@ var status_schema_default = {
       properties: {
         $schema: { type: "string", description: "Path or URL of this schema, for editors." },
         version: {
-          const: 1,
-          description: "Version of the status format.",
-          "x-expected": "1 (the only status format version)"
+          const: 2,
+          description: "Version of the status format. Files of version 1 (checkpoints with Route 53 `records`) are read and upgraded to 2.",
+          "x-expected": "2 (the current status format version; 1 is read and upgraded)"
         },
         migration: {
           type: "string",
@@ -28889,39 +28939,18 @@ var status_schema_default = {
         }
       }
     },
-    RecordSnapshot: {
+    RouterSnapshot: {
       type: "object",
-      description: "A weighted record exactly as it was, so a rollback can restore every field.",
-      required: ["name", "type", "setIdentifier", "weight"],
-      additionalProperties: false,
+      description: "What a traffic router must restore, exactly as it was, tagged with the router's kind; the router of that kind reads the rest.",
+      required: ["kind"],
+      additionalProperties: true,
       properties: {
-        name: { type: "string", description: "Record name." },
-        type: { type: "string", description: "Record type." },
-        setIdentifier: { type: "string", description: "SetIdentifier of the weighted record." },
-        weight: {
-          type: "integer",
-          minimum: 0,
-          maximum: 255,
-          description: "Route 53 record weight (0\u2013255)."
-        },
-        ttl: {
-          type: "integer",
-          minimum: 0,
-          description: "TTL in seconds (absent for alias records)."
-        },
-        aliasTarget: {
-          type: "object",
-          description: "Alias target of an alias record.",
-          required: ["hostedZoneId", "dnsName", "evaluateTargetHealth"],
-          additionalProperties: false,
-          properties: {
-            hostedZoneId: { type: "string" },
-            dnsName: { type: "string" },
-            evaluateTargetHealth: { type: "boolean" }
-          }
-        },
-        healthCheckId: { type: "string", description: "Health check of the record." },
-        values: { type: "array", items: { type: "string" }, description: "Resource record values." }
+        kind: {
+          type: "string",
+          minLength: 1,
+          description: "The router kind that took the snapshot, as in the spec's router.kind.",
+          "x-expected": 'a router kind such as "route53" or "alb"'
+        }
       }
     },
     Checkpoint: {
@@ -28936,7 +28965,7 @@ var status_schema_default = {
         },
         takenAt: { $ref: "#/definitions/Timestamp" },
         weights: { $ref: "#/definitions/Weights" },
-        records: { type: "array", items: { $ref: "#/definitions/RecordSnapshot" } },
+        router: { $ref: "#/definitions/RouterSnapshot" },
         lambdaVersion: {
           type: "string",
           description: "Lambda version the alias pointed at before a deploy."
@@ -29521,6 +29550,13 @@ function checkRouter(findings, migration, base) {
       "a set identifier different from oldSetIdentifier"
     );
   }
+  if (typeof router.oldTargetGroupArn === "string" && router.oldTargetGroupArn === router.newTargetGroupArn) {
+    findings.add(
+      [...base, "router", "newTargetGroupArn"],
+      `"${router.newTargetGroupArn}" is also the oldTargetGroupArn: both sides would be the same target group`,
+      "a target group different from oldTargetGroupArn"
+    );
+  }
 }
 function checkSides(findings, migration, base) {
   const oldSide = migration.oldSide;
@@ -29623,11 +29659,304 @@ function statusRuleFindings(value, migrationId) {
 function validateStatusText(text, file, migrationId) {
   const parsed = parseJson(text, file, "a JSON document shaped by status.schema.json");
   if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors };
+  parsed.value = upgradeStatus(parsed.value);
   const errors = schemaThenRules("status", parsed, file, (value) => statusRuleFindings(value, migrationId));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
 }
 
+// src/providers/git-state-store.ts
+var ACTIONS_BOT = {
+  name: "github-actions[bot]",
+  email: "41898282+github-actions[bot]@users.noreply.github.com"
+};
+var FETCHED_REF = "refs/cutover/state";
+var GIT_TIMEOUT_MS = 6e4;
+var GitCommandError = class extends Error {
+  constructor(args, stderr, exitCode) {
+    super(`git ${args.join(" ")} failed: ${stderr.trim()}`);
+    this.args = args;
+    this.stderr = stderr;
+    this.exitCode = exitCode;
+    this.name = "GitCommandError";
+  }
+  args;
+  stderr;
+  exitCode;
+};
+function authConfigEnv(token, base = process.env) {
+  const existing = Number.parseInt(base.GIT_CONFIG_COUNT ?? "0", 10);
+  const index = Number.isInteger(existing) && existing > 0 ? existing : 0;
+  return {
+    GIT_CONFIG_COUNT: String(index + 1),
+    [`GIT_CONFIG_KEY_${index}`]: "http.extraheader",
+    [`GIT_CONFIG_VALUE_${index}`]: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`
+  };
+}
+var StateStoreConflictError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "StateStoreConflictError";
+  }
+};
+function refusedByRule(error2) {
+  if (!(error2 instanceof GitCommandError)) return void 0;
+  if (!/GH013|GH006|repository rule violations|protected branch hook declined|Protected branch update failed/i.test(
+    error2.stderr
+  ))
+    return void 0;
+  const rules = error2.stderr.split("\n").map((line) => /^remote:\s+-\s+(.+)$/.exec(line.trim())?.[1]?.trim()).filter((rule) => !!rule);
+  return rules.length > 0 ? rules : ["a repository rule (the remote named none)"];
+}
+function isNonFastForward(error2) {
+  if (!(error2 instanceof GitCommandError)) return false;
+  return /\[rejected\]|non-fast-forward|fetch first|\[remote rejected\].*(cannot lock ref|failed to update ref)|stale info/i.test(
+    error2.stderr
+  );
+}
+function statusCommitMessage(status, facts) {
+  const phase = status.phase ?? "none";
+  const lines = [
+    `cutover(${status.migration}): ${phase} ${status.state} [${facts.event}]`,
+    "",
+    facts.summary,
+    "",
+    `Cutover-Migration: ${status.migration}`,
+    `Cutover-Phase: ${phase}`,
+    `Cutover-State: ${status.state}`,
+    `Cutover-Event: ${facts.event}`,
+    `Cutover-Weights: old=${status.weights.old} new=${status.weights.new}`
+  ];
+  if (facts.runUrl) lines.push(`Cutover-Run: ${facts.runUrl}`);
+  return `${lines.join("\n")}
+`;
+}
+var GitStateStore = class {
+  constructor(options) {
+    this.options = options;
+    if (!/^[\w./-]+$/.test(options.branch) || options.branch.includes("..")) {
+      throw new Error(`state branch "${options.branch}" is not a valid branch name`);
+    }
+    this.remote = options.remote ?? "origin";
+    this.location = `branch ${options.branch} of ${this.remote}`;
+    const specDir = posix.dirname(options.specPath.split("\\").join("/"));
+    this.statusDir = specDir === "." ? STATUS_DIR : posix.join(specDir, STATUS_DIR);
+  }
+  options;
+  kind = "git";
+  location;
+  remote;
+  statusDir;
+  /** Path of a migration's status file inside the repository. */
+  statusPath(migrationId) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(migrationId)) {
+      throw new Error(`migration id "${migrationId}" is not lowercase letters, digits and dashes`);
+    }
+    return posix.join(this.statusDir, `${migrationId}.json`);
+  }
+  async read(migrationId) {
+    const tip = await this.fetchTip();
+    const recorded = await this.readAt(tip, migrationId);
+    if (this.options.syncWorkspace) await this.writeToWorkspace(recorded.status);
+    return recorded;
+  }
+  async update(migrationId, change) {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    const budgetMs = this.options.budgetMs ?? 6e4;
+    const started = Date.now();
+    let lastConflict;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const tip = await this.fetchTip();
+      const current = await this.readAt(tip, migrationId);
+      const next = change(current);
+      if (!next || serialiseStatus(next.status) === serialiseStatus(current.status)) {
+        if (this.options.syncWorkspace) await this.writeToWorkspace(current.status);
+        return { status: current.status, committed: false, revision: tip, attempts: attempt };
+      }
+      const commit = await this.commitOnTop(tip, migrationId, next.status, next.facts);
+      try {
+        await this.git(
+          ["push", "--porcelain", this.remote, `${commit}:refs/heads/${this.options.branch}`],
+          true
+        );
+      } catch (error2) {
+        const rules = refusedByRule(error2);
+        if (rules)
+          throw new StatusWriteRefusedError(
+            this.options.branch,
+            rules,
+            `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`
+          );
+        if (!isNonFastForward(error2)) throw error2;
+        lastConflict = error2;
+        const delay = Math.min(3e3, (this.options.baseDelayMs ?? 200) * 2 ** (attempt - 1)) * (0.5 + Math.random());
+        if (attempt === maxAttempts || Date.now() - started + delay > budgetMs) break;
+        await new Promise((resolve4) => setTimeout(resolve4, delay));
+        continue;
+      }
+      if (this.options.syncWorkspace) await this.writeToWorkspace(next.status);
+      return { status: next.status, committed: true, revision: commit, attempts: attempt, facts: next.facts };
+    }
+    throw new StateStoreConflictError(
+      `could not record the status of "${migrationId}" on ${this.location}: other commits kept arriving first (${maxAttempts} attempts in ${Math.round((Date.now() - started) / 1e3)} s; last: ${lastConflict?.message}). Nothing was overwritten; re-run the job to record it.`
+    );
+  }
+  /** Writes a status into the workspace's status directory, as later steps of the job read it. */
+  async writeToWorkspace(status) {
+    const path = join(this.options.workspace, this.statusPath(status.migration));
+    await mkdir2(dirname(path), { recursive: true });
+    await writeFile2(path, serialiseStatus(status));
+  }
+  /** Fetches the state branch; undefined when it does not exist yet. */
+  async fetchTip() {
+    try {
+      await this.git(
+        ["fetch", "--no-tags", "--quiet", this.remote, `+refs/heads/${this.options.branch}:${FETCHED_REF}`],
+        true
+      );
+    } catch (error2) {
+      if (error2 instanceof GitCommandError && /couldn't find remote ref|no such ref/i.test(error2.stderr))
+        return void 0;
+      throw error2;
+    }
+    return (await this.git(["rev-parse", "--verify", `${FETCHED_REF}^{commit}`])).trim();
+  }
+  async readAt(tip, migrationId) {
+    const path = this.statusPath(migrationId);
+    const now = this.options.now?.() ?? /* @__PURE__ */ new Date();
+    if (!tip) return { status: initialStatus(migrationId, now), exists: false };
+    let text;
+    try {
+      text = await this.git(["cat-file", "blob", `${tip}:${path}`]);
+    } catch (error2) {
+      if (error2 instanceof GitCommandError)
+        return { status: initialStatus(migrationId, now), exists: false, revision: tip };
+      throw error2;
+    }
+    return { status: this.validated(text, path, tip, migrationId), exists: true, revision: tip };
+  }
+  /**
+   * The recorded status checked against status.schema.json and its rules: whatever is
+   * on the state branch (a hand edit, an older writer) is bookkeeping that every
+   * change is built on, so an invalid one is refused before anything is committed on it.
+   */
+  validated(text, path, tip, migrationId) {
+    let parsed;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error2) {
+      throw new Error(
+        `${path} at ${tip.slice(0, 12)} on ${this.location} is not valid JSON: ${error2.message}`
+      );
+    }
+    if (parsed?.migration !== migrationId) {
+      throw new Error(
+        `${path} on ${this.location} holds the status of "${String(parsed?.migration)}", not "${migrationId}"`
+      );
+    }
+    const result = validateStatusText(
+      text,
+      `${path} at ${tip.slice(0, 12)} on ${this.location}`,
+      migrationId
+    );
+    if (!result.ok) {
+      throw new Error(
+        `${path} at ${tip.slice(0, 12)} on ${this.location} does not match status.schema.json (${result.errors.length} ${result.errors.length === 1 ? "error" : "errors"}):
+${formatSpecErrors(result.errors)}`
+      );
+    }
+    return result.value;
+  }
+  /** Builds a commit whose tree is the tip's with one status file replaced, in a private index. */
+  async commitOnTop(tip, migrationId, status, facts) {
+    const scratch = await mkdtemp(join(tmpdir(), "cutover-index-"));
+    const index = { GIT_INDEX_FILE: join(scratch, "index") };
+    try {
+      const blob = (await this.git(["hash-object", "-w", "--stdin"], false, {}, serialiseStatus(status))).trim();
+      if (tip) await this.git(["read-tree", tip], false, index);
+      else await this.git(["read-tree", "--empty"], false, index);
+      await this.git(
+        ["update-index", "--add", "--cacheinfo", `100644,${blob},${this.statusPath(migrationId)}`],
+        false,
+        index
+      );
+      const tree = (await this.git(["write-tree"], false, index)).trim();
+      const author = this.options.author ?? ACTIONS_BOT;
+      const identity = {
+        GIT_AUTHOR_NAME: author.name,
+        GIT_AUTHOR_EMAIL: author.email,
+        GIT_COMMITTER_NAME: author.name,
+        GIT_COMMITTER_EMAIL: author.email
+      };
+      const parents = tip ? ["-p", tip] : [];
+      return (await this.git(
+        ["commit-tree", tree, ...parents, "-F", "-"],
+        false,
+        identity,
+        statusCommitMessage(status, facts)
+      )).trim();
+    } finally {
+      await rm2(scratch, { recursive: true, force: true });
+    }
+  }
+  git(args, remote = false, env = {}, stdin) {
+    const auth2 = remote && this.options.token ? authConfigEnv(this.options.token) : {};
+    const full = args;
+    return new Promise((resolve4, reject) => {
+      const child = execFile(
+        "git",
+        full,
+        {
+          cwd: this.options.workspace,
+          env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...auth2, ...env },
+          timeout: GIT_TIMEOUT_MS,
+          maxBuffer: 32 * 1024 * 1024
+        },
+        (error2, stdout, stderr) => {
+          if (error2)
+            reject(new GitCommandError(args, `${stdout}
+${stderr || error2.message}`.trim(), child.exitCode));
+          else resolve4(String(stdout));
+        }
+      );
+      if (stdin !== void 0) child.stdin?.end(stdin);
+    });
+  }
+};
+
+// src/providers/state-store.ts
+var StatusWriteRefusedError = class extends Error {
+  constructor(branch, rules, message) {
+    super(message);
+    this.branch = branch;
+    this.rules = rules;
+    this.name = "StatusWriteRefusedError";
+  }
+  branch;
+  rules;
+};
+var STORE_FACTORIES = {
+  git: (options) => {
+    if (!options.git) throw new Error("the git state store needs its options (workspace, branch, spec path)");
+    return new GitStateStore(options.git);
+  }
+};
+function createStateStore(kind, options) {
+  if (!Object.hasOwn(STORE_FACTORIES, kind)) {
+    throw new Error(
+      `state store "${kind}" is not known; known kinds: ${Object.keys(STORE_FACTORIES).join(", ")}`
+    );
+  }
+  return STORE_FACTORIES[kind](options);
+}
+function serialiseStatus(status) {
+  return `${JSON.stringify(status, null, 2)}
+`;
+}
+
 // src/spec/files.ts
+import { existsSync as existsSync3 } from "node:fs";
+import { mkdir as mkdir3, readFile, rename as rename2, unlink as unlink2, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname as dirname2, join as join2, relative as relative2, resolve as resolve2 } from "node:path";
 var SpecInvalidError = class extends Error {
   constructor(file, errors) {
     super(
@@ -29679,7 +30008,7 @@ function parseSpec(text, file, specDir) {
 async function loadSpec(path) {
   const text = await readText(path, "spec");
   if (text === void 0) throw new SpecFileError(`the spec ${displayPath(path)} does not exist`);
-  return parseSpec(text, displayPath(path), dirname(resolve2(path)));
+  return parseSpec(text, displayPath(path), dirname2(resolve2(path)));
 }
 function findMigration(spec, id) {
   const migration = spec.migrations.find((candidate) => candidate.id === id);
@@ -29972,9 +30301,11 @@ function gateSteps(status, request2) {
     }
   ];
 }
-function rollbackTarget(targetPhase) {
+function rollbackTarget(targetPhase, status, restored) {
   if (!targetPhase) return void 0;
   if (targetPhase === "all-old") return { kind: "all-old" };
+  if (!status.checkpoints.some((checkpoint) => checkpoint.phase === targetPhase))
+    return { kind: "phase-weights", phase: targetPhase, weights: { ...restored } };
   return { kind: "phase", phase: targetPhase };
 }
 function rolledBackSteps(status, request2) {
@@ -30014,7 +30345,7 @@ function rolledBackSteps(status, request2) {
     ...outputs["lambda-version"] ? { lambdaVersion: outputs["lambda-version"] } : {},
     ...outputJson(outputs, "timings") ? { timings: outputJson(outputs, "timings") } : {}
   };
-  const target = rollbackTarget(request2.targetPhase);
+  const target = rollbackTarget(request2.targetPhase, status, weights);
   steps.push({
     kind: "event",
     event: { type: "rollback-completed", ...target ? { target } : {}, evidence, ...origin }
@@ -30162,16 +30493,33 @@ function phaseInLine(migration, status) {
 }
 async function recordState(migration, request2, deps, deployment) {
   let last;
-  const update = await deps.store.update(migration.id, (current) => {
-    last = applyRecord(migration, current.status, request2, deps.now());
-    if (last.recorded.length === 0) return void 0;
-    const facts = {
-      event: last.recorded.join(", "),
-      summary: last.summary,
-      ...request2.origin.runUrl ? { runUrl: request2.origin.runUrl } : {}
-    };
-    return { status: last.status, facts };
-  });
+  let before;
+  let update;
+  try {
+    update = await deps.store.update(migration.id, (current) => {
+      before = current.status;
+      last = applyRecord(migration, current.status, request2, deps.now());
+      if (last.recorded.length === 0) return void 0;
+      const facts = {
+        event: last.recorded.join(", "),
+        summary: last.summary,
+        ...request2.origin.runUrl ? { runUrl: request2.origin.runUrl } : {}
+      };
+      return { status: last.status, facts };
+    });
+  } catch (error2) {
+    if (!(error2 instanceof StatusWriteRefusedError) || !last || !before) throw error2;
+    if (request2.event === "rolled-back" && request2.outcome === "success")
+      return {
+        update: { status: before, committed: false, attempts: 1 },
+        recorded: [],
+        summary: `the status commit was refused: ${error2.rules.join(" ")}`,
+        refused: { error: error2, wouldRecord: last.status }
+      };
+    throw new OperationRefusal(
+      `${error2.message.replace(/\.$/, "")}. Nothing was recorded; whatever the step changed in AWS stays as it is. Keep the status on a branch GitHub Actions may push to ("stateBranch" in .github/cutover.json, protected by cutover github-setup), or let GitHub Actions bypass that rule; cutover doctor lists the rules in the way.`
+    );
+  }
   const result = {
     update,
     recorded: update.committed ? last?.recorded ?? [] : [],
@@ -30230,7 +30578,9 @@ async function runRecordState(inputs, env) {
     { store: env.store, ...env.notifier ? { notifier: env.notifier } : {}, now: env.now },
     inputs.environment ? { environment: inputs.environment, ref: env.deploymentRef ?? "HEAD" } : void 0
   );
+  if (result.refused) return refusedRollbackReport(migration, inputs, env, result.refused);
   const { status } = result.update;
+  env.setOutput("refused", "");
   env.setOutput("phase", phaseInLine(migration, status) ?? "");
   env.setOutput("applied-phase", status.phase ?? "");
   env.setOutput("state", status.state);
@@ -30257,6 +30607,39 @@ async function runRecordState(inputs, env) {
       ] : []
     ],
     next: nextAfter(status)
+  };
+}
+function refusedRollbackReport(migration, inputs, env, refused) {
+  const status = refused.wouldRecord;
+  const reason = refused.error.rules.join(" ");
+  env.setOutput("refused", reason);
+  env.setOutput("phase", phaseInLine(migration, status) ?? "");
+  env.setOutput("applied-phase", status.phase ?? "");
+  env.setOutput("state", status.state);
+  env.setOutput("weights", status.weights);
+  env.setOutput("committed", false);
+  env.setOutput("revision", "");
+  env.setOutput("recorded", "");
+  env.setOutput("deployment-id", "");
+  const path = `status/${migration.id}.json`;
+  env.warn?.(
+    `the rollback of ${migration.id} is done (${describeWeights(status.weights)}), but ${refused.error.message.replace(/\.$/, "")}. Commit ${path} as the job summary shows it, then release the rollback lock (git push origin :refs/cutover/rollback/${migration.id}); until then the monitor and applies step aside.`
+  );
+  return {
+    title: `record-state: ${migration.id} ${inputs.event}`,
+    headline: `The rollback stands (${describeWeights(status.weights)}); its status commit was refused by the repository's rules.`,
+    found: [`Step ${inputs.event} ended ${inputs.outcome}.`, `Refused: ${reason}`],
+    done: ["Nothing was committed; the rollback lock stays held so nothing acts on the stale status."],
+    markdown: [
+      `The status to commit as \`${path}\`:`,
+      `\`\`\`json
+${serialiseStatus(status).trimEnd()}
+\`\`\``
+    ],
+    next: [
+      `Commit ${path} as above (or let the next reconcile record it from the AWS checkpoint), then delete refs/cutover/rollback/${migration.id}.`,
+      `Keep the status on a branch GitHub Actions may push to ("stateBranch" in .github/cutover.json); cutover doctor lists the rule in the way.`
+    ]
   };
 }
 function nextAfter(status) {
@@ -34584,273 +34967,6 @@ function createNotifier(kind, options) {
   return NOTIFIER_FACTORIES[kind](options);
 }
 
-// src/providers/git-state-store.ts
-import { execFile } from "node:child_process";
-import { mkdir as mkdir3, mkdtemp, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname as dirname2, join as join2, posix } from "node:path";
-var ACTIONS_BOT = {
-  name: "github-actions[bot]",
-  email: "41898282+github-actions[bot]@users.noreply.github.com"
-};
-var FETCHED_REF = "refs/cutover/state";
-var GIT_TIMEOUT_MS = 6e4;
-var GitCommandError = class extends Error {
-  constructor(args, stderr, exitCode) {
-    super(`git ${args.join(" ")} failed: ${stderr.trim()}`);
-    this.args = args;
-    this.stderr = stderr;
-    this.exitCode = exitCode;
-    this.name = "GitCommandError";
-  }
-  args;
-  stderr;
-  exitCode;
-};
-function authConfigEnv(token, base = process.env) {
-  const existing = Number.parseInt(base.GIT_CONFIG_COUNT ?? "0", 10);
-  const index = Number.isInteger(existing) && existing > 0 ? existing : 0;
-  return {
-    GIT_CONFIG_COUNT: String(index + 1),
-    [`GIT_CONFIG_KEY_${index}`]: "http.extraheader",
-    [`GIT_CONFIG_VALUE_${index}`]: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`
-  };
-}
-var StateStoreConflictError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "StateStoreConflictError";
-  }
-};
-function isNonFastForward(error2) {
-  if (!(error2 instanceof GitCommandError)) return false;
-  return /\[rejected\]|non-fast-forward|fetch first|\[remote rejected\].*(cannot lock ref|failed to update ref)|stale info/i.test(
-    error2.stderr
-  );
-}
-function statusCommitMessage(status, facts) {
-  const phase = status.phase ?? "none";
-  const lines = [
-    `cutover(${status.migration}): ${phase} ${status.state} [${facts.event}]`,
-    "",
-    facts.summary,
-    "",
-    `Cutover-Migration: ${status.migration}`,
-    `Cutover-Phase: ${phase}`,
-    `Cutover-State: ${status.state}`,
-    `Cutover-Event: ${facts.event}`,
-    `Cutover-Weights: old=${status.weights.old} new=${status.weights.new}`
-  ];
-  if (facts.runUrl) lines.push(`Cutover-Run: ${facts.runUrl}`);
-  return `${lines.join("\n")}
-`;
-}
-var GitStateStore = class {
-  constructor(options) {
-    this.options = options;
-    if (!/^[\w./-]+$/.test(options.branch) || options.branch.includes("..")) {
-      throw new Error(`state branch "${options.branch}" is not a valid branch name`);
-    }
-    this.remote = options.remote ?? "origin";
-    this.location = `branch ${options.branch} of ${this.remote}`;
-    const specDir = posix.dirname(options.specPath.split("\\").join("/"));
-    this.statusDir = specDir === "." ? STATUS_DIR : posix.join(specDir, STATUS_DIR);
-  }
-  options;
-  kind = "git";
-  location;
-  remote;
-  statusDir;
-  /** Path of a migration's status file inside the repository. */
-  statusPath(migrationId) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(migrationId)) {
-      throw new Error(`migration id "${migrationId}" is not lowercase letters, digits and dashes`);
-    }
-    return posix.join(this.statusDir, `${migrationId}.json`);
-  }
-  async read(migrationId) {
-    const tip = await this.fetchTip();
-    const recorded = await this.readAt(tip, migrationId);
-    if (this.options.syncWorkspace) await this.writeToWorkspace(recorded.status);
-    return recorded;
-  }
-  async update(migrationId, change) {
-    const maxAttempts = this.options.maxAttempts ?? 5;
-    const budgetMs = this.options.budgetMs ?? 6e4;
-    const started = Date.now();
-    let lastConflict;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const tip = await this.fetchTip();
-      const current = await this.readAt(tip, migrationId);
-      const next = change(current);
-      if (!next || serialiseStatus(next.status) === serialiseStatus(current.status)) {
-        if (this.options.syncWorkspace) await this.writeToWorkspace(current.status);
-        return { status: current.status, committed: false, revision: tip, attempts: attempt };
-      }
-      const commit = await this.commitOnTop(tip, migrationId, next.status, next.facts);
-      try {
-        await this.git(
-          ["push", "--porcelain", this.remote, `${commit}:refs/heads/${this.options.branch}`],
-          true
-        );
-      } catch (error2) {
-        if (!isNonFastForward(error2)) throw error2;
-        lastConflict = error2;
-        const delay = Math.min(3e3, (this.options.baseDelayMs ?? 200) * 2 ** (attempt - 1)) * (0.5 + Math.random());
-        if (attempt === maxAttempts || Date.now() - started + delay > budgetMs) break;
-        await new Promise((resolve4) => setTimeout(resolve4, delay));
-        continue;
-      }
-      if (this.options.syncWorkspace) await this.writeToWorkspace(next.status);
-      return { status: next.status, committed: true, revision: commit, attempts: attempt, facts: next.facts };
-    }
-    throw new StateStoreConflictError(
-      `could not record the status of "${migrationId}" on ${this.location}: other commits kept arriving first (${maxAttempts} attempts in ${Math.round((Date.now() - started) / 1e3)} s; last: ${lastConflict?.message}). Nothing was overwritten; re-run the job to record it.`
-    );
-  }
-  /** Writes a status into the workspace's status directory, as later steps of the job read it. */
-  async writeToWorkspace(status) {
-    const path = join2(this.options.workspace, this.statusPath(status.migration));
-    await mkdir3(dirname2(path), { recursive: true });
-    await writeFile3(path, serialiseStatus(status));
-  }
-  /** Fetches the state branch; undefined when it does not exist yet. */
-  async fetchTip() {
-    try {
-      await this.git(
-        ["fetch", "--no-tags", "--quiet", this.remote, `+refs/heads/${this.options.branch}:${FETCHED_REF}`],
-        true
-      );
-    } catch (error2) {
-      if (error2 instanceof GitCommandError && /couldn't find remote ref|no such ref/i.test(error2.stderr))
-        return void 0;
-      throw error2;
-    }
-    return (await this.git(["rev-parse", "--verify", `${FETCHED_REF}^{commit}`])).trim();
-  }
-  async readAt(tip, migrationId) {
-    const path = this.statusPath(migrationId);
-    const now = this.options.now?.() ?? /* @__PURE__ */ new Date();
-    if (!tip) return { status: initialStatus(migrationId, now), exists: false };
-    let text;
-    try {
-      text = await this.git(["cat-file", "blob", `${tip}:${path}`]);
-    } catch (error2) {
-      if (error2 instanceof GitCommandError)
-        return { status: initialStatus(migrationId, now), exists: false, revision: tip };
-      throw error2;
-    }
-    return { status: this.validated(text, path, tip, migrationId), exists: true, revision: tip };
-  }
-  /**
-   * The recorded status checked against status.schema.json and its rules: whatever is
-   * on the state branch (a hand edit, an older writer) is bookkeeping that every
-   * change is built on, so an invalid one is refused before anything is committed on it.
-   */
-  validated(text, path, tip, migrationId) {
-    let parsed;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error2) {
-      throw new Error(
-        `${path} at ${tip.slice(0, 12)} on ${this.location} is not valid JSON: ${error2.message}`
-      );
-    }
-    if (parsed?.migration !== migrationId) {
-      throw new Error(
-        `${path} on ${this.location} holds the status of "${String(parsed?.migration)}", not "${migrationId}"`
-      );
-    }
-    const result = validateStatusText(
-      text,
-      `${path} at ${tip.slice(0, 12)} on ${this.location}`,
-      migrationId
-    );
-    if (!result.ok) {
-      throw new Error(
-        `${path} at ${tip.slice(0, 12)} on ${this.location} does not match status.schema.json (${result.errors.length} ${result.errors.length === 1 ? "error" : "errors"}):
-${formatSpecErrors(result.errors)}`
-      );
-    }
-    return result.value;
-  }
-  /** Builds a commit whose tree is the tip's with one status file replaced, in a private index. */
-  async commitOnTop(tip, migrationId, status, facts) {
-    const scratch = await mkdtemp(join2(tmpdir(), "cutover-index-"));
-    const index = { GIT_INDEX_FILE: join2(scratch, "index") };
-    try {
-      const blob = (await this.git(["hash-object", "-w", "--stdin"], false, {}, serialiseStatus(status))).trim();
-      if (tip) await this.git(["read-tree", tip], false, index);
-      else await this.git(["read-tree", "--empty"], false, index);
-      await this.git(
-        ["update-index", "--add", "--cacheinfo", `100644,${blob},${this.statusPath(migrationId)}`],
-        false,
-        index
-      );
-      const tree = (await this.git(["write-tree"], false, index)).trim();
-      const author = this.options.author ?? ACTIONS_BOT;
-      const identity = {
-        GIT_AUTHOR_NAME: author.name,
-        GIT_AUTHOR_EMAIL: author.email,
-        GIT_COMMITTER_NAME: author.name,
-        GIT_COMMITTER_EMAIL: author.email
-      };
-      const parents = tip ? ["-p", tip] : [];
-      return (await this.git(
-        ["commit-tree", tree, ...parents, "-F", "-"],
-        false,
-        identity,
-        statusCommitMessage(status, facts)
-      )).trim();
-    } finally {
-      await rm2(scratch, { recursive: true, force: true });
-    }
-  }
-  git(args, remote = false, env = {}, stdin) {
-    const auth2 = remote && this.options.token ? authConfigEnv(this.options.token) : {};
-    const full = args;
-    return new Promise((resolve4, reject) => {
-      const child = execFile(
-        "git",
-        full,
-        {
-          cwd: this.options.workspace,
-          env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...auth2, ...env },
-          timeout: GIT_TIMEOUT_MS,
-          maxBuffer: 32 * 1024 * 1024
-        },
-        (error2, stdout, stderr) => {
-          if (error2)
-            reject(new GitCommandError(args, `${stdout}
-${stderr || error2.message}`.trim(), child.exitCode));
-          else resolve4(String(stdout));
-        }
-      );
-      if (stdin !== void 0) child.stdin?.end(stdin);
-    });
-  }
-};
-
-// src/providers/state-store.ts
-var STORE_FACTORIES = {
-  git: (options) => {
-    if (!options.git) throw new Error("the git state store needs its options (workspace, branch, spec path)");
-    return new GitStateStore(options.git);
-  }
-};
-function createStateStore(kind, options) {
-  if (!Object.hasOwn(STORE_FACTORIES, kind)) {
-    throw new Error(
-      `state store "${kind}" is not known; known kinds: ${Object.keys(STORE_FACTORIES).join(", ")}`
-    );
-  }
-  return STORE_FACTORIES[kind](options);
-}
-function serialiseStatus(status) {
-  return `${JSON.stringify(status, null, 2)}
-`;
-}
-
 // src/action/contract.ts
 function defineContract(contract2) {
   return contract2;
@@ -34903,7 +35019,10 @@ var contract = defineContract({
     },
     revision: { description: "Commit of the state branch holding the status." },
     recorded: { description: "Comma-separated state-machine events and notes recorded." },
-    "deployment-id": { description: "Id of the GitHub deployment created, empty when none." }
+    "deployment-id": { description: "Id of the GitHub deployment created, empty when none." },
+    refused: {
+      description: "The rules that refused the status commit of a successful rollback (the rollback stands; the step succeeds with a warning and the status to commit in its summary); empty otherwise."
+    }
   }
 });
 function stringRecord(value, input) {
@@ -34962,6 +35081,7 @@ await runAction(contract, (ctx) => {
     store,
     ...notifier ? { notifier } : {},
     ...process.env.GITHUB_SHA ? { deploymentRef: process.env.GITHUB_SHA } : {},
+    warn: (message) => ctx.log.warn(message),
     now: () => /* @__PURE__ */ new Date()
   });
 });
