@@ -14,7 +14,8 @@ export type WireProtocol =
   | "json-1.1"
   | "rest-json"
   | "json-1.0-query"
-  | "sqs-json-1.0-query";
+  | "sqs-json-1.0-query"
+  | "aws-query-sns";
 
 /** Protocol of each service, by the name its ServiceHandler carries. */
 export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
@@ -25,6 +26,7 @@ export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
   cloudwatch: "json-1.0-query",
   eventbridge: "json-1.1",
   sqs: "sqs-json-1.0-query",
+  sns: "aws-query-sns",
 };
 
 /** Services by the name the SDK signs requests for (the SigV4 credential scope). */
@@ -36,6 +38,7 @@ export const SIGNING_NAMES: Readonly<Record<string, string>> = {
   monitoring: "cloudwatch",
   events: "eventbridge",
   sqs: "sqs",
+  sns: "sns",
 };
 
 /** An error a service answers with, in AWS's vocabulary. */
@@ -193,6 +196,13 @@ export function sendServiceError(
         { Type: type, Message: error.message, ...error.fields },
         headers,
       );
+      return;
+    }
+    case "aws-query-sns": {
+      const xml =
+        `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${error.status >= 500 ? "Receiver" : "Sender"}</Type>` +
+        `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${escapeXml(requestId)}</RequestId></ErrorResponse>`;
+      send(req, res, error.status, "text/xml", `<?xml version="1.0"?>\n${xml}`);
       return;
     }
     case "json-1.0-query":

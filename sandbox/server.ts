@@ -78,7 +78,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       return;
     }
     const protocol = SERVICE_PROTOCOLS[service.name] ?? "rest-json";
-    const operation = operationOf(service, req);
+    const operation = operationOf(service, req, body);
     if (operation !== undefined) {
       const key = `${service.name}.${operation}`;
       calls[key] = (calls[key] ?? 0) + 1;
@@ -161,8 +161,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 }
 
-function operationOf(service: ServiceHandler, req: IncomingMessage): string | undefined {
-  if (service.operationOf) return service.operationOf(req);
+function operationOf(service: ServiceHandler, req: IncomingMessage, body: Buffer): string | undefined {
+  if (service.operationOf) return service.operationOf(req, body);
   const target = amzTarget(req);
   const dot = target.lastIndexOf(".");
   return dot < 0 ? undefined : target.slice(dot + 1);

@@ -18,7 +18,7 @@ export interface ServiceHandler {
    * undefined when the service does not serve it. Optional: without it the
    * server takes the operation from X-Amz-Target (the JSON protocols).
    */
-  operationOf?(req: IncomingMessage): string | undefined;
+  operationOf?(req: IncomingMessage, body?: Buffer): string | undefined;
   /**
    * Optional: called when a request's headers arrive, before its body is read, for a service whose
    * answer depends on what happened while the request was in flight.
