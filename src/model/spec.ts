@@ -327,17 +327,14 @@ export interface NotificationsSpec {
 
 export type NotificationSinkSpec = SlackSinkSpec | WebhookSinkSpec | SnsSinkSpec;
 
-/** Names a value kept outside the spec: a secret given to the action, or an environment variable. */
-export type SecretReference = NamedSecret | NamedEnvironmentVariable;
-
-/** A secret handed to the action in its notification-secrets input, by name. */
-export interface NamedSecret {
-  secret: string;
-}
-
-/** An environment variable of the runner (or of the guardian Lambda), by name. */
-export interface NamedEnvironmentVariable {
-  env: string;
+/**
+ * Names a value kept outside the spec, never the value itself: exactly one of
+ * a secret handed to the action in its notification-secrets input, or an
+ * environment variable of the runner (or of the guardian Lambda).
+ */
+export interface SecretReference {
+  secret?: string;
+  env?: string;
 }
 
 /** Which events a sink receives; all of them when `events` is absent. */

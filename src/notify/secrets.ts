@@ -57,12 +57,19 @@ export function parseNotificationSecrets(text: string): {
 
 /** Names a reference in messages: `secret SLACK_WEBHOOK_URL` or `environment variable HOOK_URL`. */
 export function describeReference(reference: SecretReference): string {
-  return "secret" in reference ? `secret ${reference.secret}` : `environment variable ${reference.env}`;
+  return reference.secret !== undefined
+    ? `secret ${reference.secret}`
+    : `environment variable ${reference.env}`;
 }
 
 /** The value a reference names, or undefined when it is not set (or empty). */
 export function resolveReference(reference: SecretReference, lookup: SecretLookup): string | undefined {
-  const value = "secret" in reference ? lookup.secrets[reference.secret] : lookup.env[reference.env];
+  const value =
+    reference.secret !== undefined
+      ? lookup.secrets[reference.secret]
+      : reference.env !== undefined
+        ? lookup.env[reference.env]
+        : undefined;
   return value === undefined || value === "" ? undefined : value;
 }
 
