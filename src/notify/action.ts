@@ -102,3 +102,37 @@ export class ActionNotifications {
 
 /** The hook operations receive: the announcer for the migration they loaded. */
 export type AnnouncerFor = (migration: Pick<Migration, "id" | "notifications">) => Announcer;
+
+/** What of an action's context notifications use (the ActionContext of src/action/run.ts fits). */
+export interface NotifyingActionContext {
+  inputs: { optional(name: typeof NOTIFICATION_SECRETS_INPUT): string | undefined };
+  run: RunContext;
+  log: AnnouncerLog;
+  secret(value: string): void;
+  setOutput(name: typeof NOTIFICATIONS_OUTPUT_NAME, value: string): void;
+}
+
+const NOTIFICATIONS_OUTPUT_NAME = "notifications";
+
+/**
+ * Runs an action body with notifications: the body gets the announcer hook,
+ * and the `notifications` output is written however the body ends.
+ */
+export async function withActionNotifications<R>(
+  ctx: NotifyingActionContext,
+  transports: SinkTransportFactory,
+  body: (announcerFor: AnnouncerFor) => Promise<R>,
+): Promise<R> {
+  const notifications = new ActionNotifications({
+    secretsInput: ctx.inputs.optional(NOTIFICATION_SECRETS_INPUT),
+    run: ctx.run,
+    log: ctx.log,
+    mask: (value) => ctx.secret(value),
+    transports,
+  });
+  try {
+    return await body(notifications.announcerFor);
+  } finally {
+    notifications.publish((value) => ctx.setOutput(NOTIFICATIONS_OUTPUT_NAME, value));
+  }
+}

@@ -1,6 +1,7 @@
 import { defineContract } from "../../../src/action/contract.js";
 import type { InputReader } from "../../../src/action/inputs.js";
 import type { Evidence } from "../../../src/model/status.js";
+import { NOTIFICATION_CONTRACT } from "../../../src/notify/action.js";
 import { type RecordStateActionInputs, STEP_EVENTS, STEP_OUTCOMES } from "../../../src/ops/record-state.js";
 
 /** Inputs and outputs of record-state; action.yml must say exactly the same. */
@@ -42,6 +43,7 @@ export const contract = defineContract({
       description:
         "Token to push the status commit and create deployments with; the workflow's github.token.",
     },
+    "notification-secrets": NOTIFICATION_CONTRACT.input,
   },
   outputs: {
     phase: {
@@ -57,6 +59,7 @@ export const contract = defineContract({
     revision: { description: "Commit of the state branch holding the status." },
     recorded: { description: "Comma-separated state-machine events and notes recorded." },
     "deployment-id": { description: "Id of the GitHub deployment created, empty when none." },
+    notifications: NOTIFICATION_CONTRACT.output,
   },
 });
 
