@@ -319,20 +319,18 @@ export async function evaluateGate(request: GateRequest, deps: GateDependencies)
     queries: stats.queries,
   });
   const deliveries =
-    (await deps
-      .announcerFor?.(migration)
-      .announce(
-        gateVerdictEvent(
-          {
-            migration: migration.id,
-            phase: status.phase,
-            time: evaluatedAt,
-            ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
-          },
-          evidence,
-          status.weights,
-        ),
-      )) ?? [];
+    (await deps.announcerFor?.(migration).announce(
+      gateVerdictEvent(
+        {
+          migration: migration.id,
+          phase: status.phase,
+          time: evaluatedAt,
+          ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+        },
+        evidence,
+        status.weights,
+      ),
+    )) ?? [];
   return { evidence, judgement, report: withDeliveries(gateReport(evidence, judgement), deliveries), window };
 }
 
