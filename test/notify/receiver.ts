@@ -20,12 +20,14 @@ export interface Receiver {
   received: Received[];
   /** Answers for the next requests, in order; 200 once they run out. */
   script(...answers: Answer[]): void;
+  /** Answers for the next requests whose body `when` accepts, in order (ahead of unconditional ones). */
+  scriptWhen(when: (body: string) => boolean, ...answers: Answer[]): void;
   close(): Promise<void>;
 }
 
 export async function startReceiver(options: { secret?: string; path?: string } = {}): Promise<Receiver> {
   const received: Received[] = [];
-  const answers: Answer[] = [];
+  const answers: { when?: (body: string) => boolean; answer: Answer }[] = [];
   const hanging = new Set<ServerResponse>();
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -42,7 +44,8 @@ export async function startReceiver(options: { secret?: string; path?: string } 
           })
         : null;
       received.push({ headers: request.headers, body, signature, at: Date.now() });
-      const answer = answers.shift() ?? { status: 200 };
+      const index = answers.findIndex((entry) => entry.when?.(body) ?? true);
+      const answer = index === -1 ? { status: 200 } : answers.splice(index, 1)[0]!.answer;
       if (answer === "hang") {
         hanging.add(response);
         return;
@@ -60,7 +63,8 @@ export async function startReceiver(options: { secret?: string; path?: string } 
   return {
     url: `http://127.0.0.1:${port}${options.path ?? "/hook"}`,
     received,
-    script: (...next) => answers.push(...next),
+    script: (...next) => answers.push(...next.map((answer) => ({ answer }))),
+    scriptWhen: (when, ...next) => answers.push(...next.map((answer) => ({ when, answer }))),
     close: async () => {
       for (const response of hanging) response.destroy();
       server.closeAllConnections();
