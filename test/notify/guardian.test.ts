@@ -67,7 +67,7 @@ function guarded(env: Record<string, string>) {
     { AWS_REGION: "us-east-1", AWS_LAMBDA_FUNCTION_NAME: "cutover-guardian", ...env },
     createSinkTransport,
     log,
-    { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, totalBudgetMs: 2000, attemptTimeoutMs: 300 },
+    { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, totalBudgetMs: 6000, attemptTimeoutMs: 1500 },
   );
   const handle = () =>
     handleAlarmEvent(alarmEvent(), {

@@ -53,7 +53,7 @@ function notificationsFor(hookUrl: string | undefined, log: RecordingLog, masked
     mask: (value) => masked.push(value),
     transports: createSinkTransport,
     env: { GITHUB_RUN_ID: "9" },
-    policy: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, totalBudgetMs: 2000, attemptTimeoutMs: 300 },
+    policy: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, totalBudgetMs: 6000, attemptTimeoutMs: 1500 },
   });
 }
 
