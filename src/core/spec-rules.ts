@@ -7,6 +7,7 @@
  * errors) so that every problem is reported in one pass.
  */
 import { DURATION_HINT, parseDuration } from "../model/duration.js";
+import { notificationRuleFindings } from "../notify/spec-rules.js";
 import { compareCheckFindings, type GateBake } from "./gate/compare-rules.js";
 import { isValidPeriod } from "./gate/window.js";
 import type { JsonPath } from "./spec-error.js";
@@ -390,6 +391,7 @@ export function specRuleFindings(document: unknown, environment: RuleEnvironment
     checkPhases(findings, migration, base);
     checkGates(findings, migration, base);
     checkSteps(findings, migration, base, environment);
+    findings.list.push(...notificationRuleFindings(migration, base));
   });
   return findings.list;
 }

@@ -39,6 +39,8 @@ export interface Migration {
   phases: PhaseSpec[];
   /** Expected cost of the new side, checked by gates that include a cost check. */
   cost?: CostSpec;
+  /** Where decisions about this migration are announced, besides GitHub. */
+  notifications?: NotificationsSpec;
 }
 
 export interface PromotionOverride {
@@ -356,4 +358,90 @@ export interface CostSpec {
   };
   /** Lambda memory in MB, for GB-seconds. */
   lambdaMemoryMb?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Notifications
+
+/** Events a notification sink can be sent. */
+export type NotificationEventName =
+  | "phase-started"
+  | "shift-applied"
+  | "gate-verdict"
+  | "rollback-started"
+  | "rollback-completed"
+  | "decommission-scaled-down"
+  | "decommission-deleted"
+  | "drift-detected"
+  | "waiting-for-approval";
+
+export const NOTIFICATION_EVENT_NAMES: readonly NotificationEventName[] = [
+  "phase-started",
+  "shift-applied",
+  "gate-verdict",
+  "rollback-started",
+  "rollback-completed",
+  "decommission-scaled-down",
+  "decommission-deleted",
+  "drift-detected",
+  "waiting-for-approval",
+];
+
+/** Who rolled back: a workflow, the guardian Lambda, or someone with the CLI. */
+export type RollbackOrigin = "workflow" | "guardian" | "cli";
+
+/** The sinks decisions are sent to; each one filters the events it receives. */
+export interface NotificationsSpec {
+  sinks: NotificationSinkSpec[];
+}
+
+export type NotificationSinkSpec = SlackSinkSpec | WebhookSinkSpec | SnsSinkSpec;
+
+/**
+ * Names a value kept outside the spec, never the value itself: exactly one of
+ * a secret handed to the action in its notification-secrets input, or an
+ * environment variable of the runner (or of the guardian Lambda).
+ */
+export interface SecretReference {
+  secret?: string;
+  env?: string;
+}
+
+/** Which events a sink receives; all of them when `events` is absent. */
+export interface NotificationFilter {
+  events?: NotificationEventName[];
+  /** gate-verdict: only these verdicts (all when absent). */
+  verdicts?: ("pass" | "fail" | "rollback" | "insufficient-data")[];
+  /** rollback-started and rollback-completed: only rollbacks from these origins (all when absent). */
+  rollbackOrigins?: RollbackOrigin[];
+}
+
+/** Unique within the migration: lowercase letters, digits and dashes; names the sink in logs and the status history. */
+export type SinkName = string;
+
+/** A Slack incoming webhook; its URL is a secret. */
+export interface SlackSinkSpec {
+  kind: "slack";
+  name: SinkName;
+  webhookUrl: SecretReference;
+  filter?: NotificationFilter;
+}
+
+/** An HTTPS endpoint receiving CloudEvents, signed with HMAC-SHA256. */
+export interface WebhookSinkSpec {
+  kind: "webhook";
+  name: SinkName;
+  url: SecretReference;
+  /** Key of the HMAC-SHA256 signature the receiver checks. */
+  signingSecret: SecretReference;
+  filter?: NotificationFilter;
+}
+
+/** An SNS topic receiving CloudEvents. */
+export interface SnsSinkSpec {
+  kind: "sns";
+  name: SinkName;
+  /** arn:aws:sns:<region>:<account>:<topic>; the region comes from the ARN. */
+  topicArn: string;
+  filter?: NotificationFilter;
 }

@@ -15,6 +15,9 @@ import { coveringPeriod, type GateMode, type GateWindow, resolveGateWindow } fro
 import { formatDuration, parseDuration } from "../model/duration.js";
 import type { BakeStep, Migration, TargetSpec } from "../model/spec.js";
 import type { MigrationStatus } from "../model/status.js";
+import type { AnnouncerFor } from "../notify/action.js";
+import { gateVerdictEvent } from "../notify/event-builders.js";
+import { withDeliveries } from "../notify/report.js";
 import type { MetricsSource } from "../providers/metrics-source.js";
 import { type OperationLog, OperationRefusal } from "./journal.js";
 import { loadMigrationContext } from "./migration-context.js";
@@ -38,6 +41,9 @@ export interface GateDependencies {
   log: OperationLog;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
+  /** Announces the verdict to the migration's notification sinks; a failed delivery never fails the check. */
+  announcerFor?: AnnouncerFor;
+  runUrl?: string;
 }
 
 export interface GateOutcome {
@@ -382,7 +388,20 @@ export async function evaluateGate(request: GateRequest, deps: GateDependencies)
     calls: stats.calls,
     queries: stats.queries,
   });
-  return { evidence, judgement, report: gateReport(evidence, judgement), window };
+  const deliveries =
+    (await deps.announcerFor?.(migration).announce(
+      gateVerdictEvent(
+        {
+          migration: migration.id,
+          phase: status.phase,
+          time: evaluatedAt,
+          ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+        },
+        evidence,
+        status.weights,
+      ),
+    )) ?? [];
+  return { evidence, judgement, report: withDeliveries(gateReport(evidence, judgement), deliveries), window };
 }
 
 export interface RequestCount {

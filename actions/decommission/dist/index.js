@@ -10793,9 +10793,9 @@ var init_JsonShapeDeserializer2 = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject3 = value !== null && typeof value === "object";
+        const isObject4 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject3) {
+        if (isObject4) {
           if (ns.isStructSchema()) {
             return this._readStruct(ns, value);
           }
@@ -10875,7 +10875,7 @@ var init_JsonShapeDeserializer2 = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject3) {
+          if (isObject4) {
             if (Array.isArray(value)) {
               for (let i5 = 0; i5 < value.length; ++i5) {
                 const v = value[i5];
@@ -11313,7 +11313,7 @@ var init_JsonShapeSerializer2 = __esm({
           return;
         }
         const ns = NormalizedSchema.of(schema);
-        const isObject3 = typeof value === "object";
+        const isObject4 = typeof value === "object";
         if (ns.isStringSchema()) {
           const mediaType = ns.getMergedTraits().mediaType;
           if (mediaType) {
@@ -11329,7 +11329,7 @@ var init_JsonShapeSerializer2 = __esm({
           this.writeAsciiQuoted(asString);
           return;
         }
-        if (isObject3) {
+        if (isObject4) {
           if (ns.isStructSchema()) {
             this.writeStruct(ns, value);
             return;
@@ -11735,9 +11735,9 @@ var init_JsonShapeDeserializer = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject3 = value !== null && typeof value === "object";
+        const isObject4 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject3) {
+        if (isObject4) {
           if (ns.isStructSchema()) {
             const record = value;
             const union = ns.isUnionSchema();
@@ -11853,7 +11853,7 @@ var init_JsonShapeDeserializer = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject3) {
+          if (isObject4) {
             const out = Array.isArray(value) ? [] : {};
             for (const k5 in value) {
               if (!hasOwn(value, k5)) {
@@ -11976,9 +11976,9 @@ var init_JsonShapeSerializer = __esm({
         }
       }
       _write(schema, value, container) {
-        const isObject3 = value !== null && typeof value === "object";
+        const isObject4 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject3) {
+        if (isObject4) {
           if (ns.isStructSchema()) {
             const record = value;
             const out = {};
@@ -12108,7 +12108,7 @@ var init_JsonShapeSerializer = __esm({
           this.useReplacer = true;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject3) {
+          if (isObject4) {
             if (value instanceof Uint8Array) {
               return (this.serdeContext?.base64Encoder ?? toBase64)(value);
             }
@@ -20091,8 +20091,8 @@ function writeValue(ns, value, container, serdeContext) {
     encodeHeader(majorMap, 0);
     return;
   }
-  const isObject3 = typeof value === "object";
-  if (isObject3) {
+  const isObject4 = typeof value === "object";
+  if (isObject4) {
     if (ns.isBlobSchema()) {
       if (value instanceof Uint8Array) {
         writeBytes(value);
@@ -89462,6 +89462,121 @@ var migrations_schema_default = {
         checkCost: {
           type: "boolean",
           description: "Also check the new side's cost against the migration's `cost` projection."
+        },
+        checks: {
+          type: "array",
+          description: "Statistical checks of the new side against the old side over the same window, beside the thresholds.",
+          items: { $ref: "#/definitions/GateCheckSpec" }
+        }
+      }
+    },
+    GateCheckSpec: {
+      description: "A statistical check of a gate.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [{ $ref: "#/definitions/CompareCheckSpec" }]
+    },
+    CompareCheckSpec: {
+      type: "object",
+      description: "The new side's per-period values against the old side's (Mann-Whitney U), metric by metric, scored as a whole.",
+      required: ["kind", "method", "name", "confidence", "score", "metrics"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "compare", description: "Compares the two sides' distributions." },
+        method: {
+          const: "mann-whitney",
+          description: "The Mann-Whitney U test (Wilcoxon rank-sum).",
+          "x-expected": '"mann-whitney"'
+        },
+        name: {
+          type: "string",
+          description: "Shown in the evidence and summaries, unique within the gate.",
+          minLength: 1
+        },
+        confidence: {
+          type: "number",
+          description: "Confidence of each metric's test: 0.95 tests at alpha 0.05.",
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          "x-expected": "a number strictly between 0 and 1, such as 0.95 or 0.99"
+        },
+        minPeriods: {
+          type: "integer",
+          description: "Fewest periods with a datapoint on each side; fewer is insufficient data. 10 when unset.",
+          minimum: 3,
+          "x-expected": "a whole number of periods, at least 3"
+        },
+        score: {
+          type: "object",
+          description: "Score thresholds, 0\u2013100: at or above pass passes, at or above marginal is marginal, below fails.",
+          required: ["pass", "marginal"],
+          additionalProperties: false,
+          properties: {
+            pass: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" },
+            marginal: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" }
+          }
+        },
+        metrics: {
+          type: "array",
+          description: "The metrics compared.",
+          minItems: 1,
+          items: { $ref: "#/definitions/CompareMetricSpec" },
+          "x-expected": "at least one metric"
+        },
+        early: { $ref: "#/definitions/EarlyDecisionSpec" }
+      }
+    },
+    CompareMetricSpec: {
+      type: "object",
+      description: "One metric compared between the sides.",
+      required: ["name", "metric", "direction", "allowedChange"],
+      additionalProperties: false,
+      properties: {
+        name: { type: "string", description: "Unique within the check.", minLength: 1 },
+        metric: {
+          description: 'A preset name ("error-rate", "latency-p95", ...) or a custom metric with CloudWatch queries.',
+          if: { type: "string" },
+          then: { $ref: "#/definitions/MetricPreset" },
+          else: { $ref: "#/definitions/CustomMetric" }
+        },
+        direction: {
+          enum: ["higher-is-worse", "higher-is-better"],
+          description: "Which way is worse for the new side."
+        },
+        allowedChange: {
+          type: "number",
+          description: "How much worse the new side's median may be than the old side's, as a fraction of the old (0.1 = 10 % worse).",
+          minimum: 0,
+          "x-expected": "a fraction of at least 0, such as 0.1 for 10 %"
+        },
+        weight: {
+          type: "number",
+          description: "Weight in the score; 1 when unset.",
+          exclusiveMinimum: 0,
+          "x-expected": "a weight above 0"
+        },
+        critical: {
+          type: "boolean",
+          description: "A failure of this metric fails the check whatever the score."
+        }
+      }
+    },
+    EarlyDecisionSpec: {
+      type: "object",
+      description: "Decisions before the bake ends, at the check's error rate over all the monitor's looks (alpha spending).",
+      additionalProperties: false,
+      properties: {
+        rollback: { type: "boolean", description: "Roll back at once on a clear failure." },
+        passAfter: {
+          type: "string",
+          description: "Let a clear pass complete the bake, never before this much of it has elapsed.",
+          pattern: "^(?:\\d+[smhdw])+$",
+          "x-expected": 'a duration such as "24h"'
+        },
+        spending: {
+          enum: ["obrien-fleming", "pocock"],
+          description: 'How alpha is spent over the looks; "obrien-fleming" when unset.'
         }
       }
     },
@@ -90283,6 +90398,95 @@ function schemaErrors(name, data, file, locations) {
   return errors;
 }
 
+// src/core/gate/compare-rules.ts
+function isObject2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function duplicates(items, pathOf, what, findings) {
+  const first = /* @__PURE__ */ new Map();
+  items.forEach((item, index) => {
+    const name = isObject2(item) ? item.name : void 0;
+    if (typeof name !== "string") return;
+    const at = first.get(name);
+    if (at === void 0) first.set(name, index);
+    else
+      findings.push({
+        path: pathOf(index),
+        message: `"${name}" is also the name of ${what}[${at}]`,
+        expected: "a name used once"
+      });
+  });
+}
+function compareCheckFindings(gate, gatePath, bakes) {
+  const findings = [];
+  if (!Array.isArray(gate.checks) || gate.checks.length === 0) return findings;
+  const checks = gate.checks;
+  const bakeSeconds = bakes.map((b5) => b5.seconds).filter((s2) => s2 !== void 0 && s2 > 0);
+  for (const bake of bakes) {
+    if (bake.weight !== 100 && bake.weight !== 0) continue;
+    const empty = bake.weight === 100 ? "old" : "new";
+    findings.push({
+      path: [...gatePath, "checks"],
+      message: `compare the two sides, but the bake at ${renderJsonPath(bake.path)} runs at ${bake.weight} % on the new side: the ${empty} side serves nothing to compare with, so the gate could never pass`,
+      expected: "checks only on gates baked between 1 and 99 % (bake steps can name different gates)"
+    });
+  }
+  duplicates(checks, (index) => [...gatePath, "checks", index, "name"], "checks", findings);
+  checks.forEach((check, index) => {
+    if (!isObject2(check) || check.kind !== "compare") return;
+    const path = [...gatePath, "checks", index];
+    const score = isObject2(check.score) ? check.score : void 0;
+    if (score && typeof score.pass === "number" && typeof score.marginal === "number" && score.marginal > score.pass) {
+      findings.push({
+        path: [...path, "score", "marginal"],
+        message: `${score.marginal} is above the pass score ${score.pass}`,
+        expected: `a marginal score at most the pass score (${score.pass})`
+      });
+    }
+    const metrics = Array.isArray(check.metrics) ? check.metrics : [];
+    duplicates(metrics, (i5) => [...path, "metrics", i5, "name"], "metrics", findings);
+    metrics.forEach((metric, i5) => {
+      if (!isObject2(metric) || !isObject2(metric.metric) || !isObject2(metric.metric.queries)) return;
+      const count = Object.keys(metric.metric.queries).length;
+      if (metric.metric.expression === void 0 && count > 1) {
+        findings.push({
+          path: [...path, "metrics", i5, "metric", "expression"],
+          message: `is missing while there are ${count} queries`,
+          expected: "an expression over the query ids, or exactly one query"
+        });
+      }
+    });
+    const early = isObject2(check.early) ? check.early : void 0;
+    if (early && typeof early.passAfter === "string") {
+      const after = parseDuration(early.passAfter);
+      const at = [...path, "early", "passAfter"];
+      if (after === void 0) {
+        findings.push({
+          path: at,
+          message: `${JSON.stringify(early.passAfter)} is not a duration`,
+          expected: DURATION_HINT
+        });
+      } else if (after === 0) {
+        findings.push({
+          path: at,
+          message: `${JSON.stringify(early.passAfter)} is zero`,
+          expected: `${DURATION_HINT}, longer than zero`
+        });
+      } else {
+        const shortest = Math.min(...bakeSeconds);
+        if (bakeSeconds.length > 0 && after >= shortest) {
+          findings.push({
+            path: at,
+            message: `${JSON.stringify(early.passAfter)} is not shorter than the bake (${shortest} s) of a step using this gate: it could never shorten it`,
+            expected: "a duration shorter than every bake that uses this gate, or no passAfter"
+          });
+        }
+      }
+    }
+  });
+  return findings;
+}
+
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
 var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
@@ -90292,7 +90496,7 @@ function isValidPeriod(seconds) {
 }
 
 // src/core/spec-rules.ts
-function isObject2(value) {
+function isObject3(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function listOf(value) {
@@ -90344,8 +90548,8 @@ function checkGatePeriod(findings, period, path) {
   }
 }
 function checkThresholds(findings, metric, path) {
-  const pass2 = isObject2(metric.pass) ? metric.pass : void 0;
-  const rollback = isObject2(metric.rollback) ? metric.rollback : void 0;
+  const pass2 = isObject3(metric.pass) ? metric.pass : void 0;
+  const rollback = isObject3(metric.rollback) ? metric.rollback : void 0;
   if (pass2 && typeof pass2.min === "number" && typeof pass2.max === "number" && pass2.min > pass2.max) {
     findings.add(
       [...path, "pass"],
@@ -90384,7 +90588,7 @@ function checkThresholds(findings, metric, path) {
   }
 }
 function checkCustomMetric(findings, metric, path) {
-  if (!isObject2(metric) || !isObject2(metric.queries)) return;
+  if (!isObject3(metric) || !isObject3(metric.queries)) return;
   const count = Object.keys(metric.queries).length;
   if (metric.expression === void 0 && count > 1) {
     findings.add(
@@ -90394,31 +90598,48 @@ function checkCustomMetric(findings, metric, path) {
     );
   }
 }
+function gateBakes(migration, base, gateName) {
+  const bakes = [];
+  let weight;
+  for (const { step, path } of stepsOf(migration, base)) {
+    if (step.kind === "shift" && typeof step.weight === "number") weight = step.weight;
+    if (step.kind !== "bake" || step.gate !== gateName) continue;
+    const seconds = typeof step.duration === "string" ? parseDuration(step.duration) : void 0;
+    bakes.push({
+      ...seconds !== void 0 ? { seconds } : {},
+      ...weight !== void 0 ? { weight } : {},
+      path
+    });
+  }
+  return bakes;
+}
 function checkGates(findings, migration, base) {
-  if (!isObject2(migration.gates)) return;
+  if (!isObject3(migration.gates)) return;
   for (const [gateName, gate] of Object.entries(migration.gates)) {
-    if (!isObject2(gate)) continue;
+    if (!isObject3(gate)) continue;
     const gatePath = [...base, "gates", gateName];
     checkGatePeriod(findings, gate.period, [...gatePath, "period"]);
-    if (gate.checkCost === true && !isObject2(migration.cost)) {
+    if (gate.checkCost === true && !isObject3(migration.cost)) {
       findings.add(
         [...gatePath, "checkCost"],
         "is true but the migration has no cost section",
         "a cost section (monthlyProjectionUsd, tolerance, prices) on the migration, or checkCost false"
       );
     }
+    for (const finding of compareCheckFindings(gate, gatePath, gateBakes(migration, base, gateName)))
+      findings.add(finding.path, finding.message, finding.expected);
     const metrics = listOf(gate.metrics);
     checkUnique(
       findings,
       metrics.map((metric, index) => ({
-        name: isObject2(metric) ? metric.name : void 0,
+        name: isObject3(metric) ? metric.name : void 0,
         path: [...gatePath, "metrics", index, "name"],
         label: `metrics[${index}]`
       })),
       "name"
     );
     metrics.forEach((metric, index) => {
-      if (!isObject2(metric)) return;
+      if (!isObject3(metric)) return;
       const metricPath = [...gatePath, "metrics", index];
       checkThresholds(findings, metric, metricPath);
       checkCustomMetric(findings, metric.metric, [...metricPath, "metric"]);
@@ -90454,8 +90675,8 @@ function checkLoadTest(findings, step, path, environment) {
 }
 function stepsOf(migration, base) {
   return listOf(migration.phases).flatMap(
-    (phase, phaseIndex) => isObject2(phase) ? listOf(phase.steps).flatMap(
-      (step, stepIndex) => isObject2(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
+    (phase, phaseIndex) => isObject3(phase) ? listOf(phase.steps).flatMap(
+      (step, stepIndex) => isObject3(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
     ) : []
   );
 }
@@ -90469,8 +90690,8 @@ function checkShiftWeight(findings, weight, path) {
 function checkSteps(findings, migration, base, environment) {
   const phases = listOf(migration.phases);
   const lastPhase = phases.length - 1;
-  const gateNames = isObject2(migration.gates) ? Object.keys(migration.gates) : [];
-  const lastPhaseName = isObject2(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
+  const gateNames = isObject3(migration.gates) ? Object.keys(migration.gates) : [];
+  const lastPhaseName = isObject3(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
   let newWeight = 0;
   for (const { step, path, phaseIndex } of stepsOf(migration, base)) {
     switch (step.kind) {
@@ -90516,14 +90737,14 @@ function checkPhases(findings, migration, base) {
   checkUnique(
     findings,
     phases.map((phase, index) => ({
-      name: isObject2(phase) ? phase.name : void 0,
+      name: isObject3(phase) ? phase.name : void 0,
       path: [...base, "phases", index, "name"],
       label: `phases[${index}]`
     })),
     "name"
   );
   const names = phases.flatMap(
-    (phase) => isObject2(phase) && typeof phase.name === "string" ? [phase.name] : []
+    (phase) => isObject3(phase) && typeof phase.name === "string" ? [phase.name] : []
   );
   const desired = migration.phase;
   if (names.length > 0 && typeof desired === "string" && desired !== "" && !names.includes(desired)) {
@@ -90536,7 +90757,7 @@ function checkPhases(findings, migration, base) {
 }
 function checkRouter(findings, migration, base) {
   const router = migration.router;
-  if (!isObject2(router)) return;
+  if (!isObject3(router)) return;
   if (typeof router.oldSetIdentifier === "string" && router.oldSetIdentifier === router.newSetIdentifier) {
     findings.add(
       [...base, "router", "newSetIdentifier"],
@@ -90555,7 +90776,7 @@ function checkRouter(findings, migration, base) {
 function checkSides(findings, migration, base) {
   const oldSide = migration.oldSide;
   const newSide = migration.newSide;
-  if (!isObject2(oldSide) || !isObject2(newSide) || typeof oldSide.kind !== "string") return;
+  if (!isObject3(oldSide) || !isObject3(newSide) || typeof oldSide.kind !== "string") return;
   if (oldSide.kind === newSide.kind) {
     findings.add(
       [...base, "newSide", "kind"],
@@ -90566,19 +90787,19 @@ function checkSides(findings, migration, base) {
 }
 function specRuleFindings(document, environment) {
   const findings = new Findings();
-  if (!isObject2(document)) return findings.list;
+  if (!isObject3(document)) return findings.list;
   const migrations = listOf(document.migrations);
   checkUnique(
     findings,
     migrations.map((migration, index) => ({
-      name: isObject2(migration) ? migration.id : void 0,
+      name: isObject3(migration) ? migration.id : void 0,
       path: ["migrations", index, "id"],
       label: `migrations[${index}]`
     })),
     "id"
   );
   migrations.forEach((migration, index) => {
-    if (!isObject2(migration)) return;
+    if (!isObject3(migration)) return;
     const base = ["migrations", index];
     checkRouter(findings, migration, base);
     checkSides(findings, migration, base);

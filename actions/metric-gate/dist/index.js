@@ -1210,18 +1210,18 @@ var init_schema_date_utils = __esm({
       let hour;
       let minute;
       let second;
-      let fraction;
+      let fraction2;
       let matches;
       if (matches = IMF_FIXDATE2.exec(value)) {
-        [, day, month, year2, hour, minute, second, fraction] = matches;
+        [, day, month, year2, hour, minute, second, fraction2] = matches;
       } else if (matches = RFC_850_DATE2.exec(value)) {
-        [, day, month, year2, hour, minute, second, fraction] = matches;
+        [, day, month, year2, hour, minute, second, fraction2] = matches;
         year2 = (Number(year2) + 1900).toString();
       } else if (matches = ASC_TIME2.exec(value)) {
-        [, month, day, hour, minute, second, fraction, year2] = matches;
+        [, month, day, hour, minute, second, fraction2, year2] = matches;
       }
       if (year2 && second) {
-        const timestamp = Date.UTC(Number(year2), months.indexOf(month), Number(day), Number(hour), Number(minute), Number(second), fraction ? Math.round(parseFloat(`0.${fraction}`) * 1e3) : 0);
+        const timestamp = Date.UTC(Number(year2), months.indexOf(month), Number(day), Number(hour), Number(minute), Number(second), fraction2 ? Math.round(parseFloat(`0.${fraction2}`) * 1e3) : 0);
         range(day, 1, 31);
         range(hour, 0, 23);
         range(minute, 0, 59);
@@ -10793,9 +10793,9 @@ var init_JsonShapeDeserializer2 = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject3 = value !== null && typeof value === "object";
+        const isObject4 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject3) {
+        if (isObject4) {
           if (ns.isStructSchema()) {
             return this._readStruct(ns, value);
           }
@@ -10875,7 +10875,7 @@ var init_JsonShapeDeserializer2 = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject3) {
+          if (isObject4) {
             if (Array.isArray(value)) {
               for (let i5 = 0; i5 < value.length; ++i5) {
                 const v = value[i5];
@@ -11313,7 +11313,7 @@ var init_JsonShapeSerializer2 = __esm({
           return;
         }
         const ns = NormalizedSchema.of(schema);
-        const isObject3 = typeof value === "object";
+        const isObject4 = typeof value === "object";
         if (ns.isStringSchema()) {
           const mediaType = ns.getMergedTraits().mediaType;
           if (mediaType) {
@@ -11329,7 +11329,7 @@ var init_JsonShapeSerializer2 = __esm({
           this.writeAsciiQuoted(asString);
           return;
         }
-        if (isObject3) {
+        if (isObject4) {
           if (ns.isStructSchema()) {
             this.writeStruct(ns, value);
             return;
@@ -11735,9 +11735,9 @@ var init_JsonShapeDeserializer = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject3 = value !== null && typeof value === "object";
+        const isObject4 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject3) {
+        if (isObject4) {
           if (ns.isStructSchema()) {
             const record = value;
             const union = ns.isUnionSchema();
@@ -11853,7 +11853,7 @@ var init_JsonShapeDeserializer = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject3) {
+          if (isObject4) {
             const out = Array.isArray(value) ? [] : {};
             for (const k5 in value) {
               if (!hasOwn(value, k5)) {
@@ -11976,9 +11976,9 @@ var init_JsonShapeSerializer = __esm({
         }
       }
       _write(schema, value, container) {
-        const isObject3 = value !== null && typeof value === "object";
+        const isObject4 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject3) {
+        if (isObject4) {
           if (ns.isStructSchema()) {
             const record = value;
             const out = {};
@@ -12108,7 +12108,7 @@ var init_JsonShapeSerializer = __esm({
           this.useReplacer = true;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject3) {
+          if (isObject4) {
             if (value instanceof Uint8Array) {
               return (this.serdeContext?.base64Encoder ?? toBase64)(value);
             }
@@ -20091,8 +20091,8 @@ function writeValue(ns, value, container, serdeContext) {
     encodeHeader(majorMap, 0);
     return;
   }
-  const isObject3 = typeof value === "object";
-  if (isObject3) {
+  const isObject4 = typeof value === "object";
+  if (isObject4) {
     if (ns.isBlobSchema()) {
       if (value instanceof Uint8Array) {
         writeBytes(value);
@@ -21101,20 +21101,20 @@ function readSpecial() {
 function bytesToFloat16(a5, b5) {
   const sign2 = a5 >> 7;
   const exponent = (a5 & 124) >> 2;
-  const fraction = (a5 & 3) << 8 | b5;
+  const fraction2 = (a5 & 3) << 8 | b5;
   const scalar = sign2 === 0 ? 1 : -1;
   if (exponent === 0) {
-    if (fraction === 0) {
+    if (fraction2 === 0) {
       return 0;
     }
-    return scalar * (Math.pow(2, 1 - 15) * (fraction / 1024));
+    return scalar * (Math.pow(2, 1 - 15) * (fraction2 / 1024));
   } else if (exponent === 31) {
-    if (fraction === 0) {
+    if (fraction2 === 0) {
       return scalar * Infinity;
     }
     return NaN;
   }
-  return scalar * (Math.pow(2, exponent - 15) * (1 + fraction / 1024));
+  return scalar * (Math.pow(2, exponent - 15) * (1 + fraction2 / 1024));
 }
 function castBigInt(value) {
   if (typeof value === "number") {
@@ -28009,7 +28009,7 @@ var require_dist_cjs14 = __commonJS({
     var { readFileSync } = __require("node:fs");
     var fromWebToken = (init) => async (awsIdentityProperties) => {
       init.logger?.debug("@aws-sdk/credential-provider-web-identity - fromWebToken");
-      const { roleArn, roleSessionName, webIdentityToken, providerId, policyArns, policy, durationSeconds } = init;
+      const { roleArn, roleSessionName, webIdentityToken, providerId, policyArns, policy, durationSeconds: durationSeconds2 } = init;
       let { roleAssumerWithWebIdentity } = init;
       if (!roleAssumerWithWebIdentity) {
         const { getDefaultRoleAssumerWithWebIdentity: getDefaultRoleAssumerWithWebIdentity3 } = (init_sts(), __toCommonJS(sts_exports));
@@ -28029,7 +28029,7 @@ var require_dist_cjs14 = __commonJS({
         ProviderId: providerId,
         PolicyArns: policyArns,
         Policy: policy,
-        DurationSeconds: durationSeconds
+        DurationSeconds: durationSeconds2
       });
     };
     var ENV_TOKEN_FILE = "AWS_WEB_IDENTITY_TOKEN_FILE";
@@ -65026,11 +65026,11 @@ var require_util2 = __commonJS({
     }
     function tryUpgradeRequestToAPotentiallyTrustworthyURL(request) {
     }
-    function sameOrigin(A, B) {
-      if (A.origin === B.origin && A.origin === "null") {
+    function sameOrigin(A2, B2) {
+      if (A2.origin === B2.origin && A2.origin === "null") {
         return true;
       }
-      if (A.protocol === B.protocol && A.hostname === B.hostname && A.port === B.port) {
+      if (A2.protocol === B2.protocol && A2.hostname === B2.hostname && A2.port === B2.port) {
         return true;
       }
       return false;
@@ -75966,9 +75966,9 @@ var require_util5 = __commonJS({
     var assert = __require("node:assert");
     var { URLSerializer } = require_data_url();
     var { isValidHeaderName } = require_util2();
-    function urlEquals(A, B, excludeFragment = false) {
-      const serializedA = URLSerializer(A, excludeFragment);
-      const serializedB = URLSerializer(B, excludeFragment);
+    function urlEquals(A2, B2, excludeFragment = false) {
+      const serializedA = URLSerializer(A2, excludeFragment);
+      const serializedB = URLSerializer(B2, excludeFragment);
       return serializedA === serializedB;
     }
     function getFieldValues(header) {
@@ -83735,12 +83735,12 @@ var require_fast_uri = __commonJS({
     }
     function hasMalformedPercentEncoding(component) {
       if (component === void 0) return false;
-      let percent = component.indexOf("%");
-      while (percent !== -1) {
-        if (percent + 2 >= component.length || !/^[\da-f]{2}$/iu.test(component.slice(percent + 1, percent + 3))) {
+      let percent2 = component.indexOf("%");
+      while (percent2 !== -1) {
+        if (percent2 + 2 >= component.length || !/^[\da-f]{2}$/iu.test(component.slice(percent2 + 1, percent2 + 3))) {
           return true;
         }
-        percent = component.indexOf("%", percent + 3);
+        percent2 = component.indexOf("%", percent2 + 3);
       }
       return false;
     }
@@ -86714,6 +86714,15 @@ function parseDuration(text) {
   }
   return seconds;
 }
+function durationSeconds(text) {
+  const seconds = parseDuration(text);
+  if (seconds === void 0) {
+    throw new Error(
+      `"${text}" is not a duration: use a number and a unit (s, m, h, d, w), e.g. "90s", "48h", "1h30m"`
+    );
+  }
+  return seconds;
+}
 function formatDuration(totalSeconds) {
   if (totalSeconds <= 0) return "0s";
   let rest = Math.round(totalSeconds);
@@ -87519,6 +87528,192 @@ function batchQueries(queries, units, maxPerCall = MAX_QUERIES_PER_CALL) {
   return batches.map((batch) => batch.sort((a5, b5) => order.get(a5.id) - order.get(b5.id)));
 }
 
+// src/core/gate/normal.ts
+function erfc(x) {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r5 = t * Math.exp(
+    -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+  );
+  return x >= 0 ? r5 : 2 - r5;
+}
+function normalUpperTail(z) {
+  if (Number.isNaN(z)) return Number.NaN;
+  return 0.5 * erfc(z / Math.SQRT2);
+}
+var A = [
+  -39.69683028665376,
+  220.9460984245205,
+  -275.9285104469687,
+  138.357751867269,
+  -30.66479806614716,
+  2.506628277459239
+];
+var B = [
+  -54.47609879822406,
+  161.5858368580409,
+  -155.6989798598866,
+  66.80131188771972,
+  -13.28068155288572
+];
+var C = [
+  -0.007784894002430293,
+  -0.3223964580411365,
+  -2.400758277161838,
+  -2.549732539343734,
+  4.374664141464968,
+  2.938163982698783
+];
+var D = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+function normalQuantile(p3) {
+  if (!(p3 > 0 && p3 < 1)) throw new RangeError(`normal quantile of ${p3}: p must be inside (0, 1)`);
+  const low = 0.02425;
+  if (p3 < low) {
+    const q4 = Math.sqrt(-2 * Math.log(p3));
+    return (((((C[0] * q4 + C[1]) * q4 + C[2]) * q4 + C[3]) * q4 + C[4]) * q4 + C[5]) / ((((D[0] * q4 + D[1]) * q4 + D[2]) * q4 + D[3]) * q4 + 1);
+  }
+  if (p3 > 1 - low) return -normalQuantile(1 - p3);
+  const q3 = p3 - 0.5;
+  const r5 = q3 * q3;
+  return (((((A[0] * r5 + A[1]) * r5 + A[2]) * r5 + A[3]) * r5 + A[4]) * r5 + A[5]) * q3 / (((((B[0] * r5 + B[1]) * r5 + B[2]) * r5 + B[3]) * r5 + B[4]) * r5 + 1);
+}
+
+// src/core/gate/mann-whitney.ts
+var EXACT_MAX_PRODUCT = 2500;
+function countPairs(x, y) {
+  const xs = Float64Array.from(x).sort();
+  const ys = Float64Array.from(y).sort();
+  let i5 = 0;
+  let j5 = 0;
+  let u = 0;
+  let tieTerm = 0;
+  while (i5 < xs.length || j5 < ys.length) {
+    const value = j5 >= ys.length || i5 < xs.length && xs[i5] <= ys[j5] ? xs[i5] : ys[j5];
+    let cx = 0;
+    let cy = 0;
+    while (i5 < xs.length && xs[i5] === value) {
+      cx++;
+      i5++;
+    }
+    const below2 = j5;
+    while (j5 < ys.length && ys[j5] === value) {
+      cy++;
+      j5++;
+    }
+    u += cx * below2 + 0.5 * cx * cy;
+    const t = cx + cy;
+    if (t > 1) tieTerm += t * t * t - t;
+  }
+  return { u, tieTerm };
+}
+var exactCache = /* @__PURE__ */ new Map();
+function exactUDistribution(m3, n3) {
+  const small = Math.min(m3, n3);
+  const large = Math.max(m3, n3);
+  const key = `${small}x${large}`;
+  const cached = exactCache.get(key);
+  if (cached) return cached;
+  const size = small * large + 1;
+  const counts = new Array(size).fill(0n);
+  counts[0] = 1n;
+  for (let i5 = 1; i5 <= small; i5++) {
+    const shift = large + i5;
+    for (let k5 = size - 1; k5 >= shift; k5--) counts[k5] = counts[k5] - counts[k5 - shift];
+    for (let k5 = i5; k5 < size; k5++) counts[k5] = counts[k5] + counts[k5 - i5];
+  }
+  let total = 0n;
+  for (const c5 of counts) total += c5;
+  const result = { counts, total };
+  exactCache.set(key, result);
+  return result;
+}
+function exactUpperTail(u, m3, n3) {
+  const { counts, total } = exactUDistribution(m3, n3);
+  if (u <= 0) return 1;
+  if (u > m3 * n3) return 0;
+  let tail = 0n;
+  for (let k5 = u; k5 <= m3 * n3; k5++) tail += counts[k5];
+  return ratio(tail, total);
+}
+function ratio(tail, total) {
+  const bits = total.toString(2).length;
+  const shift = BigInt(Math.max(0, bits - 60));
+  return Number(tail >> shift) / Number(total >> shift);
+}
+function normalUpperTailOfU(u, n1, n22, tieTerm) {
+  const n3 = n1 + n22;
+  const variance = n1 * n22 / 12 * (n3 + 1 - tieTerm / (n3 * (n3 - 1)));
+  if (!(variance > 0)) return { p: 1, z: void 0 };
+  const z = (u - n1 * n22 / 2 - 0.5) / Math.sqrt(variance);
+  return { p: normalUpperTail(z), z };
+}
+function mannWhitney(x, y, alternative = "two-sided", options = {}) {
+  const n1 = x.length;
+  const n22 = y.length;
+  if (n1 === 0 || n22 === 0)
+    throw new RangeError(`Mann-Whitney needs values on both sides (got ${n1} and ${n22})`);
+  for (const value of [...x, ...y]) {
+    if (!Number.isFinite(value)) throw new RangeError(`Mann-Whitney got a non-finite value ${value}`);
+  }
+  const { u, tieTerm } = countPairs(x, y);
+  const uOther = n1 * n22 - u;
+  const requested = options.method ?? "auto";
+  const method = requested === "auto" ? tieTerm === 0 && n1 * n22 <= EXACT_MAX_PRODUCT ? "exact" : "normal" : requested;
+  if (method === "exact" && tieTerm !== 0)
+    throw new RangeError("the exact distribution of U holds only without ties");
+  const statistic = alternative === "greater" ? u : alternative === "less" ? uOther : Math.max(u, uOther);
+  let pValue;
+  let z;
+  if (method === "exact") {
+    pValue = exactUpperTail(Math.round(statistic), n1, n22);
+  } else {
+    const normal = normalUpperTailOfU(statistic, n1, n22, tieTerm);
+    pValue = normal.p;
+    z = normal.z;
+  }
+  if (alternative === "two-sided") pValue = Math.min(1, 2 * pValue);
+  return {
+    u,
+    uOther,
+    n1,
+    n2: n22,
+    probabilityOfSuperiority: u / (n1 * n22),
+    pValue,
+    alternative,
+    method,
+    ...z !== void 0 ? { z } : {},
+    tieTerm
+  };
+}
+function median(values) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// src/core/gate/sequential.ts
+var MONITOR_LOOK_SECONDS = 15 * 60;
+function spentAlpha(t, alpha, kind = "obrien-fleming") {
+  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha ${alpha} must be inside (0, 1)`);
+  if (t <= 0) return 0;
+  if (t >= 1) return alpha;
+  if (kind === "pocock") return alpha * Math.log(1 + (Math.E - 1) * t);
+  const z = normalQuantile(1 - alpha / 2);
+  return Math.min(alpha, 2 * normalUpperTail(z / Math.sqrt(t)));
+}
+function lookLevel(elapsedSeconds, bakeSeconds, alpha, kind = "obrien-fleming", lookEverySeconds = MONITOR_LOOK_SECONDS) {
+  if (!(bakeSeconds > 0)) throw new RangeError(`bake of ${bakeSeconds}s: must be longer than zero`);
+  if (!(lookEverySeconds > 0))
+    throw new RangeError(`looks every ${lookEverySeconds}s: must be longer than zero`);
+  const looks = Math.ceil(bakeSeconds / lookEverySeconds);
+  const look = Math.max(1, Math.ceil(elapsedSeconds / lookEverySeconds));
+  const fraction2 = Math.min(1, look * lookEverySeconds / bakeSeconds);
+  const before = Math.min(1, (look - 1) * lookEverySeconds / bakeSeconds);
+  const spent = spentAlpha(fraction2, alpha, kind);
+  return { look, looks, fraction: fraction2, level: Math.max(0, spent - spentAlpha(before, alpha, kind)), spent };
+}
+
 // src/core/gate/verdict.ts
 var VERDICT_SEVERITY = {
   rollback: 3,
@@ -87586,6 +87781,183 @@ function round(value) {
   if (!Number.isFinite(value)) return String(value);
   if (value === 0) return "0";
   return Number(value.toPrecision(4)).toString();
+}
+
+// src/core/gate/compare.ts
+var DEFAULT_MIN_PERIODS = 10;
+var CREDIT = {
+  pass: 1,
+  marginal: 0.5,
+  fail: 0
+};
+function mean(values) {
+  let total = 0;
+  for (const v of values) total += v;
+  return total / values.length;
+}
+function worseFraction(newValue, oldValue, direction) {
+  const diff = direction === "higher-is-worse" ? newValue - oldValue : oldValue - newValue;
+  if (oldValue === 0) return diff === 0 ? 0 : diff > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  return diff / Math.abs(oldValue);
+}
+function percent(fraction2) {
+  if (!Number.isFinite(fraction2)) return fraction2 > 0 ? "\u221E" : "-\u221E";
+  return `${round(fraction2 * 100)} %`;
+}
+function insufficient(data, minSamples, minPeriods) {
+  for (const side of ["new", "old"]) {
+    if (data.requests[side] < minSamples)
+      return `${data.requests[side]} requests on the ${side} side; the gate needs at least ${minSamples}`;
+  }
+  for (const side of ["new", "old"]) {
+    if (data.missingPeriods[side] > 0)
+      return `${data.missingPeriods[side]} period(s) with requests on the ${side} side have no datapoint (missing data is never a pass)`;
+  }
+  const periods = { new: data.newValues.length, old: data.oldValues.length };
+  for (const side of ["new", "old"]) {
+    if (periods[side] < minPeriods)
+      return `${periods[side]} periods with a datapoint on the ${side} side; the check needs at least ${minPeriods}`;
+  }
+  return void 0;
+}
+function judgeCompareMetric(data, options) {
+  const spec = data.spec;
+  const base = {
+    name: spec.name,
+    direction: spec.direction,
+    allowedChange: spec.allowedChange,
+    weight: spec.weight ?? 1,
+    critical: spec.critical === true,
+    periods: { new: data.newValues.length, old: data.oldValues.length },
+    requests: data.requests
+  };
+  const thin = insufficient(data, options.minSamples, options.minPeriods);
+  if (thin) return { ...base, classification: "insufficient-data", reason: thin };
+  const worse = spec.direction === "higher-is-worse" ? "greater" : "less";
+  const test23 = mannWhitney(data.newValues, data.oldValues, worse);
+  const means = { new: mean(data.newValues), old: mean(data.oldValues) };
+  const medians = { new: median(data.newValues), old: median(data.oldValues) };
+  const worseBy = worseFraction(means.new, means.old, spec.direction);
+  const beyond = worseBy > spec.allowedChange;
+  const significant = test23.pValue < options.alpha;
+  const classification = beyond ? significant ? "fail" : "marginal" : "pass";
+  const p3 = test23.pValue.toPrecision(3);
+  const change = `mean ${percent(worseBy)} ${worseBy >= 0 ? "worse" : "better"} (allowed ${percent(spec.allowedChange)})`;
+  const reason = classification === "fail" ? `significantly worse: ${change}, p = ${p3} < ${round(options.alpha)}` : classification === "marginal" ? `worse beyond the allowance but not significantly: ${change}, p = ${p3} \u2265 ${round(options.alpha)}` : significant ? `within the allowance: ${change}, p = ${p3}` : `no significant difference: ${change}, p = ${p3}`;
+  const judged = {
+    ...base,
+    classification,
+    reason,
+    means,
+    medians,
+    ...means.old !== 0 ? { meanRatio: means.new / means.old } : {},
+    ...Number.isFinite(worseBy) ? { worseBy } : { fromZero: worseBy > 0 ? "worse" : "better" },
+    u: test23.u,
+    uOld: test23.uOther,
+    pValue: test23.pValue,
+    pMethod: test23.method,
+    probabilityOfSuperiority: test23.probabilityOfSuperiority
+  };
+  if (!options.early) return judged;
+  judged.clearFailure = classification === "fail" && test23.pValue < options.early.level;
+  if (options.early.pass) {
+    const factor = spec.direction === "higher-is-worse" ? 1 + spec.allowedChange : 1 - spec.allowedChange;
+    const better = spec.direction === "higher-is-worse" ? "less" : "greater";
+    const nonInferiority = mannWhitney(
+      data.newValues,
+      data.oldValues.map((v) => v * factor),
+      better
+    );
+    judged.nonInferiorityP = nonInferiority.pValue;
+    judged.clearPass = classification === "pass" && nonInferiority.pValue < options.early.level;
+  }
+  return judged;
+}
+function compareScore(metrics) {
+  let credit = 0;
+  let weights = 0;
+  for (const metric of metrics) {
+    if (metric.classification === "insufficient-data") continue;
+    credit += metric.weight * CREDIT[metric.classification];
+    weights += metric.weight;
+  }
+  return weights === 0 ? 0 : Math.round(1e4 * credit / weights) / 100;
+}
+function judgeCompareCheck(check, data, minSamples, clock) {
+  const alpha = 1 - check.confidence;
+  const minPeriods = check.minPeriods ?? DEFAULT_MIN_PERIODS;
+  const early = check.early;
+  const wantsEarly = clock !== void 0 && early !== void 0 && (early.rollback === true || early.passAfter !== void 0);
+  const spending = early?.spending ?? "obrien-fleming";
+  const look = wantsEarly ? lookLevel(clock.elapsedSeconds, clock.bakeSeconds, alpha, spending, clock.lookEverySeconds) : void 0;
+  const levelPerMetric = look ? look.level / Math.max(1, data.length) : 0;
+  const metrics = data.map(
+    (d5) => judgeCompareMetric(d5, {
+      alpha,
+      minSamples,
+      minPeriods,
+      ...look ? { early: { level: levelPerMetric, pass: early?.passAfter !== void 0 } } : {}
+    })
+  );
+  const thresholds = { pass: check.score.pass, marginal: check.score.marginal };
+  const common = {
+    kind: "compare",
+    method: "mann-whitney",
+    name: check.name,
+    confidence: check.confidence,
+    thresholds,
+    metrics
+  };
+  const clearFailures = early?.rollback ? metrics.filter((m3) => m3.clearFailure) : [];
+  const earlyLook = (rollback, clearPass2) => look ? {
+    ...look,
+    spending,
+    levelPerMetric,
+    rollback,
+    ...clearPass2 !== void 0 ? { clearPass: clearPass2 } : {},
+    ...early?.passAfter !== void 0 ? { passAfterSeconds: durationSeconds(early.passAfter) } : {}
+  } : void 0;
+  const thinMetrics = metrics.filter((m3) => m3.classification === "insufficient-data");
+  if (clearFailures.length > 0) {
+    const spent = earlyLook(true, false);
+    return {
+      ...common,
+      classification: "fail",
+      ...thinMetrics.length === 0 ? { score: compareScore(metrics) } : {},
+      verdict: "rollback",
+      reasons: clearFailures.map(
+        (m3) => `${m3.name}: clear failure at look ${spent.look} of ${spent.looks} (p = ${m3.pValue.toPrecision(3)} < ${spent.levelPerMetric.toPrecision(3)}, the alpha this look may spend): ${m3.reason}`
+      ),
+      early: spent
+    };
+  }
+  if (thinMetrics.length > 0) {
+    const at2 = earlyLook(false, false);
+    return {
+      ...common,
+      classification: "insufficient-data",
+      verdict: "insufficient-data",
+      reasons: thinMetrics.map((m3) => `${m3.name}: ${m3.reason}`),
+      ...at2 ? { early: at2 } : {}
+    };
+  }
+  const score = compareScore(metrics);
+  const criticalFailures = metrics.filter((m3) => m3.critical && m3.classification === "fail");
+  const classification = criticalFailures.length > 0 ? "fail" : score >= thresholds.pass ? "pass" : score >= thresholds.marginal ? "marginal" : "fail";
+  const reasons = criticalFailures.length > 0 ? criticalFailures.map((m3) => `${m3.name} (critical): ${m3.reason}`) : classification === "pass" ? [] : [
+    `score ${score} is ${classification === "marginal" ? `marginal (below the pass score ${thresholds.pass})` : `below the marginal score ${thresholds.marginal}`}`,
+    ...metrics.filter((m3) => m3.classification !== "pass").map((m3) => `${m3.name}: ${m3.classification} \u2014 ${m3.reason}`)
+  ];
+  const clearPass = early?.passAfter !== void 0 && classification === "pass" ? metrics.every((m3) => m3.clearPass === true) : false;
+  const at = earlyLook(false, early?.passAfter !== void 0 ? clearPass : void 0);
+  return {
+    ...common,
+    classification,
+    score,
+    verdict: classification === "pass" ? "pass" : "fail",
+    reasons,
+    ...at ? { early: at } : {}
+  };
 }
 
 // src/core/gate/cost.ts
@@ -87845,18 +88217,67 @@ function judgeCostOf(plan, results, context, newSamples) {
   }
   return judgement;
 }
+function finite(series) {
+  return series.values.filter((value) => Number.isFinite(value));
+}
+function compareData(metric, plan, results, samples) {
+  const sideData = (side) => {
+    const series = resultOf(results, metric.seriesIds[side]);
+    const requests = plan.samples[side];
+    const missing = metric.definitions[side].missingMeansZero || !requests ? 0 : missingPeriods(series, resultOf(results, requests.seriesId));
+    return { values: finite(series), missing };
+  };
+  const fresh = sideData("new");
+  const old = sideData("old");
+  return {
+    spec: metric.spec,
+    newValues: fresh.values,
+    oldValues: old.values,
+    requests: { new: samples.new ?? 0, old: samples.old ?? 0 },
+    missingPeriods: { new: fresh.missing, old: old.missing }
+  };
+}
+function bakeClock(context) {
+  if (!context.bake) return void 0;
+  return {
+    elapsedSeconds: (context.window.end.getTime() - context.bake.startsAt.getTime()) / 1e3,
+    bakeSeconds: context.bake.seconds,
+    ...context.bake.lookEverySeconds !== void 0 ? { lookEverySeconds: context.bake.lookEverySeconds } : {}
+  };
+}
 function judgeGate(plan, results, context) {
   const samples = {};
   for (const side of Object.keys(plan.samples))
     samples[side] = sideSamples(plan, results, side);
   const metrics = plan.metrics.map((metric) => judgeMetric(metric, plan, results, samples));
   const cost = judgeCostOf(plan, results, context, samples.new ?? 0);
-  const verdicts = [...metrics.map((m3) => m3.verdict), ...cost ? [cost.verdict] : []];
+  const clock = bakeClock(context);
+  const compare = plan.compare?.map(
+    (check) => judgeCompareCheck(
+      check.spec,
+      check.metrics.map((metric) => compareData(metric, plan, results, samples)),
+      plan.minSamples,
+      clock
+    )
+  );
+  const verdicts = [
+    ...metrics.map((m3) => m3.verdict),
+    ...cost ? [cost.verdict] : [],
+    ...(compare ?? []).map((c5) => c5.verdict)
+  ];
   const reasons = [
     ...metrics.filter((m3) => m3.verdict !== "pass").map((m3) => `${m3.name}: ${m3.verdict} \u2014 ${m3.reasons.join("; ")}`),
-    ...cost && cost.verdict !== "pass" ? [`cost: ${cost.verdict} \u2014 ${cost.reason}`] : []
+    ...cost && cost.verdict !== "pass" ? [`cost: ${cost.verdict} \u2014 ${cost.reason}`] : [],
+    ...(compare ?? []).filter((c5) => c5.verdict !== "pass").map((c5) => `${c5.name} (compare): ${c5.verdict} \u2014 ${c5.reasons.join("; ")}`)
   ];
-  return { verdict: worstVerdict(verdicts), reasons, samples, metrics, ...cost ? { cost } : {} };
+  return {
+    verdict: worstVerdict(verdicts),
+    reasons,
+    samples,
+    metrics,
+    ...cost ? { cost } : {},
+    ...compare ? { compare } : {}
+  };
 }
 
 // src/core/gate/evidence.ts
@@ -87881,6 +88302,7 @@ function gateEvidence(input) {
     samples: judgement.samples,
     metrics: judgement.metrics.map(({ series: _series, ...rest }) => rest),
     ...judgement.cost ? { cost: judgement.cost } : {},
+    ...judgement.compare ? { compare: judgement.compare } : {},
     ...input.bake ? { bake: input.bake } : {},
     queries: input.queries,
     calls: input.calls
@@ -87939,6 +88361,49 @@ var VERDICT_MARK = {
   rollback: "\u{1F6D1} rollback",
   "insufficient-data": "\u23F3 insufficient-data"
 };
+var CLASS_MARK = {
+  pass: "\u2705 pass",
+  marginal: "\u26A0\uFE0F marginal",
+  fail: "\u274C fail",
+  "insufficient-data": "\u23F3 insufficient-data"
+};
+function fraction(value) {
+  if (value === void 0) return "\u2014";
+  if (!Number.isFinite(value)) return value > 0 ? "+\u221E" : "\u2212\u221E";
+  return `${value >= 0 ? "+" : ""}${round(value * 100)} %`;
+}
+function compareTable(check) {
+  const early = check.early ? `; look ${check.early.look}/${check.early.looks}, early level ${check.early.levelPerMetric.toPrecision(3)} per metric (${check.early.spending})` : "";
+  return {
+    caption: `${check.name}: Mann-Whitney at ${round(check.confidence * 100)} % confidence \u2014 ${CLASS_MARK[check.classification]}${check.score !== void 0 ? `, score ${check.score} (pass \u2265 ${check.thresholds.pass}, marginal \u2265 ${check.thresholds.marginal})` : ""}${early}`,
+    rows: [
+      [
+        "Metric",
+        "Worse when",
+        "Mean new",
+        "Mean old",
+        "Change (worse +)",
+        "Allowed",
+        "U",
+        "p",
+        "Periods",
+        "Class"
+      ],
+      ...check.metrics.map((m3) => [
+        m3.name,
+        m3.direction === "higher-is-worse" ? "higher" : "lower",
+        m3.means ? round(m3.means.new) : "\u2014",
+        m3.means ? round(m3.means.old) : "\u2014",
+        m3.fromZero ? m3.fromZero === "worse" ? "+\u221E (old 0)" : "\u2212\u221E (old 0)" : fraction(m3.worseBy),
+        fraction(m3.allowedChange),
+        m3.u !== void 0 ? round(m3.u) : "\u2014",
+        m3.pValue !== void 0 ? m3.pValue.toPrecision(3) : "\u2014",
+        `${m3.periods.new}/${m3.periods.old}`,
+        CLASS_MARK[m3.classification] ?? m3.classification
+      ])
+    ]
+  };
+}
 function gateReport(evidence, judgement) {
   const rows = [
     ["Metric", "Side", "Value", "Pass", "Rollback", "vs old side", "Verdict", "Samples", "Points"],
@@ -87978,7 +88443,7 @@ function gateReport(evidence, judgement) {
     );
   if (evidence.verdict === "fail")
     next.push(
-      "The bake does not complete while a metric is outside its pass threshold; see the reasons above."
+      (judgement.compare ?? []).some((check) => check.verdict === "fail") ? "The bake does not complete while a metric is outside its pass threshold or a compare check does not pass; see the reasons above." : "The bake does not complete while a metric is outside its pass threshold; see the reasons above."
     );
   if (bake?.complete) next.push("The bake is complete: propose the next phase.");
   return {
@@ -87993,7 +88458,7 @@ function gateReport(evidence, judgement) {
         `Bake ends at ${bake.endsAt}: ${bake.elapsed ? "elapsed" : "not yet elapsed"}${bake.complete ? ", complete" : ""}.`
       ] : []
     ],
-    tables: [{ caption: "Metrics", rows }],
+    tables: [{ caption: "Metrics", rows }, ...(judgement.compare ?? []).map(compareTable)],
     markdown: judgement.metrics.map(metricChart),
     next
   };
@@ -88006,13 +88471,13 @@ var COLD_START_METRIC = {
 };
 var MetricDefinitionError = class extends Error {
   constructor(location, message) {
-    super(`gates.${location.gate}.metrics[${location.index}]: ${message}`);
+    super(`${location.path ?? `gates.${location.gate}.metrics[${location.index}]`}: ${message}`);
     this.name = "MetricDefinitionError";
   }
 };
 var statOf = (namespace, metricName, dimensions, stat2) => ({ namespace, metricName, dimensions, stat: stat2 });
 var sum = (namespace, metricName, dimensions) => statOf(namespace, metricName, dimensions, "Sum");
-function ratio(numerator, denominator) {
+function ratio2(numerator, denominator) {
   return `IF(${denominator} > 0, FILL(${numerator}, 0) / ${denominator})`;
 }
 function requestMetrics(side) {
@@ -88099,7 +88564,7 @@ function presetDefinition(preset, side, sideName, location) {
       const metrics = requestMetrics(side);
       return {
         inputs: { errors: metrics.errors, requests: metrics.requests },
-        expression: ratio("errors", "requests"),
+        expression: ratio2("errors", "requests"),
         unit: "fraction",
         missingMeansZero: true,
         description: `${metrics.errors.metricName} / ${metrics.requests.metricName} of ${metrics.source}`
@@ -88148,7 +88613,7 @@ function presetDefinition(preset, side, sideName, location) {
           cold: sum(COLD_START_METRIC.namespace, COLD_START_METRIC.metricName, dims),
           invocations: sum("AWS/Lambda", "Invocations", dims)
         },
-        expression: ratio("cold", "invocations"),
+        expression: ratio2("cold", "invocations"),
         unit: "fraction",
         missingMeansZero: true,
         description: `${COLD_START_METRIC.namespace} ${COLD_START_METRIC.metricName} / AWS/Lambda Invocations of ${lambda.functionName}:${lambda.alias}`
@@ -88162,7 +88627,7 @@ function presetDefinition(preset, side, sideName, location) {
           errors: sum("AWS/Lambda", "Errors", dims),
           invocations: sum("AWS/Lambda", "Invocations", dims)
         },
-        expression: ratio("errors", "invocations"),
+        expression: ratio2("errors", "invocations"),
         unit: "fraction",
         missingMeansZero: true,
         description: `AWS/Lambda Errors / Invocations of ${lambda.functionName}:${lambda.alias}`
@@ -88439,11 +88904,50 @@ function planGate(migration, gateName, window2, scope = "g") {
     }
     return { name: spec.name, index, side, spec, definition, value, ...oldValue ? { oldValue } : {} };
   });
+  const compare = (gate.checks ?? []).map((check, checkIndex) => {
+    samplesOf("new");
+    samplesOf("old");
+    return {
+      spec: check,
+      index: checkIndex,
+      metrics: check.metrics.map((spec, index) => {
+        const path = `gates.${gateName}.checks[${checkIndex}].metrics[${index}]`;
+        const definitionOf2 = (side) => metricDefinition(
+          { name: spec.name, metric: spec.metric, side, pass: {} },
+          sideSpec(migration, side),
+          {
+            gate: gateName,
+            index,
+            path: `${path} (${side} side)`
+          }
+        );
+        const definitions = { new: definitionOf2("new"), old: definitionOf2("old") };
+        const seriesIds = {
+          new: builder.define(
+            definitions.new,
+            window2.periodSeconds,
+            [`c${checkIndex}n${index}`],
+            "s",
+            `${check.name}: ${spec.name} (new side)`
+          ),
+          old: builder.define(
+            definitions.old,
+            window2.periodSeconds,
+            [`c${checkIndex}o${index}`],
+            "s",
+            `${check.name}: ${spec.name} (old side)`
+          )
+        };
+        return { spec, index, definitions, seriesIds };
+      })
+    };
+  });
   const cost = gate.checkCost ? planCost(builder, migration, gateName, window2) : void 0;
   return {
     gate: gateName,
     minSamples: gate.minSamples,
     metrics,
+    ...compare.length > 0 ? { compare } : {},
     samples,
     ...cost ? { cost } : {},
     queries: builder.queries,
@@ -88724,14 +89228,14 @@ var AlbRouter = class {
       native: { actions, forwardIndex }
     };
   }
-  weightsFor(percent) {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+  weightsFor(percent2) {
+    if (!Number.isInteger(percent2) || percent2 < 0 || percent2 > 100) {
       throw new TrafficRouterRefusal(
         "weight-out-of-range",
-        `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`
+        `weight ${percent2} is not a whole percent from 0 to 100 (the new side's share of traffic)`
       );
     }
-    return { old: 100 - percent, new: percent };
+    return { old: 100 - percent2, new: percent2 };
   }
   effectiveWeights(weights) {
     const total = weights.old + weights.new;
@@ -89120,14 +89624,14 @@ var Route53Router = class {
     if (!Number.isInteger(old) || !Number.isInteger(fresh) || old + fresh === 0) return void 0;
     return { old, new: fresh };
   }
-  weightsFor(percent) {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+  weightsFor(percent2) {
+    if (!Number.isInteger(percent2) || percent2 < 0 || percent2 > 100) {
       throw new TrafficRouterRefusal(
         "weight-out-of-range",
-        `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`
+        `weight ${percent2} is not a whole percent from 0 to 100 (the new side's share of traffic)`
       );
     }
-    return { old: 100 - percent, new: percent };
+    return { old: 100 - percent2, new: percent2 };
   }
   effectiveWeights(recordWeights) {
     const total = recordWeights.old + recordWeights.new;
@@ -89863,6 +90367,121 @@ var migrations_schema_default = {
         checkCost: {
           type: "boolean",
           description: "Also check the new side's cost against the migration's `cost` projection."
+        },
+        checks: {
+          type: "array",
+          description: "Statistical checks of the new side against the old side over the same window, beside the thresholds.",
+          items: { $ref: "#/definitions/GateCheckSpec" }
+        }
+      }
+    },
+    GateCheckSpec: {
+      description: "A statistical check of a gate.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [{ $ref: "#/definitions/CompareCheckSpec" }]
+    },
+    CompareCheckSpec: {
+      type: "object",
+      description: "The new side's per-period values against the old side's (Mann-Whitney U), metric by metric, scored as a whole.",
+      required: ["kind", "method", "name", "confidence", "score", "metrics"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "compare", description: "Compares the two sides' distributions." },
+        method: {
+          const: "mann-whitney",
+          description: "The Mann-Whitney U test (Wilcoxon rank-sum).",
+          "x-expected": '"mann-whitney"'
+        },
+        name: {
+          type: "string",
+          description: "Shown in the evidence and summaries, unique within the gate.",
+          minLength: 1
+        },
+        confidence: {
+          type: "number",
+          description: "Confidence of each metric's test: 0.95 tests at alpha 0.05.",
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          "x-expected": "a number strictly between 0 and 1, such as 0.95 or 0.99"
+        },
+        minPeriods: {
+          type: "integer",
+          description: "Fewest periods with a datapoint on each side; fewer is insufficient data. 10 when unset.",
+          minimum: 3,
+          "x-expected": "a whole number of periods, at least 3"
+        },
+        score: {
+          type: "object",
+          description: "Score thresholds, 0\u2013100: at or above pass passes, at or above marginal is marginal, below fails.",
+          required: ["pass", "marginal"],
+          additionalProperties: false,
+          properties: {
+            pass: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" },
+            marginal: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" }
+          }
+        },
+        metrics: {
+          type: "array",
+          description: "The metrics compared.",
+          minItems: 1,
+          items: { $ref: "#/definitions/CompareMetricSpec" },
+          "x-expected": "at least one metric"
+        },
+        early: { $ref: "#/definitions/EarlyDecisionSpec" }
+      }
+    },
+    CompareMetricSpec: {
+      type: "object",
+      description: "One metric compared between the sides.",
+      required: ["name", "metric", "direction", "allowedChange"],
+      additionalProperties: false,
+      properties: {
+        name: { type: "string", description: "Unique within the check.", minLength: 1 },
+        metric: {
+          description: 'A preset name ("error-rate", "latency-p95", ...) or a custom metric with CloudWatch queries.',
+          if: { type: "string" },
+          then: { $ref: "#/definitions/MetricPreset" },
+          else: { $ref: "#/definitions/CustomMetric" }
+        },
+        direction: {
+          enum: ["higher-is-worse", "higher-is-better"],
+          description: "Which way is worse for the new side."
+        },
+        allowedChange: {
+          type: "number",
+          description: "How much worse the new side's median may be than the old side's, as a fraction of the old (0.1 = 10 % worse).",
+          minimum: 0,
+          "x-expected": "a fraction of at least 0, such as 0.1 for 10 %"
+        },
+        weight: {
+          type: "number",
+          description: "Weight in the score; 1 when unset.",
+          exclusiveMinimum: 0,
+          "x-expected": "a weight above 0"
+        },
+        critical: {
+          type: "boolean",
+          description: "A failure of this metric fails the check whatever the score."
+        }
+      }
+    },
+    EarlyDecisionSpec: {
+      type: "object",
+      description: "Decisions before the bake ends, at the check's error rate over all the monitor's looks (alpha spending).",
+      additionalProperties: false,
+      properties: {
+        rollback: { type: "boolean", description: "Roll back at once on a clear failure." },
+        passAfter: {
+          type: "string",
+          description: "Let a clear pass complete the bake, never before this much of it has elapsed.",
+          pattern: "^(?:\\d+[smhdw])+$",
+          "x-expected": 'a duration such as "24h"'
+        },
+        spending: {
+          enum: ["obrien-fleming", "pocock"],
+          description: 'How alpha is spent over the looks; "obrien-fleming" when unset.'
         }
       }
     },
@@ -90596,8 +91215,8 @@ function findingOf(name, error3, data) {
       };
     }
     case "type": {
-      const fraction = typeof value === "number" && params.type === "integer";
-      const message = fraction ? `${showValue(value)} is not a whole number` : `${showValue(value)} is ${typeOfValue(value)}`;
+      const fraction2 = typeof value === "number" && params.type === "integer";
+      const message = fraction2 ? `${showValue(value)} is not a whole number` : `${showValue(value)} is ${typeOfValue(value)}`;
       return { path, message, expected: describeSchema(name, parent) };
     }
     case "enum":
@@ -90684,8 +91303,97 @@ function schemaErrors(name, data, file, locations) {
   return errors;
 }
 
-// src/core/spec-rules.ts
+// src/core/gate/compare-rules.ts
 function isObject2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function duplicates(items, pathOf, what, findings) {
+  const first = /* @__PURE__ */ new Map();
+  items.forEach((item, index) => {
+    const name = isObject2(item) ? item.name : void 0;
+    if (typeof name !== "string") return;
+    const at = first.get(name);
+    if (at === void 0) first.set(name, index);
+    else
+      findings.push({
+        path: pathOf(index),
+        message: `"${name}" is also the name of ${what}[${at}]`,
+        expected: "a name used once"
+      });
+  });
+}
+function compareCheckFindings(gate, gatePath, bakes) {
+  const findings = [];
+  if (!Array.isArray(gate.checks) || gate.checks.length === 0) return findings;
+  const checks = gate.checks;
+  const bakeSeconds = bakes.map((b5) => b5.seconds).filter((s2) => s2 !== void 0 && s2 > 0);
+  for (const bake of bakes) {
+    if (bake.weight !== 100 && bake.weight !== 0) continue;
+    const empty = bake.weight === 100 ? "old" : "new";
+    findings.push({
+      path: [...gatePath, "checks"],
+      message: `compare the two sides, but the bake at ${renderJsonPath(bake.path)} runs at ${bake.weight} % on the new side: the ${empty} side serves nothing to compare with, so the gate could never pass`,
+      expected: "checks only on gates baked between 1 and 99 % (bake steps can name different gates)"
+    });
+  }
+  duplicates(checks, (index) => [...gatePath, "checks", index, "name"], "checks", findings);
+  checks.forEach((check, index) => {
+    if (!isObject2(check) || check.kind !== "compare") return;
+    const path = [...gatePath, "checks", index];
+    const score = isObject2(check.score) ? check.score : void 0;
+    if (score && typeof score.pass === "number" && typeof score.marginal === "number" && score.marginal > score.pass) {
+      findings.push({
+        path: [...path, "score", "marginal"],
+        message: `${score.marginal} is above the pass score ${score.pass}`,
+        expected: `a marginal score at most the pass score (${score.pass})`
+      });
+    }
+    const metrics = Array.isArray(check.metrics) ? check.metrics : [];
+    duplicates(metrics, (i5) => [...path, "metrics", i5, "name"], "metrics", findings);
+    metrics.forEach((metric, i5) => {
+      if (!isObject2(metric) || !isObject2(metric.metric) || !isObject2(metric.metric.queries)) return;
+      const count = Object.keys(metric.metric.queries).length;
+      if (metric.metric.expression === void 0 && count > 1) {
+        findings.push({
+          path: [...path, "metrics", i5, "metric", "expression"],
+          message: `is missing while there are ${count} queries`,
+          expected: "an expression over the query ids, or exactly one query"
+        });
+      }
+    });
+    const early = isObject2(check.early) ? check.early : void 0;
+    if (early && typeof early.passAfter === "string") {
+      const after = parseDuration(early.passAfter);
+      const at = [...path, "early", "passAfter"];
+      if (after === void 0) {
+        findings.push({
+          path: at,
+          message: `${JSON.stringify(early.passAfter)} is not a duration`,
+          expected: DURATION_HINT
+        });
+      } else if (after === 0) {
+        findings.push({
+          path: at,
+          message: `${JSON.stringify(early.passAfter)} is zero`,
+          expected: `${DURATION_HINT}, longer than zero`
+        });
+      } else {
+        const shortest = Math.min(...bakeSeconds);
+        if (bakeSeconds.length > 0 && after >= shortest) {
+          findings.push({
+            path: at,
+            message: `${JSON.stringify(early.passAfter)} is not shorter than the bake (${shortest} s) of a step using this gate: it could never shorten it`,
+            expected: "a duration shorter than every bake that uses this gate, or no passAfter"
+          });
+        }
+      }
+    }
+  });
+  return findings;
+}
+
+// src/core/spec-rules.ts
+function isObject3(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function listOf(value) {
@@ -90737,8 +91445,8 @@ function checkGatePeriod(findings, period, path) {
   }
 }
 function checkThresholds(findings, metric, path) {
-  const pass2 = isObject2(metric.pass) ? metric.pass : void 0;
-  const rollback = isObject2(metric.rollback) ? metric.rollback : void 0;
+  const pass2 = isObject3(metric.pass) ? metric.pass : void 0;
+  const rollback = isObject3(metric.rollback) ? metric.rollback : void 0;
   if (pass2 && typeof pass2.min === "number" && typeof pass2.max === "number" && pass2.min > pass2.max) {
     findings.add(
       [...path, "pass"],
@@ -90777,7 +91485,7 @@ function checkThresholds(findings, metric, path) {
   }
 }
 function checkCustomMetric(findings, metric, path) {
-  if (!isObject2(metric) || !isObject2(metric.queries)) return;
+  if (!isObject3(metric) || !isObject3(metric.queries)) return;
   const count = Object.keys(metric.queries).length;
   if (metric.expression === void 0 && count > 1) {
     findings.add(
@@ -90787,31 +91495,48 @@ function checkCustomMetric(findings, metric, path) {
     );
   }
 }
+function gateBakes(migration, base, gateName) {
+  const bakes = [];
+  let weight;
+  for (const { step, path } of stepsOf(migration, base)) {
+    if (step.kind === "shift" && typeof step.weight === "number") weight = step.weight;
+    if (step.kind !== "bake" || step.gate !== gateName) continue;
+    const seconds = typeof step.duration === "string" ? parseDuration(step.duration) : void 0;
+    bakes.push({
+      ...seconds !== void 0 ? { seconds } : {},
+      ...weight !== void 0 ? { weight } : {},
+      path
+    });
+  }
+  return bakes;
+}
 function checkGates(findings, migration, base) {
-  if (!isObject2(migration.gates)) return;
+  if (!isObject3(migration.gates)) return;
   for (const [gateName, gate] of Object.entries(migration.gates)) {
-    if (!isObject2(gate)) continue;
+    if (!isObject3(gate)) continue;
     const gatePath = [...base, "gates", gateName];
     checkGatePeriod(findings, gate.period, [...gatePath, "period"]);
-    if (gate.checkCost === true && !isObject2(migration.cost)) {
+    if (gate.checkCost === true && !isObject3(migration.cost)) {
       findings.add(
         [...gatePath, "checkCost"],
         "is true but the migration has no cost section",
         "a cost section (monthlyProjectionUsd, tolerance, prices) on the migration, or checkCost false"
       );
     }
+    for (const finding of compareCheckFindings(gate, gatePath, gateBakes(migration, base, gateName)))
+      findings.add(finding.path, finding.message, finding.expected);
     const metrics = listOf(gate.metrics);
     checkUnique(
       findings,
       metrics.map((metric, index) => ({
-        name: isObject2(metric) ? metric.name : void 0,
+        name: isObject3(metric) ? metric.name : void 0,
         path: [...gatePath, "metrics", index, "name"],
         label: `metrics[${index}]`
       })),
       "name"
     );
     metrics.forEach((metric, index) => {
-      if (!isObject2(metric)) return;
+      if (!isObject3(metric)) return;
       const metricPath = [...gatePath, "metrics", index];
       checkThresholds(findings, metric, metricPath);
       checkCustomMetric(findings, metric.metric, [...metricPath, "metric"]);
@@ -90847,8 +91572,8 @@ function checkLoadTest(findings, step, path, environment) {
 }
 function stepsOf(migration, base) {
   return listOf(migration.phases).flatMap(
-    (phase, phaseIndex) => isObject2(phase) ? listOf(phase.steps).flatMap(
-      (step, stepIndex) => isObject2(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
+    (phase, phaseIndex) => isObject3(phase) ? listOf(phase.steps).flatMap(
+      (step, stepIndex) => isObject3(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
     ) : []
   );
 }
@@ -90862,8 +91587,8 @@ function checkShiftWeight(findings, weight, path) {
 function checkSteps(findings, migration, base, environment) {
   const phases = listOf(migration.phases);
   const lastPhase = phases.length - 1;
-  const gateNames = isObject2(migration.gates) ? Object.keys(migration.gates) : [];
-  const lastPhaseName = isObject2(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
+  const gateNames = isObject3(migration.gates) ? Object.keys(migration.gates) : [];
+  const lastPhaseName = isObject3(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
   let newWeight = 0;
   for (const { step, path, phaseIndex } of stepsOf(migration, base)) {
     switch (step.kind) {
@@ -90909,14 +91634,14 @@ function checkPhases(findings, migration, base) {
   checkUnique(
     findings,
     phases.map((phase, index) => ({
-      name: isObject2(phase) ? phase.name : void 0,
+      name: isObject3(phase) ? phase.name : void 0,
       path: [...base, "phases", index, "name"],
       label: `phases[${index}]`
     })),
     "name"
   );
   const names = phases.flatMap(
-    (phase) => isObject2(phase) && typeof phase.name === "string" ? [phase.name] : []
+    (phase) => isObject3(phase) && typeof phase.name === "string" ? [phase.name] : []
   );
   const desired = migration.phase;
   if (names.length > 0 && typeof desired === "string" && desired !== "" && !names.includes(desired)) {
@@ -90929,7 +91654,7 @@ function checkPhases(findings, migration, base) {
 }
 function checkRouter(findings, migration, base) {
   const router = migration.router;
-  if (!isObject2(router)) return;
+  if (!isObject3(router)) return;
   if (typeof router.oldSetIdentifier === "string" && router.oldSetIdentifier === router.newSetIdentifier) {
     findings.add(
       [...base, "router", "newSetIdentifier"],
@@ -90948,7 +91673,7 @@ function checkRouter(findings, migration, base) {
 function checkSides(findings, migration, base) {
   const oldSide = migration.oldSide;
   const newSide = migration.newSide;
-  if (!isObject2(oldSide) || !isObject2(newSide) || typeof oldSide.kind !== "string") return;
+  if (!isObject3(oldSide) || !isObject3(newSide) || typeof oldSide.kind !== "string") return;
   if (oldSide.kind === newSide.kind) {
     findings.add(
       [...base, "newSide", "kind"],
@@ -90959,19 +91684,19 @@ function checkSides(findings, migration, base) {
 }
 function specRuleFindings(document, environment) {
   const findings = new Findings();
-  if (!isObject2(document)) return findings.list;
+  if (!isObject3(document)) return findings.list;
   const migrations = listOf(document.migrations);
   checkUnique(
     findings,
     migrations.map((migration, index) => ({
-      name: isObject2(migration) ? migration.id : void 0,
+      name: isObject3(migration) ? migration.id : void 0,
       path: ["migrations", index, "id"],
       label: `migrations[${index}]`
     })),
     "id"
   );
   migrations.forEach((migration, index) => {
-    if (!isObject2(migration)) return;
+    if (!isObject3(migration)) return;
     const base = ["migrations", index];
     checkRouter(findings, migration, base);
     checkSides(findings, migration, base);
@@ -91305,7 +92030,8 @@ async function evaluateGates(items, source, log) {
       plans[index],
       judgeGate(plans[index], series, {
         window: item.window,
-        newWeightPercent: item.newWeightPercent
+        newWeightPercent: item.newWeightPercent,
+        ...item.bake ? { bake: item.bake } : {}
       }),
       incomplete
     )
@@ -91329,15 +92055,44 @@ function parsePeriod(migration, gate) {
   }
   return seconds;
 }
-function bakeProgress(status, step, window2, passed, now) {
+function clearPassAllowsEarlyEnd(judgement, gateStart, window2) {
+  const checks = judgement.compare ?? [];
+  if (checks.length === 0) return false;
+  const judgedSeconds = (window2.end.getTime() - gateStart.getTime()) / 1e3;
+  return checks.every(
+    (check) => check.early?.clearPass === true && check.early.passAfterSeconds !== void 0 && judgedSeconds >= check.early.passAfterSeconds
+  );
+}
+function bakeScheduleOf(status, step) {
   const gateStart = status.timestamps.gateWindowStartsAt;
-  const durationSeconds = step ? parseDuration(step.duration) : void 0;
-  const endsAtText = status.timestamps.bakeEndsAt ?? (gateStart && durationSeconds !== void 0 ? new Date(new Date(gateStart).getTime() + durationSeconds * 1e3).toISOString() : void 0);
-  if (!endsAtText) return void 0;
-  const endsAt = new Date(endsAtText);
+  const seconds = step ? parseDuration(step.duration) : void 0;
+  if (!gateStart || seconds === void 0 || seconds <= 0) return void 0;
+  return { startsAt: new Date(gateStart), seconds };
+}
+function bakeCompletion(endsAt, gateStart, window2, judgement, now) {
+  const passed = judgement.verdict === "pass";
   const elapsed = now.getTime() >= endsAt.getTime();
   const covered = window2.fromGateStart && window2.end.getTime() >= endsAt.getTime() - window2.periodSeconds * 1e3;
-  return { endsAt: endsAt.toISOString(), elapsed, complete: elapsed && passed && covered };
+  const early = !elapsed && passed && window2.fromGateStart && gateStart !== void 0 && clearPassAllowsEarlyEnd(judgement, gateStart, window2);
+  return {
+    endsAt: endsAt.toISOString(),
+    elapsed,
+    complete: elapsed && passed && covered || early,
+    ...early ? { completedEarly: true } : {}
+  };
+}
+function bakeProgress(status, step, window2, judgement, now) {
+  const gateStart = status.timestamps.gateWindowStartsAt;
+  const durationSeconds2 = step ? parseDuration(step.duration) : void 0;
+  const endsAtText = status.timestamps.bakeEndsAt ?? (gateStart && durationSeconds2 !== void 0 ? new Date(new Date(gateStart).getTime() + durationSeconds2 * 1e3).toISOString() : void 0);
+  if (!endsAtText) return void 0;
+  return bakeCompletion(
+    new Date(endsAtText),
+    gateStart ? new Date(gateStart) : void 0,
+    window2,
+    judgement,
+    now
+  );
 }
 async function evaluateGate(request, deps) {
   const now = deps.now ?? (() => /* @__PURE__ */ new Date());
@@ -91394,20 +92149,24 @@ async function evaluateGate(request, deps) {
     window_end: window2.end.toISOString(),
     period_s: window2.periodSeconds
   });
+  const bakeStep = located.step?.gate === gate ? located.step : void 0;
+  const schedule = request.mode === "bake" ? bakeScheduleOf(status, bakeStep) : void 0;
   const { results, stats } = await evaluateGates(
-    [{ migration, gate, window: window2, newWeightPercent: status.weights?.new ?? 0 }],
+    [
+      {
+        migration,
+        gate,
+        window: window2,
+        newWeightPercent: status.weights?.new ?? 0,
+        ...schedule ? { bake: schedule } : {}
+      }
+    ],
     deps.metrics,
     deps.log
   );
   const { plan, judgement } = results[0];
   const evaluatedAt = now();
-  const bake = request.mode === "bake" ? bakeProgress(
-    status,
-    located.step?.gate === gate ? located.step : void 0,
-    window2,
-    judgement.verdict === "pass",
-    evaluatedAt
-  ) : void 0;
+  const bake = request.mode === "bake" ? bakeProgress(status, bakeStep, window2, judgement, evaluatedAt) : void 0;
   const evidence = gateEvidence({
     migration: migration.id,
     gate,

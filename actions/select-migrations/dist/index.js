@@ -27507,6 +27507,121 @@ var migrations_schema_default = {
         checkCost: {
           type: "boolean",
           description: "Also check the new side's cost against the migration's `cost` projection."
+        },
+        checks: {
+          type: "array",
+          description: "Statistical checks of the new side against the old side over the same window, beside the thresholds.",
+          items: { $ref: "#/definitions/GateCheckSpec" }
+        }
+      }
+    },
+    GateCheckSpec: {
+      description: "A statistical check of a gate.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [{ $ref: "#/definitions/CompareCheckSpec" }]
+    },
+    CompareCheckSpec: {
+      type: "object",
+      description: "The new side's per-period values against the old side's (Mann-Whitney U), metric by metric, scored as a whole.",
+      required: ["kind", "method", "name", "confidence", "score", "metrics"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "compare", description: "Compares the two sides' distributions." },
+        method: {
+          const: "mann-whitney",
+          description: "The Mann-Whitney U test (Wilcoxon rank-sum).",
+          "x-expected": '"mann-whitney"'
+        },
+        name: {
+          type: "string",
+          description: "Shown in the evidence and summaries, unique within the gate.",
+          minLength: 1
+        },
+        confidence: {
+          type: "number",
+          description: "Confidence of each metric's test: 0.95 tests at alpha 0.05.",
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          "x-expected": "a number strictly between 0 and 1, such as 0.95 or 0.99"
+        },
+        minPeriods: {
+          type: "integer",
+          description: "Fewest periods with a datapoint on each side; fewer is insufficient data. 10 when unset.",
+          minimum: 3,
+          "x-expected": "a whole number of periods, at least 3"
+        },
+        score: {
+          type: "object",
+          description: "Score thresholds, 0\u2013100: at or above pass passes, at or above marginal is marginal, below fails.",
+          required: ["pass", "marginal"],
+          additionalProperties: false,
+          properties: {
+            pass: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" },
+            marginal: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" }
+          }
+        },
+        metrics: {
+          type: "array",
+          description: "The metrics compared.",
+          minItems: 1,
+          items: { $ref: "#/definitions/CompareMetricSpec" },
+          "x-expected": "at least one metric"
+        },
+        early: { $ref: "#/definitions/EarlyDecisionSpec" }
+      }
+    },
+    CompareMetricSpec: {
+      type: "object",
+      description: "One metric compared between the sides.",
+      required: ["name", "metric", "direction", "allowedChange"],
+      additionalProperties: false,
+      properties: {
+        name: { type: "string", description: "Unique within the check.", minLength: 1 },
+        metric: {
+          description: 'A preset name ("error-rate", "latency-p95", ...) or a custom metric with CloudWatch queries.',
+          if: { type: "string" },
+          then: { $ref: "#/definitions/MetricPreset" },
+          else: { $ref: "#/definitions/CustomMetric" }
+        },
+        direction: {
+          enum: ["higher-is-worse", "higher-is-better"],
+          description: "Which way is worse for the new side."
+        },
+        allowedChange: {
+          type: "number",
+          description: "How much worse the new side's median may be than the old side's, as a fraction of the old (0.1 = 10 % worse).",
+          minimum: 0,
+          "x-expected": "a fraction of at least 0, such as 0.1 for 10 %"
+        },
+        weight: {
+          type: "number",
+          description: "Weight in the score; 1 when unset.",
+          exclusiveMinimum: 0,
+          "x-expected": "a weight above 0"
+        },
+        critical: {
+          type: "boolean",
+          description: "A failure of this metric fails the check whatever the score."
+        }
+      }
+    },
+    EarlyDecisionSpec: {
+      type: "object",
+      description: "Decisions before the bake ends, at the check's error rate over all the monitor's looks (alpha spending).",
+      additionalProperties: false,
+      properties: {
+        rollback: { type: "boolean", description: "Roll back at once on a clear failure." },
+        passAfter: {
+          type: "string",
+          description: "Let a clear pass complete the bake, never before this much of it has elapsed.",
+          pattern: "^(?:\\d+[smhdw])+$",
+          "x-expected": 'a duration such as "24h"'
+        },
+        spending: {
+          enum: ["obrien-fleming", "pocock"],
+          description: 'How alpha is spent over the looks; "obrien-fleming" when unset.'
         }
       }
     },
