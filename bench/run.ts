@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
-const BENCHMARKS = ["sandbox", "rollback", "gate", "guardian"] as const;
+const BENCHMARKS = ["sandbox", "rollback", "gate", "guardian", "judge"] as const;
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));

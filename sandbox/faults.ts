@@ -7,7 +7,7 @@
 
 /** A fault as the admin API accepts it. */
 export interface FaultSpec {
-  /** Service name: "route53", "ecs", "lambda", "cloudwatch", "s3", "eventbridge", "sqs". */
+  /** Service name: "route53", "ecs", "lambda", "cloudwatch", "s3", "eventbridge", "sqs", "sns". */
   service: string;
   /** Operation name (e.g. "ChangeResourceRecordSets"); "*" or absent for every operation of the service. */
   operation?: string;
@@ -74,7 +74,7 @@ const DEFAULT_STATUS: Readonly<Record<string, number>> = {
   ServiceUnavailableException: 503,
 };
 
-const KNOWN_SERVICES = ["route53", "ecs", "lambda", "cloudwatch", "s3", "eventbridge", "sqs"];
+const KNOWN_SERVICES = ["route53", "ecs", "lambda", "cloudwatch", "s3", "eventbridge", "sqs", "sns"];
 const MAX_LATENCY_MS = 120_000;
 const MAX_FAULTS = 1_000;
 const SPEC_FIELDS = new Set([

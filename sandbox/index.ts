@@ -19,6 +19,7 @@ import { Route53Service } from "./route53.js";
 import { S3Service } from "./s3.js";
 import { validateSeed } from "./seed.js";
 import { LOOPBACK, startControlPlane } from "./server.js";
+import { SnsService } from "./sns.js";
 import { SqsService } from "./sqs.js";
 import type { AsyncInvoker, DeadLetterSink, SandboxSeed, ServiceHandler } from "./types.js";
 
@@ -31,6 +32,7 @@ export { LambdaService } from "./lambda.js";
 export { Route53Service } from "./route53.js";
 export { S3Service } from "./s3.js";
 export { loadSeed, SeedError, validateSeed } from "./seed.js";
+export { SnsService } from "./sns.js";
 export { SqsService } from "./sqs.js";
 
 /** Fake credentials: the sandbox does not check signatures, but the SDK must have something to sign with. */
@@ -90,6 +92,7 @@ export interface Sandbox {
   alarms: CloudWatchAlarms;
   eventbridge: EventBridgeService;
   sqs: SqsService;
+  sns: SnsService;
   faults: FaultRegistry;
   /** The data plane, when the seed declares one (`seed.dataPlane`). */
   dataPlane?: DataPlane;
@@ -126,6 +129,7 @@ export async function startSandbox(
   const metrics = new MetricStore();
   const faults = new FaultRegistry(now);
   const sqs = new SqsService({ region, accountId, now });
+  const sns = new SnsService({ region, accountId, now });
   // The sandbox's Lambda delivers EventBridge's targets once it can invoke asynchronously; a given invoker wins.
   const lambdaInvoker: AsyncInvoker = options.lambdaInvoker ?? lambda;
   const eventbridge = new EventBridgeService({
@@ -148,6 +152,7 @@ export async function startSandbox(
     createCloudWatchService(metrics, { now, extraOperations: alarms.operations() }),
     eventbridge,
     sqs,
+    sns,
   ];
   let calls: Record<string, number> = {};
   const state = (): Record<string, unknown> => ({
@@ -161,6 +166,7 @@ export async function startSandbox(
     cloudwatch: { storedSamples: metrics.sampleCount, metrics: metrics.listMetrics(), ...alarms.snapshot() },
     eventbridge: eventbridge.snapshot(),
     sqs: sqs.snapshot(),
+    sns: sns.snapshot(),
     faults: faults.list(),
     calls: { ...calls },
   });
@@ -169,7 +175,13 @@ export async function startSandbox(
     ? await startDataPlane({ seed, records: route53, listeners: elbv2, ecs, lambda, metrics })
     : undefined;
   // The data plane's admin (/_sandbox/backends) is asked before the general admin surface, which answers the rest of /_sandbox/.
-  const adminHandlers = [...(dataPlane ? [dataPlane.admin] : []), alarms.admin, eventbridge.admin, admin];
+  const adminHandlers = [
+    ...(dataPlane ? [dataPlane.admin] : []),
+    alarms.admin,
+    eventbridge.admin,
+    sns.admin,
+    admin,
+  ];
   let server: Awaited<ReturnType<typeof startControlPlane>>;
   try {
     server = await startControlPlane({
@@ -216,6 +228,7 @@ export async function startSandbox(
     alarms,
     eventbridge,
     sqs,
+    sns,
     faults,
     ...(dataPlane ? { dataPlane } : {}),
     dataPlaneUrls: dataPlane ? { ...dataPlane.urls } : {},

@@ -16,7 +16,9 @@ export type WireProtocol =
   | "json-1.0-query"
   | "sqs-json-1.0-query"
   /** AWS Query: form-encoded requests, XML answers (ELBv2). */
-  | "query-xml";
+  | "query-xml"
+  /** AWS Query for SNS: XML answers and errors in SNS's own namespace. */
+  | "aws-query-sns";
 
 /** Protocol of each service, by the name its ServiceHandler carries. */
 export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
@@ -28,6 +30,7 @@ export const SERVICE_PROTOCOLS: Readonly<Record<string, WireProtocol>> = {
   eventbridge: "json-1.1",
   sqs: "sqs-json-1.0-query",
   elbv2: "query-xml",
+  sns: "aws-query-sns",
 };
 
 /** Services by the name the SDK signs requests for (the SigV4 credential scope). */
@@ -40,6 +43,7 @@ export const SIGNING_NAMES: Readonly<Record<string, string>> = {
   events: "eventbridge",
   sqs: "sqs",
   elasticloadbalancing: "elbv2",
+  sns: "sns",
 };
 
 /** An error a service answers with, in AWS's vocabulary. */
@@ -199,6 +203,13 @@ export function sendServiceError(
         { Type: type, Message: error.message, ...error.fields },
         headers,
       );
+      return;
+    }
+    case "aws-query-sns": {
+      const xml =
+        `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${error.status >= 500 ? "Receiver" : "Sender"}</Type>` +
+        `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${escapeXml(requestId)}</RequestId></ErrorResponse>`;
+      send(req, res, error.status, "text/xml", `<?xml version="1.0"?>\n${xml}`);
       return;
     }
     case "json-1.0-query":

@@ -14,8 +14,10 @@ import {
   handleAlarmEvent,
   readGuardianConfig,
 } from "../../src/guardian/handler.js";
+import { guardianAnnouncer } from "../../src/notify/guardian.js";
 import type { OperationLog } from "../../src/ops/journal.js";
 import { createCheckpointStore } from "../../src/providers/checkpoint-stores.js";
+import { createSinkTransport } from "../../src/providers/notification-transports.js";
 
 const log: OperationLog = {
   info: (message, fields) => console.log(JSON.stringify({ level: "info", message, ...fields })),
@@ -36,7 +38,15 @@ export async function handler(event: unknown): Promise<GuardianOutcome> {
   try {
     const config = readGuardianConfig(process.env);
     const store = createCheckpointStore(config.store, `environment variable ${GUARDIAN_ENV.store}`);
-    return await handleAlarmEvent(event, { config, store, clients, log, now: () => new Date() });
+    const announce = guardianAnnouncer(process.env, createSinkTransport, log);
+    return await handleAlarmEvent(event, {
+      config,
+      store,
+      clients,
+      log,
+      now: () => new Date(),
+      ...(announce ? { announce } : {}),
+    });
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     log.warn(`guardian stopped: ${message}`, { event: JSON.stringify(event).slice(0, 2000) });

@@ -434,7 +434,7 @@ describe("GitHub access", () => {
       );
       expect(jobs.length, `${workflow} ${action}`).toBeGreaterThan(0);
       for (const job of jobs) {
-        const jobEnvironment = String(job.environment).replace("${{ inputs.environment }}", environment);
+        const jobEnvironment = String(job.environment).replace(`$\{{ inputs.environment }}`, environment);
         const subject = `${repo}:environment:${jobEnvironment}:ref:refs/heads/main:job_workflow_ref:${slug}/.github/workflows/${workflow}@refs/heads/main`;
         const allowing = roles
           .filter((role) => role.subjects.includes(subject))

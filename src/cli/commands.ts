@@ -3,6 +3,7 @@
  * and one file beside this one.
  */
 import type { CliCommand } from "./command.js";
+import { gateCommand } from "./gate-command.js";
 import { doctorCommand, githubSetupCommand } from "./github-commands.js";
 import { initCommand } from "./init-command.js";
 import { planCommand } from "./plan-command.js";
@@ -17,6 +18,7 @@ export const COMMANDS: ReadonlyMap<string, CliCommand> = new Map(
     planCommand,
     statusCommand,
     rollbackCommand,
+    gateCommand,
     githubSetupCommand,
     doctorCommand,
   ].map((command) => [command.name, command]),

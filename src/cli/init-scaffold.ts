@@ -333,6 +333,9 @@ jobs:
     with:
       migration: \${{ inputs.migration }}
       artifact: \${{ inputs.artifact }}
+    secrets:
+      # Optional: the secrets the migration's notification sinks name (NAME=value lines).
+      CUTOVER_NOTIFICATION_SECRETS: \${{ secrets.CUTOVER_NOTIFICATION_SECRETS }}
 `;
     case "monitor.yml":
       return `# Monitor: long bakes never hold a runner. On a schedule, and at once when a CloudWatch alarm calls
@@ -364,6 +367,9 @@ jobs:
     uses: ${uses}
     with:
       migration: \${{ github.event.client_payload.migration }}
+    secrets:
+      # Optional: the secrets the migration's notification sinks name (NAME=value lines).
+      CUTOVER_NOTIFICATION_SECRETS: \${{ secrets.CUTOVER_NOTIFICATION_SECRETS }}
 `;
     case "rollback.yml":
       return `# Rollback on demand: anyone allowed to run workflows sends a migration back at once, records why, and
@@ -411,6 +417,9 @@ jobs:
       migration: \${{ inputs.migration }}
       reason: \${{ inputs.reason }}
       target-phase: \${{ inputs.target-phase }}
+    secrets:
+      # Optional: the secrets the migration's notification sinks name (NAME=value lines).
+      CUTOVER_NOTIFICATION_SECRETS: \${{ secrets.CUTOVER_NOTIFICATION_SECRETS }}
 `;
   }
 }

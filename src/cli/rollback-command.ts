@@ -10,12 +10,15 @@ import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import { createAwsClients } from "../action/aws.js";
 import type { MigrationStatus } from "../model/status.js";
+import { cliAnnouncer } from "../notify/cli.js";
+import { rollbackCompletedEvent } from "../notify/event-builders.js";
 import { type AwsRollbackRequest, rollbackFromCheckpoint } from "../ops/aws-rollback.js";
 import { OperationJournal } from "../ops/journal.js";
 import { readMigrationLeniently } from "../ops/migration-context.js";
 import { ALL_OLD } from "../ops/rollback.js";
 import { formatWeights } from "../ops/traffic.js";
 import { createCheckpointStore } from "../providers/checkpoint-stores.js";
+import { createSinkTransport } from "../providers/notification-transports.js";
 import { readStatus, statusPath } from "../spec/files.js";
 import { type CliCommand, type CliIo, EXIT, parseOptions, UsageError } from "./command.js";
 import { DEFAULT_SPEC_FILE } from "./validate-command.js";
@@ -128,15 +131,16 @@ Exit codes: 0 rolled back or nothing to do, 1 refused (nothing changed), 2 usage
       warn: (message) => io.stderr(`  warning: ${message}\n`),
     });
     const started = io.now();
+    const entryId = `break-glass-${started
+      .toISOString()
+      .replace(/[^0-9]/g, "")
+      .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
     try {
       const result = await rollbackFromCheckpoint(
         {
           store,
           migrationId,
-          entryId: `break-glass-${started
-            .toISOString()
-            .replace(/[^0-9]/g, "")
-            .slice(0, 14)}-${randomUUID().slice(0, 8)}`,
+          entryId,
           by: "break-glass",
           trigger: { kind: "break-glass", operator, reason },
           target,
@@ -159,6 +163,30 @@ Exit codes: 0 rolled back or nothing to do, 1 refused (nothing changed), 2 usage
             "warning: the checkpoint hold was not written; shifts are not held until reconcile runs\n",
           );
         }
+      }
+      if (result.move && fromGit?.migration.notifications) {
+        // Told once traffic is back; a sink that fails is a warning, never a failed rollback.
+        await cliAnnouncer({
+          migration: fromGit.migration,
+          entryId,
+          operator,
+          env: process.env,
+          transports: createSinkTransport,
+          log: journal.log,
+        }).announce(
+          rollbackCompletedEvent(
+            { migration: migrationId, phase: fromGit.status?.phase ?? null, time: io.now() },
+            {
+              origin: "cli",
+              reason: `${reason} (by ${operator})`,
+              previousWeights: result.move.previousWeights,
+              weights: result.move.weights,
+              key: entryId,
+              ...(result.move.change ? { changeId: result.move.change.id } : {}),
+              outcome: result.outcome,
+            },
+          ),
+        );
       }
       return EXIT.ok;
     } catch (error) {

@@ -6,6 +6,7 @@
  */
 import { durationSeconds, formatDuration } from "../model/duration.js";
 import type {
+  CompareCheckSpec,
   Comparison,
   GateMetricSpec,
   GateSpec,
@@ -41,6 +42,8 @@ export interface GatePlan {
     rollback?: Threshold;
     compareToOld?: Comparison;
   }[];
+  /** The gate's compare checks, as the spec gives them; absent when it has none. */
+  checks?: CompareCheckSpec[];
 }
 
 /** One step applying the spec would take. */
@@ -113,6 +116,7 @@ function gatePlan(name: string, gate: GateSpec): GatePlan {
       ...(metric.rollback ? { rollback: metric.rollback } : {}),
       ...(metric.compareToOld ? { compareToOld: metric.compareToOld } : {}),
     })),
+    ...(gate.checks?.length ? { checks: gate.checks } : {}),
   };
 }
 

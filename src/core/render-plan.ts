@@ -4,7 +4,7 @@
  * comment instead of adding a new one on every push.
  */
 import { formatDuration } from "../model/duration.js";
-import type { Comparison, Threshold } from "../model/spec.js";
+import type { CompareCheckSpec, Comparison, Threshold } from "../model/spec.js";
 import type { GatePlan, MigrationPlan, Plan, PlannedStep } from "./planner.js";
 
 /** Hidden marker that identifies the plan comment on a pull request. */
@@ -52,6 +52,26 @@ function gateTable(gate: GatePlan): string[] {
         `| ${cell(metric.name)}${metric.metric === metric.name ? "" : ` (${cell(metric.metric)})`} | ${metric.side} | ${describeThreshold(
           metric.pass,
         )} | ${describeThreshold(metric.rollback)} | ${describeComparison(metric.compareToOld)} |`,
+    ),
+    ...(gate.checks ?? []).flatMap(compareLines),
+  ];
+}
+
+/** A compare check in words: its test, score thresholds, early decisions, and each metric's allowance. */
+function compareLines(check: CompareCheckSpec): string[] {
+  const early = [
+    check.early?.rollback ? "rolls back early on a clear failure" : "",
+    check.early?.passAfter ? `may pass early after ${check.early.passAfter}` : "",
+  ].filter(Boolean);
+  return [
+    "",
+    `Compare \`${cell(check.name)}\` (new side against old, Mann-Whitney at ${Number((check.confidence * 100).toPrecision(4))} % confidence): passes at a score ≥ ${check.score.pass}, marginal ≥ ${check.score.marginal}${early.length ? `; ${early.join(", ")} (alpha spent ${check.early?.spending ?? "obrien-fleming"})` : ""}.`,
+    "",
+    "| Metric | Worse when | Allowed change | Weight |",
+    "| --- | --- | --- | --- |",
+    ...check.metrics.map(
+      (metric) =>
+        `| ${cell(metric.name)}${metric.critical ? " (critical)" : ""} | ${metric.direction === "higher-is-worse" ? "higher" : "lower"} | ${Number((metric.allowedChange * 100).toPrecision(4))} % | ${metric.weight ?? 1} |`,
     ),
   ];
 }

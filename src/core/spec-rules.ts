@@ -7,6 +7,8 @@
  * errors) so that every problem is reported in one pass.
  */
 import { DURATION_HINT, parseDuration } from "../model/duration.js";
+import { notificationRuleFindings } from "../notify/spec-rules.js";
+import { compareCheckFindings, type GateBake } from "./gate/compare-rules.js";
 import { isValidPeriod } from "./gate/window.js";
 import type { JsonPath } from "./spec-error.js";
 
@@ -147,6 +149,23 @@ function checkCustomMetric(findings: Findings, metric: unknown, path: JsonPath):
   }
 }
 
+/** The bake steps that use a gate, each with its duration and the new side's weight then (the last shift before it). */
+function gateBakes(migration: Json, base: JsonPath, gateName: string): GateBake[] {
+  const bakes: GateBake[] = [];
+  let weight: number | undefined;
+  for (const { step, path } of stepsOf(migration, base)) {
+    if (step.kind === "shift" && typeof step.weight === "number") weight = step.weight;
+    if (step.kind !== "bake" || step.gate !== gateName) continue;
+    const seconds = typeof step.duration === "string" ? parseDuration(step.duration) : undefined;
+    bakes.push({
+      ...(seconds !== undefined ? { seconds } : {}),
+      ...(weight !== undefined ? { weight } : {}),
+      path,
+    });
+  }
+  return bakes;
+}
+
 function checkGates(findings: Findings, migration: Json, base: JsonPath): void {
   if (!isObject(migration.gates)) return;
   for (const [gateName, gate] of Object.entries(migration.gates)) {
@@ -160,6 +179,8 @@ function checkGates(findings: Findings, migration: Json, base: JsonPath): void {
         "a cost section (monthlyProjectionUsd, tolerance, prices) on the migration, or checkCost false",
       );
     }
+    for (const finding of compareCheckFindings(gate, gatePath, gateBakes(migration, base, gateName)))
+      findings.add(finding.path, finding.message, finding.expected);
     const metrics = listOf(gate.metrics);
     checkUnique(
       findings,
@@ -370,6 +391,7 @@ export function specRuleFindings(document: unknown, environment: RuleEnvironment
     checkPhases(findings, migration, base);
     checkGates(findings, migration, base);
     checkSteps(findings, migration, base, environment);
+    findings.list.push(...notificationRuleFindings(migration, base));
   });
   return findings.list;
 }

@@ -363,12 +363,18 @@ const gateEvaluated: Handler<GateEvaluatedEvent> = (status, event, now) => {
   const endsAt = status.timestamps.bakeEndsAt;
   switch (event.verdict) {
     case "pass": {
-      const over = endsAt !== undefined && now.getTime() >= new Date(endsAt).getTime();
-      return over
+      const elapsed = endsAt !== undefined && now.getTime() >= new Date(endsAt).getTime();
+      // A compare check's clear pass ends the bake early only where the spec allows it (early.passAfter); the gate's evidence says so.
+      const early =
+        !elapsed &&
+        (event.evidence.bake as { completedEarly?: unknown } | undefined)?.completedEarly === true;
+      return elapsed || early
         ? {
             ...base,
             to: "passed",
-            reason: `gate "${event.gate}" passed and the bake is over`,
+            reason: early
+              ? `gate "${event.gate}" passed clearly before the bake's end, as its compare checks allow`
+              : `gate "${event.gate}" passed and the bake is over`,
             apply: recordVerdict,
           }
         : {

@@ -35,6 +35,8 @@ export interface GuardianClients {
 }
 
 export interface GuardianInstallOptions {
+  /** Further environment of the function: its notification sinks (CUTOVER_NOTIFY_*). */
+  extraEnvironment?: Record<string, string>;
   /** Name part of every resource, e.g. "demo" or "production". */
   environment: string;
   account: string;
@@ -132,6 +134,7 @@ export async function installGuardian(
           ...(options.stableTimeoutSeconds
             ? { [GUARDIAN_ENV.stableTimeout]: String(options.stableTimeoutSeconds) }
             : {}),
+          ...options.extraEnvironment,
         },
       },
     }),

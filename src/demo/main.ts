@@ -8,6 +8,7 @@
  * went as they should.
  */
 
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
@@ -16,6 +17,10 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { MigrationsFile } from "../model/spec.js";
+import { NOTIFICATION_SECRETS_ENV } from "../notify/action.js";
+import { formatWeights } from "../notify/events.js";
+import { GUARDIAN_NOTIFY_ENV } from "../notify/guardian.js";
+import { type LocalReceiver, startLocalReceiver } from "../notify/local-receiver.js";
 import { createCheckpointStore } from "../providers/checkpoint-stores.js";
 import { actOne } from "./act-one.js";
 import { actTwo } from "./act-two.js";
@@ -30,7 +35,16 @@ import { type DemoResult, lookAgainCommands, printSummary, writeResult } from ".
 import { ActionRunner } from "./runner.js";
 import { startDemoSandbox } from "./sandbox-link.js";
 import { createWorkspace } from "./workspace.js";
-import { buildDemoSeed, buildDemoSpec, NEW_SET, OLD_SET, ORDERS, PAYMENTS } from "./world.js";
+import {
+  buildDemoSeed,
+  buildDemoSpec,
+  DEMO_WEBHOOK_KEY_SECRET,
+  DEMO_WEBHOOK_URL_SECRET,
+  NEW_SET,
+  OLD_SET,
+  ORDERS,
+  PAYMENTS,
+} from "./world.js";
 
 const projectRoot = resolve(import.meta.dirname, "..", "..");
 
@@ -58,6 +72,7 @@ async function runDemo(options: DemoOptions, progress: Progress): Promise<DemoRe
     `workspace ${workspace.root}: clone of a local bare repository with the demo's migrations.json`,
   );
   let sandbox: DemoSandbox | undefined;
+  let receiver: LocalReceiver | undefined;
   const traffic: BackgroundTraffic[] = [];
   const paths = {
     workspace: workspace.root,
@@ -88,11 +103,26 @@ async function runDemo(options: DemoOptions, progress: Progress): Promise<DemoRe
     progress.step(
       `sandbox on ${sandbox.endpoint}: hosted zone example.com, ECS cluster prod, Lambda functions, data plane`,
     );
+    const receiverKey = randomBytes(24).toString("hex");
+    receiver = await startLocalReceiver({
+      secret: receiverKey,
+      onEvent: (event) =>
+        progress.step(
+          `notified (${event.type.replace(/^dev\.cutover\./, "")}, ${event.subject}): ${event.data.summary}${
+            event.data.weights?.after ? ` [${formatWeights(event.data.weights.after)}]` : ""
+          }`,
+        ),
+      onRefused: (reason) => progress.fail(`the demo receiver refused a notification: ${reason}`),
+    });
+    progress.step(`notification receiver on ${receiver.url}: checks each signature and prints each event`);
     const runner = new ActionRunner({
       projectRoot,
       workspace: workspace.repo,
       evidenceDir: workspace.evidence,
-      awsEnv: sandbox.env,
+      awsEnv: {
+        ...sandbox.env,
+        [NOTIFICATION_SECRETS_ENV]: `${DEMO_WEBHOOK_URL_SECRET}=${receiver.url}\n${DEMO_WEBHOOK_KEY_SECRET}=${receiverKey}`,
+      },
     });
     const recorder = new StateRecorder(runner, workspace.repo);
     base.recorder = recorder.mode;
@@ -101,7 +131,10 @@ async function runDemo(options: DemoOptions, progress: Progress): Promise<DemoRe
         "actions/record-state/dist is not built: status changes were recorded by the same record-state operation in this process",
       );
     }
-    const guardian = await installDemoGuardian(sandbox, spec);
+    const guardian = await installDemoGuardian(sandbox, spec, {
+      [GUARDIAN_NOTIFY_ENV.webhookUrl]: receiver.url,
+      [GUARDIAN_NOTIFY_ENV.webhookSecret]: receiverKey,
+    });
     progress.step(
       `guardian installed in the sandbox: function ${guardian.install.functionName}, ${guardian.install.alarms.length} rollback alarms of ${PAYMENTS.id} at ${guardian.alarmPeriodSeconds} s, checkpoints in ${guardian.install.store}`,
     );
@@ -184,6 +217,8 @@ async function runDemo(options: DemoOptions, progress: Progress): Promise<DemoRe
     return result;
   } finally {
     for (const running of traffic) await running.stop().catch(() => undefined);
+    if (receiver) base.notes.push(`${receiver.events.length} notifications received by the demo receiver`);
+    await receiver?.close().catch(() => undefined);
     await sandbox?.close().catch(() => undefined);
   }
 }
@@ -248,7 +283,11 @@ process.exitCode = await main();
  * Installs the guardian for act two's migration, as infra does on AWS. Act
  * one's migration is not guarded, so nothing but its own phases moves it.
  */
-async function installDemoGuardian(sandbox: DemoSandbox, spec: MigrationsFile) {
+async function installDemoGuardian(
+  sandbox: DemoSandbox,
+  spec: MigrationsFile,
+  extraEnvironment: Record<string, string>,
+) {
   if (!existsSync(GUARDIAN_BUNDLE))
     throw new Error("guardian/dist/index.mjs is not built; run npm run build first");
   const config = {
@@ -279,6 +318,7 @@ async function installDemoGuardian(sandbox: DemoSandbox, spec: MigrationsFile) {
       target: "all-old",
       insyncTimeoutSeconds: 60,
       stableTimeoutSeconds: 60,
+      extraEnvironment,
     },
   );
   return {

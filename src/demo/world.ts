@@ -186,8 +186,23 @@ function demoMigration(
       },
     ],
     ...(template.cost ? { cost: template.cost } : {}),
+    // Every decision goes to the demo's local receiver, which prints it.
+    notifications: {
+      sinks: [
+        {
+          kind: "webhook",
+          name: "demo-receiver",
+          url: { secret: DEMO_WEBHOOK_URL_SECRET },
+          signingSecret: { secret: DEMO_WEBHOOK_KEY_SECRET },
+        },
+      ],
+    },
   };
 }
+
+/** Names of the demo receiver's secrets, as the spec references them. */
+export const DEMO_WEBHOOK_URL_SECRET = "DEMO_WEBHOOK_URL";
+export const DEMO_WEBHOOK_KEY_SECRET = "DEMO_WEBHOOK_KEY";
 
 /** Reads the example spec and derives the demo spec from it: act one's migration and act two's. */
 export async function buildDemoSpec(exampleSpecPath: string, profile: DemoProfile): Promise<MigrationsFile> {

@@ -9,6 +9,8 @@
  * sends it to the dead-letter queue, where people see it. Duplicate, late and
  * out-of-order events return without changing anything.
  */
+import type { DeliveryRecord } from "../notify/announcer.js";
+import { rollbackCompletedEvent } from "../notify/event-builders.js";
 import { type AwsRollbackResult, rollbackFromCheckpoint } from "../ops/aws-rollback.js";
 import { OperationJournal, type OperationLog } from "../ops/journal.js";
 import type { TrafficClients } from "../ops/traffic.js";
@@ -83,6 +85,15 @@ export interface GuardianDependencies {
   clients: TrafficClients;
   log: OperationLog;
   now: () => Date;
+  /**
+   * Announces a rollback the guardian made (SNS, or a webhook from the
+   * Lambda), with the alarm's entry id as correlation id; never throws.
+   */
+  announce?: (
+    migrationId: string,
+    correlationId: string,
+    event: ReturnType<typeof rollbackCompletedEvent>,
+  ) => Promise<DeliveryRecord[]>;
 }
 
 /** What one event led to. */
@@ -94,6 +105,8 @@ export interface GuardianOutcome {
   /** Milliseconds from the handler's start to the change submitted and to INSYNC, when a change was made. */
   changeSubmittedMs?: number;
   insyncMs?: number;
+  /** What became of the notifications of the rollback. */
+  notifications?: DeliveryRecord[];
 }
 
 /** Handles one EventBridge event. */
@@ -148,6 +161,25 @@ export async function handleAlarmEvent(event: unknown, deps: GuardianDependencie
       : {}),
     ...(insync ? { insyncMs: Math.round(insync.startMs + insync.elapsedMs - started) } : {}),
   };
+  // Announced once traffic is back: a slow sink never delays the restore.
+  if (deps.announce && result.move && (result.outcome === "rolled-back" || result.outcome === "no-op")) {
+    outcome.notifications = await deps.announce(
+      migration,
+      entryId,
+      rollbackCompletedEvent(
+        { migration, phase: null, time: deps.now() },
+        {
+          origin: "guardian",
+          reason: `rollback alarm ${change.alarmName}: ${change.reason}`,
+          previousWeights: result.move.previousWeights,
+          weights: result.move.weights,
+          key: entryId,
+          ...(result.move.change ? { changeId: result.move.change.id } : {}),
+          outcome: result.outcome,
+        },
+      ),
+    );
+  }
   log.info(`guardian ${result.outcome}: ${result.detail}`, {
     migration,
     entry: entryId,

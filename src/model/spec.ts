@@ -39,6 +39,8 @@ export interface Migration {
   phases: PhaseSpec[];
   /** Expected cost of the new side, checked by gates that include a cost check. */
   cost?: CostSpec;
+  /** Where decisions about this migration are announced, besides GitHub. */
+  notifications?: NotificationsSpec;
 }
 
 export interface PromotionOverride {
@@ -138,6 +140,63 @@ export interface GateSpec {
   metrics: GateMetricSpec[];
   /** Also check the new side's cost against `cost.projection`. */
   checkCost?: boolean;
+  /** Statistical checks of the new side against the old side over the same window, beside the thresholds. */
+  checks?: GateCheckSpec[];
+}
+
+/** A statistical check of a gate; one kind today. */
+export type GateCheckSpec = CompareCheckSpec;
+
+/**
+ * The new side's per-period values against the old side's over the same
+ * window, metric by metric (Mann-Whitney U), scored as a whole: each metric
+ * is pass, marginal or fail, and the weighted share of passes must reach
+ * `score.pass` (at or above `score.marginal` is marginal, below is a failure).
+ */
+export interface CompareCheckSpec {
+  kind: "compare";
+  method: "mann-whitney";
+  /** Shown in the evidence and summaries, unique within the gate. */
+  name: string;
+  /** Confidence of each metric's test, inside (0, 1): 0.95 tests at alpha 0.05. */
+  confidence: number;
+  /** Fewest periods with a datapoint on each side; fewer is insufficient data. 10 when unset. */
+  minPeriods?: number;
+  /** Score thresholds, 0–100, pass ≥ marginal. */
+  score: { pass: number; marginal: number };
+  metrics: CompareMetricSpec[];
+  /** Decisions before the bake ends; none unless asked. */
+  early?: EarlyDecisionSpec;
+}
+
+export interface CompareMetricSpec {
+  /** Unique within the check. */
+  name: string;
+  metric: MetricPreset | CustomMetric;
+  /** Which way is worse for the new side. */
+  direction: "higher-is-worse" | "higher-is-better";
+  /**
+   * How much worse the new side's median may be than the old side's, as a
+   * fraction of the old (0.1: 10 % worse) before a significant difference fails.
+   */
+  allowedChange: number;
+  /** Weight in the score; 1 when unset. */
+  weight?: number;
+  /** A failure of a critical metric fails the check whatever the score. */
+  critical?: boolean;
+}
+
+/**
+ * Decisions before the bake ends, at an error rate that stays the check's
+ * alpha over all the monitor's looks (alpha spending, see docs/judge.md).
+ */
+export interface EarlyDecisionSpec {
+  /** Roll back at once on a clear failure. */
+  rollback?: boolean;
+  /** Let a clear pass complete the bake, but never before this much of it has elapsed (e.g. "24h"). */
+  passAfter?: string;
+  /** How alpha is spent over the looks; "obrien-fleming" when unset. */
+  spending?: "obrien-fleming" | "pocock";
 }
 
 /**
@@ -299,4 +358,90 @@ export interface CostSpec {
   };
   /** Lambda memory in MB, for GB-seconds. */
   lambdaMemoryMb?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Notifications
+
+/** Events a notification sink can be sent. */
+export type NotificationEventName =
+  | "phase-started"
+  | "shift-applied"
+  | "gate-verdict"
+  | "rollback-started"
+  | "rollback-completed"
+  | "decommission-scaled-down"
+  | "decommission-deleted"
+  | "drift-detected"
+  | "waiting-for-approval";
+
+export const NOTIFICATION_EVENT_NAMES: readonly NotificationEventName[] = [
+  "phase-started",
+  "shift-applied",
+  "gate-verdict",
+  "rollback-started",
+  "rollback-completed",
+  "decommission-scaled-down",
+  "decommission-deleted",
+  "drift-detected",
+  "waiting-for-approval",
+];
+
+/** Who rolled back: a workflow, the guardian Lambda, or someone with the CLI. */
+export type RollbackOrigin = "workflow" | "guardian" | "cli";
+
+/** The sinks decisions are sent to; each one filters the events it receives. */
+export interface NotificationsSpec {
+  sinks: NotificationSinkSpec[];
+}
+
+export type NotificationSinkSpec = SlackSinkSpec | WebhookSinkSpec | SnsSinkSpec;
+
+/**
+ * Names a value kept outside the spec, never the value itself: exactly one of
+ * a secret handed to the action in its notification-secrets input, or an
+ * environment variable of the runner (or of the guardian Lambda).
+ */
+export interface SecretReference {
+  secret?: string;
+  env?: string;
+}
+
+/** Which events a sink receives; all of them when `events` is absent. */
+export interface NotificationFilter {
+  events?: NotificationEventName[];
+  /** gate-verdict: only these verdicts (all when absent). */
+  verdicts?: ("pass" | "fail" | "rollback" | "insufficient-data")[];
+  /** rollback-started and rollback-completed: only rollbacks from these origins (all when absent). */
+  rollbackOrigins?: RollbackOrigin[];
+}
+
+/** Unique within the migration: lowercase letters, digits and dashes; names the sink in logs and the status history. */
+export type SinkName = string;
+
+/** A Slack incoming webhook; its URL is a secret. */
+export interface SlackSinkSpec {
+  kind: "slack";
+  name: SinkName;
+  webhookUrl: SecretReference;
+  filter?: NotificationFilter;
+}
+
+/** An HTTPS endpoint receiving CloudEvents, signed with HMAC-SHA256. */
+export interface WebhookSinkSpec {
+  kind: "webhook";
+  name: SinkName;
+  url: SecretReference;
+  /** Key of the HMAC-SHA256 signature the receiver checks. */
+  signingSecret: SecretReference;
+  filter?: NotificationFilter;
+}
+
+/** An SNS topic receiving CloudEvents. */
+export interface SnsSinkSpec {
+  kind: "sns";
+  name: SinkName;
+  /** arn:aws:sns:<region>:<account>:<topic>; the region comes from the ARN. */
+  topicArn: string;
+  filter?: NotificationFilter;
 }

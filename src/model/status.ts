@@ -93,7 +93,16 @@ export interface DecommissionStatus {
 
 /** The evidence that justified a decision (gate, load test, shift). */
 export interface Evidence {
-  kind: "gate" | "load-test" | "shift" | "rollback" | "deploy" | "decommission" | "reconcile" | "override";
+  kind:
+    | "gate"
+    | "load-test"
+    | "shift"
+    | "rollback"
+    | "deploy"
+    | "decommission"
+    | "reconcile"
+    | "override"
+    | "notification";
   /** Free-form, JSON-serialisable detail: queries, window, sample counts, values, thresholds, change ids. */
   [detail: string]: unknown;
 }

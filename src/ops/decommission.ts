@@ -38,6 +38,9 @@ import { seriesSum } from "../core/gate/queries.js";
 import { formatDuration } from "../model/duration.js";
 import type { EcsTargetSpec, Migration, TargetSpec } from "../model/spec.js";
 import type { Checkpoint, DecommissionStatus, MigrationStatus, Weights } from "../model/status.js";
+import type { AnnouncerFor } from "../notify/action.js";
+import { decommissionEvent } from "../notify/event-builders.js";
+import { withDeliveries } from "../notify/report.js";
 import { type EcsServiceState, EcsTarget, shortTaskDefinition } from "../providers/ecs-target.js";
 import { createMetricsSource, type MetricsSource } from "../providers/metrics-source.js";
 import { retryThrottled } from "../providers/throttling.js";
@@ -474,6 +477,8 @@ export interface DecommissionEnvironment {
   now: () => Date;
   /** Polling while waiting for the service to become stable, in seconds. */
   stablePollSeconds?: { min: number; max: number };
+  /** Announces each stage to the migration's notification sinks; a failed delivery never fails the step. */
+  announcerFor?: AnnouncerFor;
 }
 
 /** Creates the providers from the clients; an old side that is not an ECS service cannot be decommissioned here. */
@@ -637,14 +642,41 @@ export async function runDecommission(
       now: env.now,
       onCheckpoint: (checkpoint) => env.setOutput("checkpoint", checkpoint),
     };
+    const announce = async (step: Parameters<typeof decommissionEvent>[1]) =>
+      (await env.announcerFor?.(context.migration).announce(
+        decommissionEvent(
+          {
+            migration: context.migration.id,
+            phase: settings.phase,
+            time: env.now(),
+            ...(env.run.runUrl ? { runUrl: env.run.runUrl } : {}),
+          },
+          step,
+        ),
+      )) ?? [];
     if (inputs.stage === "scale-down") {
       const result = await scaleDown(request, providers, journal);
       publishScaleDown(result, env.setOutput);
-      return scaleDownReport(title, result, journal, context.statusPath);
+      const deliveries = result.noOp
+        ? []
+        : await announce({
+            stage: "scaled-down",
+            target: providers.oldSide.label,
+            detail: `desiredCount ${result.desiredCountBefore} → 0`,
+            holdEndsAt: result.holdEndsAt.toISOString(),
+          });
+      return withDeliveries(scaleDownReport(title, result, journal, context.statusPath), deliveries);
     }
     const result = await deleteOldSide(request, providers, journal);
     publishDelete(result, env.setOutput);
-    return deleteReport(title, result, journal, context.statusPath);
+    const deliveries = result.noOp
+      ? []
+      : await announce({
+          stage: "deleted",
+          target: providers.oldSide.label,
+          detail: `deleted after the hold${result.deregistered.length ? `, ${result.deregistered.length} task definitions deregistered` : ""}`,
+        });
+    return withDeliveries(deleteReport(title, result, journal, context.statusPath), deliveries);
   } catch (error) {
     const refusal = refusalOf(`${title} refused`, error, journal, nextAfterFailure(inputs.stage, journal));
     if (error instanceof DecommissionRefusal) {

@@ -6,7 +6,7 @@
 
 import type { ActionReport } from "../action/summary.js";
 import { batchQueries } from "../core/gate/batch.js";
-import { type GateJudgement, judgeGate } from "../core/gate/evaluate.js";
+import { type BakeSchedule, type GateJudgement, judgeGate } from "../core/gate/evaluate.js";
 import { type BakeProgress, type GateEvidence, gateEvidence, gateReport } from "../core/gate/evidence.js";
 import { type GatePlan, planGate } from "../core/gate/plan.js";
 import { requestCountStat } from "../core/gate/presets.js";
@@ -15,6 +15,9 @@ import { coveringPeriod, type GateMode, type GateWindow, resolveGateWindow } fro
 import { formatDuration, parseDuration } from "../model/duration.js";
 import type { BakeStep, Migration, TargetSpec } from "../model/spec.js";
 import type { MigrationStatus } from "../model/status.js";
+import type { AnnouncerFor } from "../notify/action.js";
+import { gateVerdictEvent } from "../notify/event-builders.js";
+import { withDeliveries } from "../notify/report.js";
 import type { MetricsSource } from "../providers/metrics-source.js";
 import { type OperationLog, OperationRefusal } from "./journal.js";
 import { loadMigrationContext } from "./migration-context.js";
@@ -38,6 +41,9 @@ export interface GateDependencies {
   log: OperationLog;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
+  /** Announces the verdict to the migration's notification sinks; a failed delivery never fails the check. */
+  announcerFor?: AnnouncerFor;
+  runUrl?: string;
 }
 
 export interface GateOutcome {
@@ -53,6 +59,8 @@ export interface GateItem {
   gate: string;
   window: GateWindow;
   newWeightPercent: number;
+  /** The bake the look belongs to, for a compare check's early decisions. */
+  bake?: BakeSchedule;
 }
 
 export interface GateItemResult {
@@ -157,6 +165,7 @@ export async function evaluateGates(
       judgeGate(plans[index]!, series, {
         window: item.window,
         newWeightPercent: item.newWeightPercent,
+        ...(item.bake ? { bake: item.bake } : {}),
       }),
       incomplete,
     ),
@@ -165,7 +174,7 @@ export async function evaluateGates(
 }
 
 /** The bake step the gate belongs to in the applied phase (or the spec's phase before anything was applied). */
-function bakeStepOf(
+export function bakeStepOf(
   migration: Migration,
   status: MigrationStatus,
   gate?: string,
@@ -177,7 +186,7 @@ function bakeStepOf(
   return { phase: phaseName, ...(step ? { step } : {}) };
 }
 
-function parsePeriod(migration: Migration, gate: string): number {
+export function parsePeriod(migration: Migration, gate: string): number {
   const text = migration.gates[gate]?.period;
   const seconds = typeof text === "string" ? parseDuration(text) : undefined;
   if (seconds === undefined) {
@@ -188,11 +197,74 @@ function parsePeriod(migration: Migration, gate: string): number {
   return seconds;
 }
 
+/**
+ * True when every compare check of the gate allows an early pass, its
+ * passAfter has elapsed by the end of the window, and it passed clearly at
+ * this look's spent alpha. A gate without compare checks never ends early.
+ */
+export function clearPassAllowsEarlyEnd(
+  judgement: GateJudgement,
+  gateStart: Date,
+  window: GateWindow,
+): boolean {
+  const checks = judgement.compare ?? [];
+  if (checks.length === 0) return false;
+  const judgedSeconds = (window.end.getTime() - gateStart.getTime()) / 1000;
+  return checks.every(
+    (check) =>
+      check.early?.clearPass === true &&
+      check.early.passAfterSeconds !== undefined &&
+      judgedSeconds >= check.early.passAfterSeconds,
+  );
+}
+
+/** The schedule a look at this gate belongs to: the bake step's duration from the gate start. */
+export function bakeScheduleOf(
+  status: MigrationStatus,
+  step: BakeStep | undefined,
+): BakeSchedule | undefined {
+  const gateStart = status.timestamps.gateWindowStartsAt;
+  const seconds = step ? parseDuration(step.duration) : undefined;
+  if (!gateStart || seconds === undefined || seconds <= 0) return undefined;
+  return { startsAt: new Date(gateStart), seconds };
+}
+
+/**
+ * Whether a look completes its bake: the bake has ended and the gate passed
+ * over a window from the gate start to (about) the end, or every compare
+ * check passed clearly after its passAfter. Pure, so a replay of history
+ * decides exactly as the monitor does.
+ */
+export function bakeCompletion(
+  endsAt: Date,
+  gateStart: Date | undefined,
+  window: GateWindow,
+  judgement: GateJudgement,
+  now: Date,
+): BakeProgress {
+  const passed = judgement.verdict === "pass";
+  const elapsed = now.getTime() >= endsAt.getTime();
+  const covered =
+    window.fromGateStart && window.end.getTime() >= endsAt.getTime() - window.periodSeconds * 1000;
+  const early =
+    !elapsed &&
+    passed &&
+    window.fromGateStart &&
+    gateStart !== undefined &&
+    clearPassAllowsEarlyEnd(judgement, gateStart, window);
+  return {
+    endsAt: endsAt.toISOString(),
+    elapsed,
+    complete: (elapsed && passed && covered) || early,
+    ...(early ? { completedEarly: true } : {}),
+  };
+}
+
 function bakeProgress(
   status: MigrationStatus,
   step: BakeStep | undefined,
   window: GateWindow,
-  passed: boolean,
+  judgement: GateJudgement,
   now: Date,
 ): BakeProgress | undefined {
   const gateStart = status.timestamps.gateWindowStartsAt;
@@ -203,11 +275,13 @@ function bakeProgress(
       ? new Date(new Date(gateStart).getTime() + durationSeconds * 1000).toISOString()
       : undefined);
   if (!endsAtText) return undefined;
-  const endsAt = new Date(endsAtText);
-  const elapsed = now.getTime() >= endsAt.getTime();
-  const covered =
-    window.fromGateStart && window.end.getTime() >= endsAt.getTime() - window.periodSeconds * 1000;
-  return { endsAt: endsAt.toISOString(), elapsed, complete: elapsed && passed && covered };
+  return bakeCompletion(
+    new Date(endsAtText),
+    gateStart ? new Date(gateStart) : undefined,
+    window,
+    judgement,
+    now,
+  );
 }
 
 /**
@@ -276,23 +350,25 @@ export async function evaluateGate(request: GateRequest, deps: GateDependencies)
     window_end: window.end.toISOString(),
     period_s: window.periodSeconds,
   });
+  const bakeStep = located.step?.gate === gate ? located.step : undefined;
+  const schedule = request.mode === "bake" ? bakeScheduleOf(status, bakeStep) : undefined;
   const { results, stats } = await evaluateGates(
-    [{ migration, gate, window, newWeightPercent: status.weights?.new ?? 0 }],
+    [
+      {
+        migration,
+        gate,
+        window,
+        newWeightPercent: status.weights?.new ?? 0,
+        ...(schedule ? { bake: schedule } : {}),
+      },
+    ],
     deps.metrics,
     deps.log,
   );
   const { plan, judgement } = results[0]!;
   const evaluatedAt = now();
   const bake =
-    request.mode === "bake"
-      ? bakeProgress(
-          status,
-          located.step?.gate === gate ? located.step : undefined,
-          window,
-          judgement.verdict === "pass",
-          evaluatedAt,
-        )
-      : undefined;
+    request.mode === "bake" ? bakeProgress(status, bakeStep, window, judgement, evaluatedAt) : undefined;
   const evidence = gateEvidence({
     migration: migration.id,
     gate,
@@ -312,7 +388,20 @@ export async function evaluateGate(request: GateRequest, deps: GateDependencies)
     calls: stats.calls,
     queries: stats.queries,
   });
-  return { evidence, judgement, report: gateReport(evidence, judgement), window };
+  const deliveries =
+    (await deps.announcerFor?.(migration).announce(
+      gateVerdictEvent(
+        {
+          migration: migration.id,
+          phase: status.phase,
+          time: evaluatedAt,
+          ...(deps.runUrl ? { runUrl: deps.runUrl } : {}),
+        },
+        evidence,
+        status.weights,
+      ),
+    )) ?? [];
+  return { evidence, judgement, report: withDeliveries(gateReport(evidence, judgement), deliveries), window };
 }
 
 export interface RequestCount {

@@ -12,7 +12,10 @@ import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import { markdownTable } from "../action/summary.js";
 import { locateJson, toPointer } from "../core/json-locations.js";
-import type { MigrationsFile } from "../model/spec.js";
+import type { Migration, MigrationsFile } from "../model/spec.js";
+import type { AnnouncerFor } from "../notify/action.js";
+import { waitingForApprovalEvent } from "../notify/event-builders.js";
+import { withDeliveries } from "../notify/report.js";
 import { ACTIONS_BOT } from "../providers/git-state-store.js";
 import type { Notifier, OpenedPullRequest } from "../providers/notifier.js";
 import { OperationRefusal } from "./journal.js";
@@ -240,6 +243,8 @@ export interface ProposalResult {
   commit?: string;
   pullRequest?: OpenedPullRequest;
   text?: ProposalText;
+  /** The migration as the base branch's spec has it (its notification sinks). */
+  migration?: Migration;
 }
 
 const PROPOSAL_REF = "refs/cutover/proposal-base";
@@ -286,7 +291,7 @@ export async function proposePhase(
     title: proposal.title,
     body: proposal.body,
   });
-  return { from, branch, commit, pullRequest, text: proposal };
+  return { from, branch, commit, pullRequest, text: proposal, ...(current ? { migration: current } : {}) };
 }
 
 async function commitFile(
@@ -327,6 +332,8 @@ export async function runProposePhase(
     token?: string;
     notifier: Notifier;
     setOutput: (name: ProposeOutput, value: string | number | boolean | object) => void;
+    /** Announces a new pull request, which waits for people's approval, to the migration's notification sinks. */
+    announcerFor?: AnnouncerFor;
   },
 ): Promise<ActionReport> {
   const result = await proposePhase(request, {
@@ -345,18 +352,40 @@ export async function runProposePhase(
       headline: `migrations.json on ${request.base} already names ${request.phase}: nothing to propose.`,
     };
   }
-  return {
-    title: `propose-phase: ${request.migration} → ${request.phase}`,
-    headline: `${result.pullRequest.created ? "Opened" : "Updated"} pull request #${result.pullRequest.number}: ${result.text?.title}`,
-    found: [`migrations.json on ${request.base} names ${result.from} for ${request.migration}.`],
-    done: [
-      `Pushed ${result.commit?.slice(0, 12)} to ${result.branch}: phase ${result.from} → ${request.phase}, nothing else changed.`,
-      `${result.pullRequest.created ? "Opened" : "Updated"} #${result.pullRequest.number}${result.pullRequest.url ? ` (${result.pullRequest.url})` : ""}.`,
-    ],
-    next: [
-      result.text?.forward
-        ? "Review the evidence and merge to start the next phase."
-        : "Merge to bring the spec back in line.",
-    ],
-  };
+  const pullRequest = result.pullRequest;
+  const deliveries =
+    pullRequest.created && result.migration
+      ? ((await env.announcerFor?.(result.migration).announce(
+          waitingForApprovalEvent(
+            {
+              migration: request.migration,
+              phase: result.from,
+              time: new Date(),
+              ...(env.run.runUrl ? { runUrl: env.run.runUrl } : {}),
+            },
+            {
+              what: `pull request #${pullRequest.number} moves phase ${result.from} → ${request.phase}`,
+              ...(pullRequest.url ? { url: pullRequest.url } : {}),
+              key: `pull request ${pullRequest.number} ${request.phase}`,
+            },
+          ),
+        )) ?? [])
+      : [];
+  return withDeliveries<ActionReport>(
+    {
+      title: `propose-phase: ${request.migration} → ${request.phase}`,
+      headline: `${result.pullRequest.created ? "Opened" : "Updated"} pull request #${result.pullRequest.number}: ${result.text?.title}`,
+      found: [`migrations.json on ${request.base} names ${result.from} for ${request.migration}.`],
+      done: [
+        `Pushed ${result.commit?.slice(0, 12)} to ${result.branch}: phase ${result.from} → ${request.phase}, nothing else changed.`,
+        `${result.pullRequest.created ? "Opened" : "Updated"} #${result.pullRequest.number}${result.pullRequest.url ? ` (${result.pullRequest.url})` : ""}.`,
+      ],
+      next: [
+        result.text?.forward
+          ? "Review the evidence and merge to start the next phase."
+          : "Merge to bring the spec back in line.",
+      ],
+    },
+    deliveries,
+  );
 }

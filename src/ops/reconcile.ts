@@ -27,6 +27,9 @@ import {
   sameWeights,
   type Weights,
 } from "../model/status.js";
+import type { AnnouncerFor } from "../notify/action.js";
+import { driftDetectedEvent } from "../notify/event-builders.js";
+import { withDeliveries } from "../notify/report.js";
 import type { CheckpointStore } from "../providers/checkpoint-store.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { StateStore, StatusUpdate } from "../providers/state-store.js";
@@ -727,6 +730,8 @@ export interface ReconcileEnvironment {
   warn: (message: string) => void;
   now: () => Date;
   checkpointStore?: CheckpointStore;
+  /** Announces drift (once, when first recorded) to the migration's notification sinks. */
+  announcerFor?: AnnouncerFor;
 }
 
 /** Thrown when drift fails the step; carries the job summary. */
@@ -776,29 +781,47 @@ export async function runReconcile(
   env.setOutput("weights", status.weights);
   env.setOutput("observed-weights", observed.weights);
   env.setOutput("committed", update.committed);
-  const report: ActionReport = {
-    title: `reconcile: ${migration.id}`,
-    headline:
-      plan.outcome === "in-sync"
-        ? `In sync: ${describeWeights(status.weights)}, phase ${status.phase ?? "none"} ${status.state}.`
-        : plan.outcome === "recorded"
-          ? `Recorded what AWS holds: ${describeWeights(status.weights)}, phase ${status.phase ?? "none"} ${status.state}.`
-          : (plan.drift ?? "Drift"),
-    found: plan.findings,
-    done: [
-      update.committed
-        ? `Committed ${update.revision?.slice(0, 12)} to ${env.store.location}: ${plan.events.map((event) => event.type).join(", ")}.`
-        : `Nothing new to record on ${env.store.location}.`,
-      "Copied the recorded status into the workspace for the steps that follow.",
-    ],
-    next:
-      plan.outcome === "drift"
-        ? [
-            "Promotion is blocked until a person decides: put AWS back to the recorded weights, run the rollback workflow, " +
-              "or re-run with on-drift: adopt to record what AWS holds.",
-          ]
-        : [],
-  };
+  // Every job of every run reconciles: drift is announced only by the run that records it.
+  const newDrift = update.committed && plan.events.some((event) => event.type === "drift-detected");
+  const deliveries = newDrift
+    ? ((await env.announcerFor?.(migration).announce(
+        driftDetectedEvent(
+          {
+            migration: migration.id,
+            phase: status.phase,
+            time: env.now(),
+            ...(env.run.runUrl ? { runUrl: env.run.runUrl } : {}),
+          },
+          { recorded: status.weights, observed: observed.weights, explanation: plan.drift ?? "" },
+        ),
+      )) ?? [])
+    : [];
+  const report: ActionReport = withDeliveries<ActionReport>(
+    {
+      title: `reconcile: ${migration.id}`,
+      headline:
+        plan.outcome === "in-sync"
+          ? `In sync: ${describeWeights(status.weights)}, phase ${status.phase ?? "none"} ${status.state}.`
+          : plan.outcome === "recorded"
+            ? `Recorded what AWS holds: ${describeWeights(status.weights)}, phase ${status.phase ?? "none"} ${status.state}.`
+            : (plan.drift ?? "Drift"),
+      found: plan.findings,
+      done: [
+        update.committed
+          ? `Committed ${update.revision?.slice(0, 12)} to ${env.store.location}: ${plan.events.map((event) => event.type).join(", ")}.`
+          : `Nothing new to record on ${env.store.location}.`,
+        "Copied the recorded status into the workspace for the steps that follow.",
+      ],
+      next:
+        plan.outcome === "drift"
+          ? [
+              "Promotion is blocked until a person decides: put AWS back to the recorded weights, run the rollback workflow, " +
+                "or re-run with on-drift: adopt to record what AWS holds.",
+            ]
+          : [],
+    },
+    deliveries,
+  );
   if (plan.outcome === "drift") {
     const handling = driftHandling(migration, status, inputs.onDrift, plan.drift ?? "drift");
     if (handling.fail) throw new DriftRefusal(handling.message, report);

@@ -25,6 +25,9 @@ import {
   type Verdict,
   type Weights,
 } from "../model/status.js";
+import type { AnnouncerFor } from "../notify/action.js";
+import { phaseStartedEvent } from "../notify/event-builders.js";
+import { notificationFailureNote, readNotificationsOutput, withDeliveries } from "../notify/report.js";
 import type { DeploymentState, Notifier } from "../providers/notifier.js";
 import {
   type StateStore,
@@ -620,6 +623,15 @@ export function applyRecord(
     recorded.push(step.event.type);
   }
   status = alignWeights(status, request, now, recorded);
+  // Notifications the step could not deliver are kept in the history; a repeat of the same step adds nothing.
+  const undelivered = notificationFailureNote(
+    readNotificationsOutput(request.outputs.notifications),
+    status.history,
+  );
+  if (undelivered) {
+    status = appendNote(status, { ...undelivered, ...request.origin }, now);
+    recorded.push(undelivered.event);
+  }
   return { status, recorded, summary: summaryOf(status, request, recorded) };
 }
 
@@ -798,6 +810,8 @@ export interface RecordStateEnvironment {
   /** A warning annotation on the run. */
   warn?: (message: string) => void;
   now: () => Date;
+  /** Announces a phase that started to the migration's notification sinks. */
+  announcerFor?: AnnouncerFor;
 }
 
 /** The record-state action: load the migration, record, publish outputs, return the job summary. */
@@ -839,32 +853,49 @@ export async function runRecordState(
   env.setOutput("recorded", result.recorded.join(","));
   env.setOutput("deployment-id", result.deployment ? String(result.deployment.deploymentId) : "");
   const last = status.history.at(-1);
-  return {
-    title: `record-state: ${migration.id} ${inputs.event}`,
-    headline: result.update.committed
-      ? `Recorded ${result.recorded.join(", ")}: phase ${status.phase ?? "none"} ${status.state}, ${describeWeights(status.weights)}.`
-      : `Nothing new to record: phase ${status.phase ?? "none"} is ${status.state}, ${describeWeights(status.weights)}.`,
-    found: [
-      `Step ${inputs.event} ended ${inputs.outcome}.`,
-      `Status read from ${env.store.location} after ${result.update.attempts} attempt${result.update.attempts === 1 ? "" : "s"}.`,
-    ],
-    done: [
-      ...(result.update.committed
-        ? [`Committed ${result.update.revision?.slice(0, 12)} to ${env.store.location}: ${result.summary}.`]
-        : []),
-      ...(last && result.update.committed
-        ? [
-            `Last history entry: ${last.event} (${last.from} → ${last.to})${last.reason ? `: ${last.reason}` : ""}.`,
-          ]
-        : []),
-      ...(result.deployment
-        ? [
-            `GitHub deployment ${result.deployment.deploymentId} in ${result.deployment.environment}: ${result.deployment.state}.`,
-          ]
-        : []),
-    ],
-    next: nextAfter(status),
-  };
+  const deliveries =
+    result.recorded.includes("apply-started") && status.phase !== null
+      ? ((await env.announcerFor?.(migration).announce(
+          phaseStartedEvent(
+            {
+              migration: migration.id,
+              phase: status.phase,
+              time: new Date(status.timestamps.phaseStartedAt ?? env.now().toISOString()),
+              ...(env.run.runUrl ? { runUrl: env.run.runUrl } : {}),
+            },
+            status.weights,
+          ),
+        )) ?? [])
+      : [];
+  return withDeliveries<ActionReport>(
+    {
+      title: `record-state: ${migration.id} ${inputs.event}`,
+      headline: result.update.committed
+        ? `Recorded ${result.recorded.join(", ")}: phase ${status.phase ?? "none"} ${status.state}, ${describeWeights(status.weights)}.`
+        : `Nothing new to record: phase ${status.phase ?? "none"} is ${status.state}, ${describeWeights(status.weights)}.`,
+      found: [
+        `Step ${inputs.event} ended ${inputs.outcome}.`,
+        `Status read from ${env.store.location} after ${result.update.attempts} attempt${result.update.attempts === 1 ? "" : "s"}.`,
+      ],
+      done: [
+        ...(result.update.committed
+          ? [`Committed ${result.update.revision?.slice(0, 12)} to ${env.store.location}: ${result.summary}.`]
+          : []),
+        ...(last && result.update.committed
+          ? [
+              `Last history entry: ${last.event} (${last.from} → ${last.to})${last.reason ? `: ${last.reason}` : ""}.`,
+            ]
+          : []),
+        ...(result.deployment
+          ? [
+              `GitHub deployment ${result.deployment.deploymentId} in ${result.deployment.environment}: ${result.deployment.state}.`,
+            ]
+          : []),
+      ],
+      next: nextAfter(status),
+    },
+    deliveries,
+  );
 }
 
 /**

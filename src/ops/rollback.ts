@@ -10,6 +10,8 @@ import { statusOfDocument } from "../core/aws-checkpoint.js";
 import { defaultRollbackTarget } from "../core/transitions.js";
 import type { Migration } from "../model/spec.js";
 import { type Checkpoint, type MigrationStatus, unreadableStatus, type Weights } from "../model/status.js";
+import { rollbackCompletedEvent, rollbackStartedEvent } from "../notify/event-builders.js";
+import { withDeliveries } from "../notify/report.js";
 import type { TargetCheckpointFields } from "../providers/compute-target.js";
 import type { RouterWeights, TrafficRouter } from "../providers/traffic-router.js";
 import { statusPath as statusPathOf } from "../spec/files.js";
@@ -285,6 +287,23 @@ export async function runRollback(
     // Acting comes first: the files are checked for the fields a rollback uses
     // now, and validated in full once traffic has moved.
     const context = await loadRollbackContext(specPath, inputs, env, journal);
+    // Announced while the rollback runs, never before it: a slow sink must not delay restoring traffic.
+    const announcer = env.announcerFor?.(context.migration);
+    const eventContext = {
+      migration: context.migration.id,
+      phase: context.status.phase,
+      time: env.now(),
+      ...(env.run.runUrl ? { runUrl: env.run.runUrl } : {}),
+    };
+    const rollbackKey = `rollback to ${inputs.targetPhase ?? "the last checkpoint"}`;
+    const started = announcer?.announce(
+      rollbackStartedEvent(eventContext, {
+        origin: "workflow",
+        reason: inputs.reason,
+        weights: context.status.weights,
+        key: rollbackKey,
+      }),
+    );
     let stored = env.checkpointStore
       ? await env.checkpointStore.read(inputs.migration).catch((error: unknown) => {
           journal.log.warn("could not read the AWS-side checkpoint; rolling back from git", {
@@ -368,13 +387,31 @@ export async function runRollback(
       journal.found.push(`Found after rolling back: ${problem}`);
       env.log.warn("the spec or status is not valid", { problem });
     }
-    return moveReport({
-      title,
-      move,
-      journal,
-      headline: `Rolled back (${inputs.reason}): ${moveHeadline(move)}`,
-      next: rollbackNextSteps(inputs.migration, context.statusPath, move),
-    });
+    const completed = announcer?.announce(
+      rollbackCompletedEvent(
+        { ...eventContext, time: env.now() },
+        {
+          origin: "workflow",
+          reason: inputs.reason,
+          previousWeights: move.previousWeights,
+          weights: move.weights,
+          key: rollbackKey,
+          ...(move.change ? { changeId: move.change.id } : {}),
+          outcome: move.noOp ? "already in place" : "restored",
+        },
+      ),
+    );
+    const deliveries = [...((await started) ?? []), ...((await completed) ?? [])];
+    return withDeliveries(
+      moveReport({
+        title,
+        move,
+        journal,
+        headline: `Rolled back (${inputs.reason}): ${moveHeadline(move)}`,
+        next: rollbackNextSteps(inputs.migration, context.statusPath, move),
+      }),
+      deliveries,
+    );
   } catch (error) {
     env.setOutput("timings", { steps: journal.steps });
     throw refusalOf(`${title} did not complete`, error, journal, [nextStepAfterFailure(journal, "rollback")]);

@@ -7,6 +7,9 @@ import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
 import type { Migration } from "../model/spec.js";
 import { type MigrationStatus, sameWeights, type Weights } from "../model/status.js";
+import type { AnnouncerFor } from "../notify/action.js";
+import { shiftAppliedEvent } from "../notify/event-builders.js";
+import { withDeliveries } from "../notify/report.js";
 import type { CheckpointStore, StoredCheckpoint } from "../providers/checkpoint-store.js";
 import { readingWeights } from "../providers/traffic-router.js";
 import {
@@ -144,6 +147,8 @@ export interface TrafficActionEnvironment<O extends string> {
   now: () => Date;
   /** The AWS-side checkpoint store, when the action was given one. */
   checkpointStore?: CheckpointStore;
+  /** Announces decisions to the migration's notification sinks; a failed delivery never fails the step. */
+  announcerFor?: AnnouncerFor;
 }
 
 /** The shift-traffic action: load the migration, shift, publish outputs, return the job summary. */
@@ -243,12 +248,33 @@ export async function runShiftTraffic(
       );
     }
     publishMove(move, env.setOutput);
-    return moveReport({
-      title,
-      move,
-      journal,
-      next: shiftNextSteps(inputs.migration, context.statusPath, move),
-    });
+    const deliveries = move.noOp
+      ? []
+      : ((await env.announcerFor?.(context.migration).announce(
+          shiftAppliedEvent(
+            {
+              migration: context.migration.id,
+              phase,
+              time: env.now(),
+              ...(env.run.runUrl ? { runUrl: env.run.runUrl } : {}),
+            },
+            {
+              previousWeights: move.previousWeights,
+              weights: move.weights,
+              ...(move.change ? { changeId: move.change.id } : {}),
+              gateWindowStart: move.gateWindowStart,
+            },
+          ),
+        )) ?? []);
+    return withDeliveries(
+      moveReport({
+        title,
+        move,
+        journal,
+        next: shiftNextSteps(inputs.migration, context.statusPath, move),
+      }),
+      deliveries,
+    );
   } catch (error) {
     // A change announced but never submitted, with the router unchanged, is taken back; one that may
     // still apply (submitted, or its answer lost) stays announced for the guardian and reconcile.

@@ -1,4 +1,5 @@
 import { defineContract } from "../../../src/action/contract.js";
+import { NOTIFICATION_CONTRACT } from "../../../src/notify/action.js";
 
 /** The decommission action's inputs and outputs; action.yml declares exactly these. */
 export const contract = defineContract({
@@ -21,6 +22,7 @@ export const contract = defineContract({
       description: "Longest wait for the service to reach zero tasks, or to become inactive.",
       default: "10m",
     },
+    "notification-secrets": NOTIFICATION_CONTRACT.input,
   },
   outputs: {
     stage: { description: "The stage that ran." },
@@ -43,5 +45,6 @@ export const contract = defineContract({
         "JSON for the status's decommission field (stage, holdStartedAt, desiredCountBefore, deletedAt).",
     },
     evidence: { description: "JSON evidence: every precondition with its figures, and the traffic query." },
+    notifications: NOTIFICATION_CONTRACT.output,
   },
 });

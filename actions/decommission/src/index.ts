@@ -2,7 +2,9 @@ import { createAwsClients } from "../../../src/action/aws.js";
 import type { InputReader } from "../../../src/action/inputs.js";
 import { runAction } from "../../../src/action/run.js";
 import { DECOMMISSION_STAGES } from "../../../src/core/decommission.js";
+import { withActionNotifications } from "../../../src/notify/action.js";
 import { type DecommissionInputs, runDecommission } from "../../../src/ops/decommission.js";
+import { createSinkTransport } from "../../../src/providers/notification-transports.js";
 import { contract } from "./contract.js";
 
 type DecommissionInput = keyof typeof contract.inputs;
@@ -22,11 +24,14 @@ function parseInputs(inputs: InputReader<DecommissionInput>): DecommissionInputs
 }
 
 await runAction(contract, (ctx) =>
-  runDecommission(parseInputs(ctx.inputs), {
-    run: ctx.run,
-    log: ctx.log,
-    setOutput: ctx.setOutput,
-    clients: createAwsClients(),
-    now: () => new Date(),
-  }),
+  withActionNotifications(ctx, createSinkTransport, (announcerFor) =>
+    runDecommission(parseInputs(ctx.inputs), {
+      announcerFor,
+      run: ctx.run,
+      log: ctx.log,
+      setOutput: ctx.setOutput,
+      clients: createAwsClients(),
+      now: () => new Date(),
+    }),
+  ),
 );

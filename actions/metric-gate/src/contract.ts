@@ -1,4 +1,5 @@
 import { defineContract } from "../../../src/action/contract.js";
+import { NOTIFICATION_CONTRACT } from "../../../src/notify/action.js";
 
 /** Inputs and outputs of the metric-gate action; action.yml must say exactly the same. */
 export const contract = defineContract({
@@ -28,6 +29,7 @@ export const contract = defineContract({
         "Comma-separated verdicts that fail the step (e.g. rollback,fail). Empty: the step reports the verdict as an output and fails only on errors.",
     },
     region: { description: "AWS region of the metrics; defaults to AWS_REGION." },
+    "notification-secrets": NOTIFICATION_CONTRACT.input,
   },
   outputs: {
     verdict: { description: "pass, fail, rollback or insufficient-data." },
@@ -49,5 +51,6 @@ export const contract = defineContract({
     "bake-ends-at": {
       description: "When the bake completes if the gate keeps passing (ISO-8601), empty when unknown.",
     },
+    notifications: NOTIFICATION_CONTRACT.output,
   },
 });

@@ -2,11 +2,13 @@ import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createAwsClients } from "../../../src/action/aws.js";
 import { InputError } from "../../../src/action/inputs.js";
-import { ActionRefusal, runAction } from "../../../src/action/run.js";
+import { type ActionContext, ActionRefusal, runAction } from "../../../src/action/run.js";
 import type { GateMode } from "../../../src/core/gate/window.js";
 import type { Verdict } from "../../../src/model/status.js";
+import { type AnnouncerFor, withActionNotifications } from "../../../src/notify/action.js";
 import { evaluateGate } from "../../../src/ops/gate.js";
 import { createMetricsSource } from "../../../src/providers/metrics-source.js";
+import { createSinkTransport } from "../../../src/providers/notification-transports.js";
 import { contract } from "./contract.js";
 
 const VERDICTS: readonly Verdict[] = ["pass", "fail", "rollback", "insufficient-data"];
@@ -24,7 +26,14 @@ function failOn(text: string | undefined): Verdict[] {
   return names as Verdict[];
 }
 
-await runAction(contract, async (ctx) => {
+await runAction(contract, (ctx) =>
+  withActionNotifications(ctx, createSinkTransport, (announcerFor) => checkGate(ctx, announcerFor)),
+);
+
+async function checkGate(
+  ctx: ActionContext<keyof typeof contract.inputs, keyof typeof contract.outputs>,
+  announcerFor: AnnouncerFor,
+) {
   const migrationId = ctx.inputs.string("migration");
   const mode = ctx.inputs.choice("mode", ["bake", "check"] as const satisfies readonly GateMode[]);
   const failVerdicts = failOn(ctx.inputs.optional("fail-on"));
@@ -43,7 +52,12 @@ await runAction(contract, async (ctx) => {
       ...(windowEnd ? { windowEnd } : {}),
       ...(windowSeconds !== undefined ? { windowSeconds } : {}),
     },
-    { metrics: createMetricsSource("cloudwatch", clients), log: ctx.log },
+    {
+      metrics: createMetricsSource("cloudwatch", clients),
+      log: ctx.log,
+      announcerFor,
+      ...(ctx.run.runUrl ? { runUrl: ctx.run.runUrl } : {}),
+    },
   );
   const { evidence } = outcome;
   const evidencePath = join(
@@ -72,4 +86,4 @@ await runAction(contract, async (ctx) => {
     );
   }
   return outcome.report;
-});
+}

@@ -27763,7 +27763,8 @@ function gatePlan(name, gate) {
       pass: metric.pass,
       ...metric.rollback ? { rollback: metric.rollback } : {},
       ...metric.compareToOld ? { compareToOld: metric.compareToOld } : {}
-    }))
+    })),
+    ...gate.checks?.length ? { checks: gate.checks } : {}
   };
 }
 function lastGateVerdict(history, phase) {
@@ -28031,6 +28032,23 @@ function gateTable(gate) {
       (metric) => `| ${cell(metric.name)}${metric.metric === metric.name ? "" : ` (${cell(metric.metric)})`} | ${metric.side} | ${describeThreshold(
         metric.pass
       )} | ${describeThreshold(metric.rollback)} | ${describeComparison(metric.compareToOld)} |`
+    ),
+    ...(gate.checks ?? []).flatMap(compareLines)
+  ];
+}
+function compareLines(check) {
+  const early = [
+    check.early?.rollback ? "rolls back early on a clear failure" : "",
+    check.early?.passAfter ? `may pass early after ${check.early.passAfter}` : ""
+  ].filter(Boolean);
+  return [
+    "",
+    `Compare \`${cell(check.name)}\` (new side against old, Mann-Whitney at ${Number((check.confidence * 100).toPrecision(4))} % confidence): passes at a score \u2265 ${check.score.pass}, marginal \u2265 ${check.score.marginal}${early.length ? `; ${early.join(", ")} (alpha spent ${check.early?.spending ?? "obrien-fleming"})` : ""}.`,
+    "",
+    "| Metric | Worse when | Allowed change | Weight |",
+    "| --- | --- | --- | --- |",
+    ...check.metrics.map(
+      (metric) => `| ${cell(metric.name)}${metric.critical ? " (critical)" : ""} | ${metric.direction === "higher-is-worse" ? "higher" : "lower"} | ${Number((metric.allowedChange * 100).toPrecision(4))} % | ${metric.weight ?? 1} |`
     )
   ];
 }
@@ -28105,7 +28123,7 @@ function overrideAlreadyUsed(status, reason) {
 }
 
 // src/model/status.ts
-var STATUS_VERSION = 1;
+var STATUS_VERSION = 2;
 var STATUS_DIR = "status";
 function initialStatus(migrationId, now) {
   return {
@@ -28119,6 +28137,20 @@ function initialStatus(migrationId, now) {
     history: []
   };
 }
+function upgradeStatus(document) {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return document;
+  const status = document;
+  if (status.version !== 1) return document;
+  const checkpoints = Array.isArray(status.checkpoints) ? status.checkpoints.map((checkpoint) => upgradeCheckpoint(checkpoint)) : status.checkpoints;
+  return { ...status, version: STATUS_VERSION, checkpoints };
+}
+function upgradeCheckpoint(checkpoint) {
+  if (typeof checkpoint !== "object" || checkpoint === null || Array.isArray(checkpoint)) return checkpoint;
+  const { records, ...rest } = checkpoint;
+  if (records === void 0) return checkpoint;
+  return { ...rest, router: { kind: VERSION_1_ROUTER_KIND, records } };
+}
+var VERSION_1_ROUTER_KIND = "route53";
 
 // node_modules/@actions/github/lib/context.js
 import { readFileSync, existsSync as existsSync3 } from "fs";
@@ -28875,8 +28907,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject3 = val !== null && typeof val === "object";
-    const hasToJSON = isObject3 && typeof val.toJSON === "function";
+    const isObject4 = val !== null && typeof val === "object";
+    const hasToJSON = isObject4 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -32683,7 +32715,40 @@ var migrations_schema_default = {
       type: "object",
       required: ["kind"],
       discriminator: { propertyName: "kind" },
-      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }]
+      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }, { $ref: "#/definitions/AlbRouterSpec" }]
+    },
+    AlbRouterSpec: {
+      type: "object",
+      description: "An Application Load Balancer listener (its default action, or one rule) forwarding to two weighted target groups, one per side.",
+      required: ["kind", "listenerArn", "oldTargetGroupArn", "newTargetGroupArn"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "alb", description: "Application Load Balancer weighted target groups." },
+        listenerArn: {
+          type: "string",
+          description: "ARN of the listener.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": 'an Application Load Balancer listener ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2"'
+        },
+        ruleArn: {
+          type: "string",
+          description: "ARN of the listener rule whose forward action splits the traffic; absent: the listener's default action.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener-rule/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": "a listener rule ARN (listener-rule/app/<lb>/<id>/<listener>/<rule>), or no ruleArn for the listener's default action"
+        },
+        oldTargetGroupArn: {
+          type: "string",
+          description: "ARN of the old side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-ecs/73e2d6bc24d8a067"'
+        },
+        newTargetGroupArn: {
+          type: "string",
+          description: "ARN of the new side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-lambda/0a1b2c3d4e5f6a7b"'
+        }
+      }
     },
     Route53RouterSpec: {
       type: "object",
@@ -32853,6 +32918,121 @@ var migrations_schema_default = {
         checkCost: {
           type: "boolean",
           description: "Also check the new side's cost against the migration's `cost` projection."
+        },
+        checks: {
+          type: "array",
+          description: "Statistical checks of the new side against the old side over the same window, beside the thresholds.",
+          items: { $ref: "#/definitions/GateCheckSpec" }
+        }
+      }
+    },
+    GateCheckSpec: {
+      description: "A statistical check of a gate.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [{ $ref: "#/definitions/CompareCheckSpec" }]
+    },
+    CompareCheckSpec: {
+      type: "object",
+      description: "The new side's per-period values against the old side's (Mann-Whitney U), metric by metric, scored as a whole.",
+      required: ["kind", "method", "name", "confidence", "score", "metrics"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "compare", description: "Compares the two sides' distributions." },
+        method: {
+          const: "mann-whitney",
+          description: "The Mann-Whitney U test (Wilcoxon rank-sum).",
+          "x-expected": '"mann-whitney"'
+        },
+        name: {
+          type: "string",
+          description: "Shown in the evidence and summaries, unique within the gate.",
+          minLength: 1
+        },
+        confidence: {
+          type: "number",
+          description: "Confidence of each metric's test: 0.95 tests at alpha 0.05.",
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          "x-expected": "a number strictly between 0 and 1, such as 0.95 or 0.99"
+        },
+        minPeriods: {
+          type: "integer",
+          description: "Fewest periods with a datapoint on each side; fewer is insufficient data. 10 when unset.",
+          minimum: 3,
+          "x-expected": "a whole number of periods, at least 3"
+        },
+        score: {
+          type: "object",
+          description: "Score thresholds, 0\u2013100: at or above pass passes, at or above marginal is marginal, below fails.",
+          required: ["pass", "marginal"],
+          additionalProperties: false,
+          properties: {
+            pass: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" },
+            marginal: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" }
+          }
+        },
+        metrics: {
+          type: "array",
+          description: "The metrics compared.",
+          minItems: 1,
+          items: { $ref: "#/definitions/CompareMetricSpec" },
+          "x-expected": "at least one metric"
+        },
+        early: { $ref: "#/definitions/EarlyDecisionSpec" }
+      }
+    },
+    CompareMetricSpec: {
+      type: "object",
+      description: "One metric compared between the sides.",
+      required: ["name", "metric", "direction", "allowedChange"],
+      additionalProperties: false,
+      properties: {
+        name: { type: "string", description: "Unique within the check.", minLength: 1 },
+        metric: {
+          description: 'A preset name ("error-rate", "latency-p95", ...) or a custom metric with CloudWatch queries.',
+          if: { type: "string" },
+          then: { $ref: "#/definitions/MetricPreset" },
+          else: { $ref: "#/definitions/CustomMetric" }
+        },
+        direction: {
+          enum: ["higher-is-worse", "higher-is-better"],
+          description: "Which way is worse for the new side."
+        },
+        allowedChange: {
+          type: "number",
+          description: "How much worse the new side's median may be than the old side's, as a fraction of the old (0.1 = 10 % worse).",
+          minimum: 0,
+          "x-expected": "a fraction of at least 0, such as 0.1 for 10 %"
+        },
+        weight: {
+          type: "number",
+          description: "Weight in the score; 1 when unset.",
+          exclusiveMinimum: 0,
+          "x-expected": "a weight above 0"
+        },
+        critical: {
+          type: "boolean",
+          description: "A failure of this metric fails the check whatever the score."
+        }
+      }
+    },
+    EarlyDecisionSpec: {
+      type: "object",
+      description: "Decisions before the bake ends, at the check's error rate over all the monitor's looks (alpha spending).",
+      additionalProperties: false,
+      properties: {
+        rollback: { type: "boolean", description: "Roll back at once on a clear failure." },
+        passAfter: {
+          type: "string",
+          description: "Let a clear pass complete the bake, never before this much of it has elapsed.",
+          pattern: "^(?:\\d+[smhdw])+$",
+          "x-expected": 'a duration such as "24h"'
+        },
+        spending: {
+          enum: ["obrien-fleming", "pocock"],
+          description: 'How alpha is spent over the looks; "obrien-fleming" when unset.'
         }
       }
     },
@@ -33213,9 +33393,9 @@ var status_schema_default = {
       properties: {
         $schema: { type: "string", description: "Path or URL of this schema, for editors." },
         version: {
-          const: 1,
-          description: "Version of the status format.",
-          "x-expected": "1 (the only status format version)"
+          const: 2,
+          description: "Version of the status format. Files of version 1 (checkpoints with Route 53 `records`) are read and upgraded to 2.",
+          "x-expected": "2 (the current status format version; 1 is read and upgraded)"
         },
         migration: {
           type: "string",
@@ -33324,39 +33504,18 @@ var status_schema_default = {
         }
       }
     },
-    RecordSnapshot: {
+    RouterSnapshot: {
       type: "object",
-      description: "A weighted record exactly as it was, so a rollback can restore every field.",
-      required: ["name", "type", "setIdentifier", "weight"],
-      additionalProperties: false,
+      description: "What a traffic router must restore, exactly as it was, tagged with the router's kind; the router of that kind reads the rest.",
+      required: ["kind"],
+      additionalProperties: true,
       properties: {
-        name: { type: "string", description: "Record name." },
-        type: { type: "string", description: "Record type." },
-        setIdentifier: { type: "string", description: "SetIdentifier of the weighted record." },
-        weight: {
-          type: "integer",
-          minimum: 0,
-          maximum: 255,
-          description: "Route 53 record weight (0\u2013255)."
-        },
-        ttl: {
-          type: "integer",
-          minimum: 0,
-          description: "TTL in seconds (absent for alias records)."
-        },
-        aliasTarget: {
-          type: "object",
-          description: "Alias target of an alias record.",
-          required: ["hostedZoneId", "dnsName", "evaluateTargetHealth"],
-          additionalProperties: false,
-          properties: {
-            hostedZoneId: { type: "string" },
-            dnsName: { type: "string" },
-            evaluateTargetHealth: { type: "boolean" }
-          }
-        },
-        healthCheckId: { type: "string", description: "Health check of the record." },
-        values: { type: "array", items: { type: "string" }, description: "Resource record values." }
+        kind: {
+          type: "string",
+          minLength: 1,
+          description: "The router kind that took the snapshot, as in the spec's router.kind.",
+          "x-expected": 'a router kind such as "route53" or "alb"'
+        }
       }
     },
     Checkpoint: {
@@ -33371,7 +33530,7 @@ var status_schema_default = {
         },
         takenAt: { $ref: "#/definitions/Timestamp" },
         weights: { $ref: "#/definitions/Weights" },
-        records: { type: "array", items: { $ref: "#/definitions/RecordSnapshot" } },
+        router: { $ref: "#/definitions/RouterSnapshot" },
         lambdaVersion: {
           type: "string",
           description: "Lambda version the alias pointed at before a deploy."
@@ -33695,6 +33854,95 @@ function schemaErrors(name, data, file, locations) {
   return errors;
 }
 
+// src/core/gate/compare-rules.ts
+function isObject2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function duplicates(items, pathOf, what, findings) {
+  const first = /* @__PURE__ */ new Map();
+  items.forEach((item, index) => {
+    const name = isObject2(item) ? item.name : void 0;
+    if (typeof name !== "string") return;
+    const at = first.get(name);
+    if (at === void 0) first.set(name, index);
+    else
+      findings.push({
+        path: pathOf(index),
+        message: `"${name}" is also the name of ${what}[${at}]`,
+        expected: "a name used once"
+      });
+  });
+}
+function compareCheckFindings(gate, gatePath, bakes) {
+  const findings = [];
+  if (!Array.isArray(gate.checks) || gate.checks.length === 0) return findings;
+  const checks = gate.checks;
+  const bakeSeconds = bakes.map((b) => b.seconds).filter((s) => s !== void 0 && s > 0);
+  for (const bake of bakes) {
+    if (bake.weight !== 100 && bake.weight !== 0) continue;
+    const empty = bake.weight === 100 ? "old" : "new";
+    findings.push({
+      path: [...gatePath, "checks"],
+      message: `compare the two sides, but the bake at ${renderJsonPath(bake.path)} runs at ${bake.weight} % on the new side: the ${empty} side serves nothing to compare with, so the gate could never pass`,
+      expected: "checks only on gates baked between 1 and 99 % (bake steps can name different gates)"
+    });
+  }
+  duplicates(checks, (index) => [...gatePath, "checks", index, "name"], "checks", findings);
+  checks.forEach((check, index) => {
+    if (!isObject2(check) || check.kind !== "compare") return;
+    const path = [...gatePath, "checks", index];
+    const score = isObject2(check.score) ? check.score : void 0;
+    if (score && typeof score.pass === "number" && typeof score.marginal === "number" && score.marginal > score.pass) {
+      findings.push({
+        path: [...path, "score", "marginal"],
+        message: `${score.marginal} is above the pass score ${score.pass}`,
+        expected: `a marginal score at most the pass score (${score.pass})`
+      });
+    }
+    const metrics = Array.isArray(check.metrics) ? check.metrics : [];
+    duplicates(metrics, (i) => [...path, "metrics", i, "name"], "metrics", findings);
+    metrics.forEach((metric, i) => {
+      if (!isObject2(metric) || !isObject2(metric.metric) || !isObject2(metric.metric.queries)) return;
+      const count = Object.keys(metric.metric.queries).length;
+      if (metric.metric.expression === void 0 && count > 1) {
+        findings.push({
+          path: [...path, "metrics", i, "metric", "expression"],
+          message: `is missing while there are ${count} queries`,
+          expected: "an expression over the query ids, or exactly one query"
+        });
+      }
+    });
+    const early = isObject2(check.early) ? check.early : void 0;
+    if (early && typeof early.passAfter === "string") {
+      const after = parseDuration(early.passAfter);
+      const at = [...path, "early", "passAfter"];
+      if (after === void 0) {
+        findings.push({
+          path: at,
+          message: `${JSON.stringify(early.passAfter)} is not a duration`,
+          expected: DURATION_HINT
+        });
+      } else if (after === 0) {
+        findings.push({
+          path: at,
+          message: `${JSON.stringify(early.passAfter)} is zero`,
+          expected: `${DURATION_HINT}, longer than zero`
+        });
+      } else {
+        const shortest = Math.min(...bakeSeconds);
+        if (bakeSeconds.length > 0 && after >= shortest) {
+          findings.push({
+            path: at,
+            message: `${JSON.stringify(early.passAfter)} is not shorter than the bake (${shortest} s) of a step using this gate: it could never shorten it`,
+            expected: "a duration shorter than every bake that uses this gate, or no passAfter"
+          });
+        }
+      }
+    }
+  });
+  return findings;
+}
+
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
 var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
@@ -33704,7 +33952,7 @@ function isValidPeriod(seconds) {
 }
 
 // src/core/spec-rules.ts
-function isObject2(value) {
+function isObject3(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function listOf(value) {
@@ -33756,8 +34004,8 @@ function checkGatePeriod(findings, period, path) {
   }
 }
 function checkThresholds(findings, metric, path) {
-  const pass = isObject2(metric.pass) ? metric.pass : void 0;
-  const rollback = isObject2(metric.rollback) ? metric.rollback : void 0;
+  const pass = isObject3(metric.pass) ? metric.pass : void 0;
+  const rollback = isObject3(metric.rollback) ? metric.rollback : void 0;
   if (pass && typeof pass.min === "number" && typeof pass.max === "number" && pass.min > pass.max) {
     findings.add(
       [...path, "pass"],
@@ -33796,7 +34044,7 @@ function checkThresholds(findings, metric, path) {
   }
 }
 function checkCustomMetric(findings, metric, path) {
-  if (!isObject2(metric) || !isObject2(metric.queries)) return;
+  if (!isObject3(metric) || !isObject3(metric.queries)) return;
   const count = Object.keys(metric.queries).length;
   if (metric.expression === void 0 && count > 1) {
     findings.add(
@@ -33806,31 +34054,48 @@ function checkCustomMetric(findings, metric, path) {
     );
   }
 }
+function gateBakes(migration, base, gateName) {
+  const bakes = [];
+  let weight;
+  for (const { step, path } of stepsOf(migration, base)) {
+    if (step.kind === "shift" && typeof step.weight === "number") weight = step.weight;
+    if (step.kind !== "bake" || step.gate !== gateName) continue;
+    const seconds = typeof step.duration === "string" ? parseDuration(step.duration) : void 0;
+    bakes.push({
+      ...seconds !== void 0 ? { seconds } : {},
+      ...weight !== void 0 ? { weight } : {},
+      path
+    });
+  }
+  return bakes;
+}
 function checkGates(findings, migration, base) {
-  if (!isObject2(migration.gates)) return;
+  if (!isObject3(migration.gates)) return;
   for (const [gateName, gate] of Object.entries(migration.gates)) {
-    if (!isObject2(gate)) continue;
+    if (!isObject3(gate)) continue;
     const gatePath = [...base, "gates", gateName];
     checkGatePeriod(findings, gate.period, [...gatePath, "period"]);
-    if (gate.checkCost === true && !isObject2(migration.cost)) {
+    if (gate.checkCost === true && !isObject3(migration.cost)) {
       findings.add(
         [...gatePath, "checkCost"],
         "is true but the migration has no cost section",
         "a cost section (monthlyProjectionUsd, tolerance, prices) on the migration, or checkCost false"
       );
     }
+    for (const finding of compareCheckFindings(gate, gatePath, gateBakes(migration, base, gateName)))
+      findings.add(finding.path, finding.message, finding.expected);
     const metrics = listOf(gate.metrics);
     checkUnique(
       findings,
       metrics.map((metric, index) => ({
-        name: isObject2(metric) ? metric.name : void 0,
+        name: isObject3(metric) ? metric.name : void 0,
         path: [...gatePath, "metrics", index, "name"],
         label: `metrics[${index}]`
       })),
       "name"
     );
     metrics.forEach((metric, index) => {
-      if (!isObject2(metric)) return;
+      if (!isObject3(metric)) return;
       const metricPath = [...gatePath, "metrics", index];
       checkThresholds(findings, metric, metricPath);
       checkCustomMetric(findings, metric.metric, [...metricPath, "metric"]);
@@ -33866,8 +34131,8 @@ function checkLoadTest(findings, step, path, environment) {
 }
 function stepsOf(migration, base) {
   return listOf(migration.phases).flatMap(
-    (phase, phaseIndex) => isObject2(phase) ? listOf(phase.steps).flatMap(
-      (step, stepIndex) => isObject2(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
+    (phase, phaseIndex) => isObject3(phase) ? listOf(phase.steps).flatMap(
+      (step, stepIndex) => isObject3(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
     ) : []
   );
 }
@@ -33881,8 +34146,8 @@ function checkShiftWeight(findings, weight, path) {
 function checkSteps(findings, migration, base, environment) {
   const phases = listOf(migration.phases);
   const lastPhase = phases.length - 1;
-  const gateNames = isObject2(migration.gates) ? Object.keys(migration.gates) : [];
-  const lastPhaseName = isObject2(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
+  const gateNames = isObject3(migration.gates) ? Object.keys(migration.gates) : [];
+  const lastPhaseName = isObject3(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
   let newWeight = 0;
   for (const { step, path, phaseIndex } of stepsOf(migration, base)) {
     switch (step.kind) {
@@ -33928,14 +34193,14 @@ function checkPhases(findings, migration, base) {
   checkUnique(
     findings,
     phases.map((phase, index) => ({
-      name: isObject2(phase) ? phase.name : void 0,
+      name: isObject3(phase) ? phase.name : void 0,
       path: [...base, "phases", index, "name"],
       label: `phases[${index}]`
     })),
     "name"
   );
   const names = phases.flatMap(
-    (phase) => isObject2(phase) && typeof phase.name === "string" ? [phase.name] : []
+    (phase) => isObject3(phase) && typeof phase.name === "string" ? [phase.name] : []
   );
   const desired = migration.phase;
   if (names.length > 0 && typeof desired === "string" && desired !== "" && !names.includes(desired)) {
@@ -33948,7 +34213,7 @@ function checkPhases(findings, migration, base) {
 }
 function checkRouter(findings, migration, base) {
   const router = migration.router;
-  if (!isObject2(router)) return;
+  if (!isObject3(router)) return;
   if (typeof router.oldSetIdentifier === "string" && router.oldSetIdentifier === router.newSetIdentifier) {
     findings.add(
       [...base, "router", "newSetIdentifier"],
@@ -33956,11 +34221,18 @@ function checkRouter(findings, migration, base) {
       "a set identifier different from oldSetIdentifier"
     );
   }
+  if (typeof router.oldTargetGroupArn === "string" && router.oldTargetGroupArn === router.newTargetGroupArn) {
+    findings.add(
+      [...base, "router", "newTargetGroupArn"],
+      `"${router.newTargetGroupArn}" is also the oldTargetGroupArn: both sides would be the same target group`,
+      "a target group different from oldTargetGroupArn"
+    );
+  }
 }
 function checkSides(findings, migration, base) {
   const oldSide = migration.oldSide;
   const newSide = migration.newSide;
-  if (!isObject2(oldSide) || !isObject2(newSide) || typeof oldSide.kind !== "string") return;
+  if (!isObject3(oldSide) || !isObject3(newSide) || typeof oldSide.kind !== "string") return;
   if (oldSide.kind === newSide.kind) {
     findings.add(
       [...base, "newSide", "kind"],
@@ -33971,19 +34243,19 @@ function checkSides(findings, migration, base) {
 }
 function specRuleFindings(document, environment) {
   const findings = new Findings();
-  if (!isObject2(document)) return findings.list;
+  if (!isObject3(document)) return findings.list;
   const migrations = listOf(document.migrations);
   checkUnique(
     findings,
     migrations.map((migration, index) => ({
-      name: isObject2(migration) ? migration.id : void 0,
+      name: isObject3(migration) ? migration.id : void 0,
       path: ["migrations", index, "id"],
       label: `migrations[${index}]`
     })),
     "id"
   );
   migrations.forEach((migration, index) => {
-    if (!isObject2(migration)) return;
+    if (!isObject3(migration)) return;
     const base = ["migrations", index];
     checkRouter(findings, migration, base);
     checkSides(findings, migration, base);
@@ -34058,6 +34330,7 @@ function statusRuleFindings(value, migrationId) {
 function validateStatusText(text, file, migrationId) {
   const parsed = parseJson(text, file, "a JSON document shaped by status.schema.json");
   if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors };
+  parsed.value = upgradeStatus(parsed.value);
   const errors = schemaThenRules("status", parsed, file, (value) => statusRuleFindings(value, migrationId));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
 }
@@ -34327,6 +34600,15 @@ var StateStoreConflictError = class extends Error {
     this.name = "StateStoreConflictError";
   }
 };
+function refusedByRule(error2) {
+  if (!(error2 instanceof GitCommandError)) return void 0;
+  if (!/GH013|GH006|repository rule violations|protected branch hook declined|Protected branch update failed/i.test(
+    error2.stderr
+  ))
+    return void 0;
+  const rules = error2.stderr.split("\n").map((line) => /^remote:\s+-\s+(.+)$/.exec(line.trim())?.[1]?.trim()).filter((rule) => !!rule);
+  return rules.length > 0 ? rules : ["a repository rule (the remote named none)"];
+}
 function isNonFastForward(error2) {
   if (!(error2 instanceof GitCommandError)) return false;
   return /\[rejected\]|non-fast-forward|fetch first|\[remote rejected\].*(cannot lock ref|failed to update ref)|stale info/i.test(
@@ -34399,6 +34681,13 @@ var GitStateStore = class {
           true
         );
       } catch (error2) {
+        const rules = refusedByRule(error2);
+        if (rules)
+          throw new StatusWriteRefusedError(
+            this.options.branch,
+            rules,
+            `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`
+          );
         if (!isNonFastForward(error2)) throw error2;
         lastConflict = error2;
         const delay = Math.min(3e3, (this.options.baseDelayMs ?? 200) * 2 ** (attempt - 1)) * (0.5 + Math.random());
@@ -34537,6 +34826,16 @@ ${stderr || error2.message}`.trim(), child.exitCode));
 };
 
 // src/providers/state-store.ts
+var StatusWriteRefusedError = class extends Error {
+  constructor(branch, rules, message) {
+    super(message);
+    this.branch = branch;
+    this.rules = rules;
+    this.name = "StatusWriteRefusedError";
+  }
+  branch;
+  rules;
+};
 var STORE_FACTORIES = {
   git: (options) => {
     if (!options.git) throw new Error("the git state store needs its options (workspace, branch, spec path)");

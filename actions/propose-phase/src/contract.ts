@@ -1,5 +1,6 @@
 import { defineContract } from "../../../src/action/contract.js";
 import type { InputReader } from "../../../src/action/inputs.js";
+import { NOTIFICATION_CONTRACT } from "../../../src/notify/action.js";
 
 /** Inputs and outputs of propose-phase; action.yml must say exactly the same. */
 export const contract = defineContract({
@@ -17,6 +18,7 @@ export const contract = defineContract({
       description: "Token to push the branch and open the pull request with; the workflow's github.token.",
       required: true,
     },
+    "notification-secrets": NOTIFICATION_CONTRACT.input,
   },
   outputs: {
     "pull-request": {
@@ -26,6 +28,7 @@ export const contract = defineContract({
     url: { description: "Link to the pull request." },
     branch: { description: "The branch pushed." },
     from: { description: "Phase the spec named on the base branch." },
+    notifications: NOTIFICATION_CONTRACT.output,
   },
 });
 

@@ -1,5 +1,6 @@
 import { defineContract } from "../../../src/action/contract.js";
 import { type InputReader, optionalCheckpointStore } from "../../../src/action/inputs.js";
+import { NOTIFICATION_CONTRACT } from "../../../src/notify/action.js";
 import { DRIFT_POLICIES, type ReconcileInputs } from "../../../src/ops/reconcile.js";
 
 /** Inputs and outputs of reconcile; action.yml must say exactly the same. */
@@ -23,6 +24,7 @@ export const contract = defineContract({
       description:
         "Where the AWS-side checkpoint and journal live, as s3://<bucket>/<prefix>: rollbacks the guardian or a break-glass run made are recorded from it.",
     },
+    "notification-secrets": NOTIFICATION_CONTRACT.input,
   },
   outputs: {
     outcome: {
@@ -38,6 +40,7 @@ export const contract = defineContract({
       description:
         "guardian or break-glass when this run recorded a rollback made outside the workflows (the spec then needs realigning); empty otherwise.",
     },
+    notifications: NOTIFICATION_CONTRACT.output,
   },
 });
 

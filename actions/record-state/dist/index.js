@@ -27772,11 +27772,12 @@ var gateEvaluated = (status, event, now) => {
   const endsAt = status.timestamps.bakeEndsAt;
   switch (event.verdict) {
     case "pass": {
-      const over = endsAt !== void 0 && now.getTime() >= new Date(endsAt).getTime();
-      return over ? {
+      const elapsed = endsAt !== void 0 && now.getTime() >= new Date(endsAt).getTime();
+      const early = !elapsed && event.evidence.bake?.completedEarly === true;
+      return elapsed || early ? {
         ...base,
         to: "passed",
-        reason: `gate "${event.gate}" passed and the bake is over`,
+        reason: early ? `gate "${event.gate}" passed clearly before the bake's end, as its compare checks allow` : `gate "${event.gate}" passed and the bake is over`,
         apply: recordVerdict
       } : {
         ...base,
@@ -27826,7 +27827,7 @@ function defaultRollbackTarget(status) {
   return status.decommission?.stage === "scaled-down" ? { kind: "all-old" } : { kind: "last-checkpoint" };
 }
 function rollbackCheckpoint(status, target) {
-  if (target.kind === "all-old") return void 0;
+  if (target.kind === "all-old" || target.kind === "phase-weights") return void 0;
   if (target.kind === "last-checkpoint") return status.checkpoints.at(-1);
   const found = status.checkpoints.filter((checkpoint) => checkpoint.phase === target.phase).at(-1);
   return found ?? `no checkpoint was taken in phase "${target.phase}"`;
@@ -27836,8 +27837,10 @@ var rollbackCompleted = (status, event) => {
   const target = event.target ?? defaultRollbackTarget(status);
   const checkpoint = rollbackCheckpoint(status, target);
   if (typeof checkpoint === "string") return checkpoint;
-  const weights = checkpoint ? { ...checkpoint.weights } : { old: 100, new: 0 };
-  const restored = checkpoint ? `restored the checkpoint taken ${checkpoint.takenAt} (old ${weights.old} %, new ${weights.new} %)` : "sent all traffic to the old side";
+  const problem = target.kind === "phase-weights" ? weightsProblem(target.weights) : void 0;
+  if (problem && target.kind === "phase-weights") return `rollback to phase "${target.phase}": ${problem}`;
+  const weights = checkpoint ? { ...checkpoint.weights } : target.kind === "phase-weights" ? { ...target.weights } : { old: 100, new: 0 };
+  const restored = checkpoint ? `restored the checkpoint taken ${checkpoint.takenAt} (old ${weights.old} %, new ${weights.new} %)` : target.kind === "phase-weights" ? `restored phase ${target.phase} as the spec defines it (old ${weights.old} %, new ${weights.new} %; no checkpoint was taken in it)` : "sent all traffic to the old side";
   return {
     to: "rolled-back",
     reason: restored,
@@ -27960,7 +27963,7 @@ function transition(status, event, now) {
 }
 
 // src/model/status.ts
-var STATUS_VERSION = 1;
+var STATUS_VERSION = 2;
 var STATUS_DIR = "status";
 function sameWeights(a, b) {
   return a !== void 0 && b !== void 0 && a.old === b.old && a.new === b.new;
@@ -27977,11 +27980,26 @@ function initialStatus(migrationId, now) {
     history: []
   };
 }
+function upgradeStatus(document) {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return document;
+  const status = document;
+  if (status.version !== 1) return document;
+  const checkpoints = Array.isArray(status.checkpoints) ? status.checkpoints.map((checkpoint) => upgradeCheckpoint(checkpoint)) : status.checkpoints;
+  return { ...status, version: STATUS_VERSION, checkpoints };
+}
+function upgradeCheckpoint(checkpoint) {
+  if (typeof checkpoint !== "object" || checkpoint === null || Array.isArray(checkpoint)) return checkpoint;
+  const { records, ...rest } = checkpoint;
+  if (records === void 0) return checkpoint;
+  return { ...rest, router: { kind: VERSION_1_ROUTER_KIND, records } };
+}
+var VERSION_1_ROUTER_KIND = "route53";
 
-// src/spec/files.ts
-import { existsSync as existsSync3 } from "node:fs";
-import { mkdir as mkdir2, readFile, rename as rename2, unlink as unlink2, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname, join, relative as relative2, resolve as resolve2 } from "node:path";
+// src/providers/git-state-store.ts
+import { execFile } from "node:child_process";
+import { mkdir as mkdir2, mkdtemp, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, posix } from "node:path";
 
 // src/core/json-locations.ts
 function escapePointerToken(token) {
@@ -28248,7 +28266,40 @@ var migrations_schema_default = {
       type: "object",
       required: ["kind"],
       discriminator: { propertyName: "kind" },
-      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }]
+      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }, { $ref: "#/definitions/AlbRouterSpec" }]
+    },
+    AlbRouterSpec: {
+      type: "object",
+      description: "An Application Load Balancer listener (its default action, or one rule) forwarding to two weighted target groups, one per side.",
+      required: ["kind", "listenerArn", "oldTargetGroupArn", "newTargetGroupArn"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "alb", description: "Application Load Balancer weighted target groups." },
+        listenerArn: {
+          type: "string",
+          description: "ARN of the listener.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": 'an Application Load Balancer listener ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2"'
+        },
+        ruleArn: {
+          type: "string",
+          description: "ARN of the listener rule whose forward action splits the traffic; absent: the listener's default action.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener-rule/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": "a listener rule ARN (listener-rule/app/<lb>/<id>/<listener>/<rule>), or no ruleArn for the listener's default action"
+        },
+        oldTargetGroupArn: {
+          type: "string",
+          description: "ARN of the old side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-ecs/73e2d6bc24d8a067"'
+        },
+        newTargetGroupArn: {
+          type: "string",
+          description: "ARN of the new side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-lambda/0a1b2c3d4e5f6a7b"'
+        }
+      }
     },
     Route53RouterSpec: {
       type: "object",
@@ -28418,6 +28469,121 @@ var migrations_schema_default = {
         checkCost: {
           type: "boolean",
           description: "Also check the new side's cost against the migration's `cost` projection."
+        },
+        checks: {
+          type: "array",
+          description: "Statistical checks of the new side against the old side over the same window, beside the thresholds.",
+          items: { $ref: "#/definitions/GateCheckSpec" }
+        }
+      }
+    },
+    GateCheckSpec: {
+      description: "A statistical check of a gate.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [{ $ref: "#/definitions/CompareCheckSpec" }]
+    },
+    CompareCheckSpec: {
+      type: "object",
+      description: "The new side's per-period values against the old side's (Mann-Whitney U), metric by metric, scored as a whole.",
+      required: ["kind", "method", "name", "confidence", "score", "metrics"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "compare", description: "Compares the two sides' distributions." },
+        method: {
+          const: "mann-whitney",
+          description: "The Mann-Whitney U test (Wilcoxon rank-sum).",
+          "x-expected": '"mann-whitney"'
+        },
+        name: {
+          type: "string",
+          description: "Shown in the evidence and summaries, unique within the gate.",
+          minLength: 1
+        },
+        confidence: {
+          type: "number",
+          description: "Confidence of each metric's test: 0.95 tests at alpha 0.05.",
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          "x-expected": "a number strictly between 0 and 1, such as 0.95 or 0.99"
+        },
+        minPeriods: {
+          type: "integer",
+          description: "Fewest periods with a datapoint on each side; fewer is insufficient data. 10 when unset.",
+          minimum: 3,
+          "x-expected": "a whole number of periods, at least 3"
+        },
+        score: {
+          type: "object",
+          description: "Score thresholds, 0\u2013100: at or above pass passes, at or above marginal is marginal, below fails.",
+          required: ["pass", "marginal"],
+          additionalProperties: false,
+          properties: {
+            pass: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" },
+            marginal: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" }
+          }
+        },
+        metrics: {
+          type: "array",
+          description: "The metrics compared.",
+          minItems: 1,
+          items: { $ref: "#/definitions/CompareMetricSpec" },
+          "x-expected": "at least one metric"
+        },
+        early: { $ref: "#/definitions/EarlyDecisionSpec" }
+      }
+    },
+    CompareMetricSpec: {
+      type: "object",
+      description: "One metric compared between the sides.",
+      required: ["name", "metric", "direction", "allowedChange"],
+      additionalProperties: false,
+      properties: {
+        name: { type: "string", description: "Unique within the check.", minLength: 1 },
+        metric: {
+          description: 'A preset name ("error-rate", "latency-p95", ...) or a custom metric with CloudWatch queries.',
+          if: { type: "string" },
+          then: { $ref: "#/definitions/MetricPreset" },
+          else: { $ref: "#/definitions/CustomMetric" }
+        },
+        direction: {
+          enum: ["higher-is-worse", "higher-is-better"],
+          description: "Which way is worse for the new side."
+        },
+        allowedChange: {
+          type: "number",
+          description: "How much worse the new side's median may be than the old side's, as a fraction of the old (0.1 = 10 % worse).",
+          minimum: 0,
+          "x-expected": "a fraction of at least 0, such as 0.1 for 10 %"
+        },
+        weight: {
+          type: "number",
+          description: "Weight in the score; 1 when unset.",
+          exclusiveMinimum: 0,
+          "x-expected": "a weight above 0"
+        },
+        critical: {
+          type: "boolean",
+          description: "A failure of this metric fails the check whatever the score."
+        }
+      }
+    },
+    EarlyDecisionSpec: {
+      type: "object",
+      description: "Decisions before the bake ends, at the check's error rate over all the monitor's looks (alpha spending).",
+      additionalProperties: false,
+      properties: {
+        rollback: { type: "boolean", description: "Roll back at once on a clear failure." },
+        passAfter: {
+          type: "string",
+          description: "Let a clear pass complete the bake, never before this much of it has elapsed.",
+          pattern: "^(?:\\d+[smhdw])+$",
+          "x-expected": 'a duration such as "24h"'
+        },
+        spending: {
+          enum: ["obrien-fleming", "pocock"],
+          description: 'How alpha is spent over the looks; "obrien-fleming" when unset.'
         }
       }
     },
@@ -28778,9 +28944,9 @@ var status_schema_default = {
       properties: {
         $schema: { type: "string", description: "Path or URL of this schema, for editors." },
         version: {
-          const: 1,
-          description: "Version of the status format.",
-          "x-expected": "1 (the only status format version)"
+          const: 2,
+          description: "Version of the status format. Files of version 1 (checkpoints with Route 53 `records`) are read and upgraded to 2.",
+          "x-expected": "2 (the current status format version; 1 is read and upgraded)"
         },
         migration: {
           type: "string",
@@ -28889,39 +29055,18 @@ var status_schema_default = {
         }
       }
     },
-    RecordSnapshot: {
+    RouterSnapshot: {
       type: "object",
-      description: "A weighted record exactly as it was, so a rollback can restore every field.",
-      required: ["name", "type", "setIdentifier", "weight"],
-      additionalProperties: false,
+      description: "What a traffic router must restore, exactly as it was, tagged with the router's kind; the router of that kind reads the rest.",
+      required: ["kind"],
+      additionalProperties: true,
       properties: {
-        name: { type: "string", description: "Record name." },
-        type: { type: "string", description: "Record type." },
-        setIdentifier: { type: "string", description: "SetIdentifier of the weighted record." },
-        weight: {
-          type: "integer",
-          minimum: 0,
-          maximum: 255,
-          description: "Route 53 record weight (0\u2013255)."
-        },
-        ttl: {
-          type: "integer",
-          minimum: 0,
-          description: "TTL in seconds (absent for alias records)."
-        },
-        aliasTarget: {
-          type: "object",
-          description: "Alias target of an alias record.",
-          required: ["hostedZoneId", "dnsName", "evaluateTargetHealth"],
-          additionalProperties: false,
-          properties: {
-            hostedZoneId: { type: "string" },
-            dnsName: { type: "string" },
-            evaluateTargetHealth: { type: "boolean" }
-          }
-        },
-        healthCheckId: { type: "string", description: "Health check of the record." },
-        values: { type: "array", items: { type: "string" }, description: "Resource record values." }
+        kind: {
+          type: "string",
+          minLength: 1,
+          description: "The router kind that took the snapshot, as in the spec's router.kind.",
+          "x-expected": 'a router kind such as "route53" or "alb"'
+        }
       }
     },
     Checkpoint: {
@@ -28936,7 +29081,7 @@ var status_schema_default = {
         },
         takenAt: { $ref: "#/definitions/Timestamp" },
         weights: { $ref: "#/definitions/Weights" },
-        records: { type: "array", items: { $ref: "#/definitions/RecordSnapshot" } },
+        router: { $ref: "#/definitions/RouterSnapshot" },
         lambdaVersion: {
           type: "string",
           description: "Lambda version the alias pointed at before a deploy."
@@ -29260,6 +29405,95 @@ function schemaErrors(name, data, file, locations) {
   return errors;
 }
 
+// src/core/gate/compare-rules.ts
+function isObject2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function duplicates(items, pathOf, what, findings) {
+  const first = /* @__PURE__ */ new Map();
+  items.forEach((item, index) => {
+    const name = isObject2(item) ? item.name : void 0;
+    if (typeof name !== "string") return;
+    const at = first.get(name);
+    if (at === void 0) first.set(name, index);
+    else
+      findings.push({
+        path: pathOf(index),
+        message: `"${name}" is also the name of ${what}[${at}]`,
+        expected: "a name used once"
+      });
+  });
+}
+function compareCheckFindings(gate, gatePath, bakes) {
+  const findings = [];
+  if (!Array.isArray(gate.checks) || gate.checks.length === 0) return findings;
+  const checks = gate.checks;
+  const bakeSeconds = bakes.map((b) => b.seconds).filter((s) => s !== void 0 && s > 0);
+  for (const bake of bakes) {
+    if (bake.weight !== 100 && bake.weight !== 0) continue;
+    const empty = bake.weight === 100 ? "old" : "new";
+    findings.push({
+      path: [...gatePath, "checks"],
+      message: `compare the two sides, but the bake at ${renderJsonPath(bake.path)} runs at ${bake.weight} % on the new side: the ${empty} side serves nothing to compare with, so the gate could never pass`,
+      expected: "checks only on gates baked between 1 and 99 % (bake steps can name different gates)"
+    });
+  }
+  duplicates(checks, (index) => [...gatePath, "checks", index, "name"], "checks", findings);
+  checks.forEach((check, index) => {
+    if (!isObject2(check) || check.kind !== "compare") return;
+    const path = [...gatePath, "checks", index];
+    const score = isObject2(check.score) ? check.score : void 0;
+    if (score && typeof score.pass === "number" && typeof score.marginal === "number" && score.marginal > score.pass) {
+      findings.push({
+        path: [...path, "score", "marginal"],
+        message: `${score.marginal} is above the pass score ${score.pass}`,
+        expected: `a marginal score at most the pass score (${score.pass})`
+      });
+    }
+    const metrics = Array.isArray(check.metrics) ? check.metrics : [];
+    duplicates(metrics, (i) => [...path, "metrics", i, "name"], "metrics", findings);
+    metrics.forEach((metric, i) => {
+      if (!isObject2(metric) || !isObject2(metric.metric) || !isObject2(metric.metric.queries)) return;
+      const count = Object.keys(metric.metric.queries).length;
+      if (metric.metric.expression === void 0 && count > 1) {
+        findings.push({
+          path: [...path, "metrics", i, "metric", "expression"],
+          message: `is missing while there are ${count} queries`,
+          expected: "an expression over the query ids, or exactly one query"
+        });
+      }
+    });
+    const early = isObject2(check.early) ? check.early : void 0;
+    if (early && typeof early.passAfter === "string") {
+      const after = parseDuration(early.passAfter);
+      const at = [...path, "early", "passAfter"];
+      if (after === void 0) {
+        findings.push({
+          path: at,
+          message: `${JSON.stringify(early.passAfter)} is not a duration`,
+          expected: DURATION_HINT
+        });
+      } else if (after === 0) {
+        findings.push({
+          path: at,
+          message: `${JSON.stringify(early.passAfter)} is zero`,
+          expected: `${DURATION_HINT}, longer than zero`
+        });
+      } else {
+        const shortest = Math.min(...bakeSeconds);
+        if (bakeSeconds.length > 0 && after >= shortest) {
+          findings.push({
+            path: at,
+            message: `${JSON.stringify(early.passAfter)} is not shorter than the bake (${shortest} s) of a step using this gate: it could never shorten it`,
+            expected: "a duration shorter than every bake that uses this gate, or no passAfter"
+          });
+        }
+      }
+    }
+  });
+  return findings;
+}
+
 // src/core/gate/window.ts
 var HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
 var HIGH_RESOLUTION_RETENTION_MS = 3 * 3600 * 1e3;
@@ -29269,7 +29503,7 @@ function isValidPeriod(seconds) {
 }
 
 // src/core/spec-rules.ts
-function isObject2(value) {
+function isObject3(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function listOf(value) {
@@ -29321,8 +29555,8 @@ function checkGatePeriod(findings, period, path) {
   }
 }
 function checkThresholds(findings, metric, path) {
-  const pass = isObject2(metric.pass) ? metric.pass : void 0;
-  const rollback = isObject2(metric.rollback) ? metric.rollback : void 0;
+  const pass = isObject3(metric.pass) ? metric.pass : void 0;
+  const rollback = isObject3(metric.rollback) ? metric.rollback : void 0;
   if (pass && typeof pass.min === "number" && typeof pass.max === "number" && pass.min > pass.max) {
     findings.add(
       [...path, "pass"],
@@ -29361,7 +29595,7 @@ function checkThresholds(findings, metric, path) {
   }
 }
 function checkCustomMetric(findings, metric, path) {
-  if (!isObject2(metric) || !isObject2(metric.queries)) return;
+  if (!isObject3(metric) || !isObject3(metric.queries)) return;
   const count = Object.keys(metric.queries).length;
   if (metric.expression === void 0 && count > 1) {
     findings.add(
@@ -29371,31 +29605,48 @@ function checkCustomMetric(findings, metric, path) {
     );
   }
 }
+function gateBakes(migration, base, gateName) {
+  const bakes = [];
+  let weight;
+  for (const { step, path } of stepsOf(migration, base)) {
+    if (step.kind === "shift" && typeof step.weight === "number") weight = step.weight;
+    if (step.kind !== "bake" || step.gate !== gateName) continue;
+    const seconds = typeof step.duration === "string" ? parseDuration(step.duration) : void 0;
+    bakes.push({
+      ...seconds !== void 0 ? { seconds } : {},
+      ...weight !== void 0 ? { weight } : {},
+      path
+    });
+  }
+  return bakes;
+}
 function checkGates(findings, migration, base) {
-  if (!isObject2(migration.gates)) return;
+  if (!isObject3(migration.gates)) return;
   for (const [gateName, gate] of Object.entries(migration.gates)) {
-    if (!isObject2(gate)) continue;
+    if (!isObject3(gate)) continue;
     const gatePath = [...base, "gates", gateName];
     checkGatePeriod(findings, gate.period, [...gatePath, "period"]);
-    if (gate.checkCost === true && !isObject2(migration.cost)) {
+    if (gate.checkCost === true && !isObject3(migration.cost)) {
       findings.add(
         [...gatePath, "checkCost"],
         "is true but the migration has no cost section",
         "a cost section (monthlyProjectionUsd, tolerance, prices) on the migration, or checkCost false"
       );
     }
+    for (const finding of compareCheckFindings(gate, gatePath, gateBakes(migration, base, gateName)))
+      findings.add(finding.path, finding.message, finding.expected);
     const metrics = listOf(gate.metrics);
     checkUnique(
       findings,
       metrics.map((metric, index) => ({
-        name: isObject2(metric) ? metric.name : void 0,
+        name: isObject3(metric) ? metric.name : void 0,
         path: [...gatePath, "metrics", index, "name"],
         label: `metrics[${index}]`
       })),
       "name"
     );
     metrics.forEach((metric, index) => {
-      if (!isObject2(metric)) return;
+      if (!isObject3(metric)) return;
       const metricPath = [...gatePath, "metrics", index];
       checkThresholds(findings, metric, metricPath);
       checkCustomMetric(findings, metric.metric, [...metricPath, "metric"]);
@@ -29431,8 +29682,8 @@ function checkLoadTest(findings, step, path, environment) {
 }
 function stepsOf(migration, base) {
   return listOf(migration.phases).flatMap(
-    (phase, phaseIndex) => isObject2(phase) ? listOf(phase.steps).flatMap(
-      (step, stepIndex) => isObject2(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
+    (phase, phaseIndex) => isObject3(phase) ? listOf(phase.steps).flatMap(
+      (step, stepIndex) => isObject3(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
     ) : []
   );
 }
@@ -29446,8 +29697,8 @@ function checkShiftWeight(findings, weight, path) {
 function checkSteps(findings, migration, base, environment) {
   const phases = listOf(migration.phases);
   const lastPhase = phases.length - 1;
-  const gateNames = isObject2(migration.gates) ? Object.keys(migration.gates) : [];
-  const lastPhaseName = isObject2(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
+  const gateNames = isObject3(migration.gates) ? Object.keys(migration.gates) : [];
+  const lastPhaseName = isObject3(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
   let newWeight = 0;
   for (const { step, path, phaseIndex } of stepsOf(migration, base)) {
     switch (step.kind) {
@@ -29493,14 +29744,14 @@ function checkPhases(findings, migration, base) {
   checkUnique(
     findings,
     phases.map((phase, index) => ({
-      name: isObject2(phase) ? phase.name : void 0,
+      name: isObject3(phase) ? phase.name : void 0,
       path: [...base, "phases", index, "name"],
       label: `phases[${index}]`
     })),
     "name"
   );
   const names = phases.flatMap(
-    (phase) => isObject2(phase) && typeof phase.name === "string" ? [phase.name] : []
+    (phase) => isObject3(phase) && typeof phase.name === "string" ? [phase.name] : []
   );
   const desired = migration.phase;
   if (names.length > 0 && typeof desired === "string" && desired !== "" && !names.includes(desired)) {
@@ -29513,7 +29764,7 @@ function checkPhases(findings, migration, base) {
 }
 function checkRouter(findings, migration, base) {
   const router = migration.router;
-  if (!isObject2(router)) return;
+  if (!isObject3(router)) return;
   if (typeof router.oldSetIdentifier === "string" && router.oldSetIdentifier === router.newSetIdentifier) {
     findings.add(
       [...base, "router", "newSetIdentifier"],
@@ -29521,11 +29772,18 @@ function checkRouter(findings, migration, base) {
       "a set identifier different from oldSetIdentifier"
     );
   }
+  if (typeof router.oldTargetGroupArn === "string" && router.oldTargetGroupArn === router.newTargetGroupArn) {
+    findings.add(
+      [...base, "router", "newTargetGroupArn"],
+      `"${router.newTargetGroupArn}" is also the oldTargetGroupArn: both sides would be the same target group`,
+      "a target group different from oldTargetGroupArn"
+    );
+  }
 }
 function checkSides(findings, migration, base) {
   const oldSide = migration.oldSide;
   const newSide = migration.newSide;
-  if (!isObject2(oldSide) || !isObject2(newSide) || typeof oldSide.kind !== "string") return;
+  if (!isObject3(oldSide) || !isObject3(newSide) || typeof oldSide.kind !== "string") return;
   if (oldSide.kind === newSide.kind) {
     findings.add(
       [...base, "newSide", "kind"],
@@ -29536,19 +29794,19 @@ function checkSides(findings, migration, base) {
 }
 function specRuleFindings(document, environment) {
   const findings = new Findings();
-  if (!isObject2(document)) return findings.list;
+  if (!isObject3(document)) return findings.list;
   const migrations = listOf(document.migrations);
   checkUnique(
     findings,
     migrations.map((migration, index) => ({
-      name: isObject2(migration) ? migration.id : void 0,
+      name: isObject3(migration) ? migration.id : void 0,
       path: ["migrations", index, "id"],
       label: `migrations[${index}]`
     })),
     "id"
   );
   migrations.forEach((migration, index) => {
-    if (!isObject2(migration)) return;
+    if (!isObject3(migration)) return;
     const base = ["migrations", index];
     checkRouter(findings, migration, base);
     checkSides(findings, migration, base);
@@ -29623,11 +29881,304 @@ function statusRuleFindings(value, migrationId) {
 function validateStatusText(text, file, migrationId) {
   const parsed = parseJson(text, file, "a JSON document shaped by status.schema.json");
   if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors };
+  parsed.value = upgradeStatus(parsed.value);
   const errors = schemaThenRules("status", parsed, file, (value) => statusRuleFindings(value, migrationId));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
 }
 
+// src/providers/git-state-store.ts
+var ACTIONS_BOT = {
+  name: "github-actions[bot]",
+  email: "41898282+github-actions[bot]@users.noreply.github.com"
+};
+var FETCHED_REF = "refs/cutover/state";
+var GIT_TIMEOUT_MS = 6e4;
+var GitCommandError = class extends Error {
+  constructor(args, stderr, exitCode) {
+    super(`git ${args.join(" ")} failed: ${stderr.trim()}`);
+    this.args = args;
+    this.stderr = stderr;
+    this.exitCode = exitCode;
+    this.name = "GitCommandError";
+  }
+  args;
+  stderr;
+  exitCode;
+};
+function authConfigEnv(token, base = process.env) {
+  const existing = Number.parseInt(base.GIT_CONFIG_COUNT ?? "0", 10);
+  const index = Number.isInteger(existing) && existing > 0 ? existing : 0;
+  return {
+    GIT_CONFIG_COUNT: String(index + 1),
+    [`GIT_CONFIG_KEY_${index}`]: "http.extraheader",
+    [`GIT_CONFIG_VALUE_${index}`]: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`
+  };
+}
+var StateStoreConflictError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "StateStoreConflictError";
+  }
+};
+function refusedByRule(error2) {
+  if (!(error2 instanceof GitCommandError)) return void 0;
+  if (!/GH013|GH006|repository rule violations|protected branch hook declined|Protected branch update failed/i.test(
+    error2.stderr
+  ))
+    return void 0;
+  const rules = error2.stderr.split("\n").map((line) => /^remote:\s+-\s+(.+)$/.exec(line.trim())?.[1]?.trim()).filter((rule) => !!rule);
+  return rules.length > 0 ? rules : ["a repository rule (the remote named none)"];
+}
+function isNonFastForward(error2) {
+  if (!(error2 instanceof GitCommandError)) return false;
+  return /\[rejected\]|non-fast-forward|fetch first|\[remote rejected\].*(cannot lock ref|failed to update ref)|stale info/i.test(
+    error2.stderr
+  );
+}
+function statusCommitMessage(status, facts) {
+  const phase = status.phase ?? "none";
+  const lines = [
+    `cutover(${status.migration}): ${phase} ${status.state} [${facts.event}]`,
+    "",
+    facts.summary,
+    "",
+    `Cutover-Migration: ${status.migration}`,
+    `Cutover-Phase: ${phase}`,
+    `Cutover-State: ${status.state}`,
+    `Cutover-Event: ${facts.event}`,
+    `Cutover-Weights: old=${status.weights.old} new=${status.weights.new}`
+  ];
+  if (facts.runUrl) lines.push(`Cutover-Run: ${facts.runUrl}`);
+  return `${lines.join("\n")}
+`;
+}
+var GitStateStore = class {
+  constructor(options) {
+    this.options = options;
+    if (!/^[\w./-]+$/.test(options.branch) || options.branch.includes("..")) {
+      throw new Error(`state branch "${options.branch}" is not a valid branch name`);
+    }
+    this.remote = options.remote ?? "origin";
+    this.location = `branch ${options.branch} of ${this.remote}`;
+    const specDir = posix.dirname(options.specPath.split("\\").join("/"));
+    this.statusDir = specDir === "." ? STATUS_DIR : posix.join(specDir, STATUS_DIR);
+  }
+  options;
+  kind = "git";
+  location;
+  remote;
+  statusDir;
+  /** Path of a migration's status file inside the repository. */
+  statusPath(migrationId) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(migrationId)) {
+      throw new Error(`migration id "${migrationId}" is not lowercase letters, digits and dashes`);
+    }
+    return posix.join(this.statusDir, `${migrationId}.json`);
+  }
+  async read(migrationId) {
+    const tip = await this.fetchTip();
+    const recorded = await this.readAt(tip, migrationId);
+    if (this.options.syncWorkspace) await this.writeToWorkspace(recorded.status);
+    return recorded;
+  }
+  async update(migrationId, change) {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    const budgetMs = this.options.budgetMs ?? 6e4;
+    const started = Date.now();
+    let lastConflict;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const tip = await this.fetchTip();
+      const current = await this.readAt(tip, migrationId);
+      const next = change(current);
+      if (!next || serialiseStatus(next.status) === serialiseStatus(current.status)) {
+        if (this.options.syncWorkspace) await this.writeToWorkspace(current.status);
+        return { status: current.status, committed: false, revision: tip, attempts: attempt };
+      }
+      const commit = await this.commitOnTop(tip, migrationId, next.status, next.facts);
+      try {
+        await this.git(
+          ["push", "--porcelain", this.remote, `${commit}:refs/heads/${this.options.branch}`],
+          true
+        );
+      } catch (error2) {
+        const rules = refusedByRule(error2);
+        if (rules)
+          throw new StatusWriteRefusedError(
+            this.options.branch,
+            rules,
+            `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`
+          );
+        if (!isNonFastForward(error2)) throw error2;
+        lastConflict = error2;
+        const delay = Math.min(3e3, (this.options.baseDelayMs ?? 200) * 2 ** (attempt - 1)) * (0.5 + Math.random());
+        if (attempt === maxAttempts || Date.now() - started + delay > budgetMs) break;
+        await new Promise((resolve4) => setTimeout(resolve4, delay));
+        continue;
+      }
+      if (this.options.syncWorkspace) await this.writeToWorkspace(next.status);
+      return { status: next.status, committed: true, revision: commit, attempts: attempt, facts: next.facts };
+    }
+    throw new StateStoreConflictError(
+      `could not record the status of "${migrationId}" on ${this.location}: other commits kept arriving first (${maxAttempts} attempts in ${Math.round((Date.now() - started) / 1e3)} s; last: ${lastConflict?.message}). Nothing was overwritten; re-run the job to record it.`
+    );
+  }
+  /** Writes a status into the workspace's status directory, as later steps of the job read it. */
+  async writeToWorkspace(status) {
+    const path = join(this.options.workspace, this.statusPath(status.migration));
+    await mkdir2(dirname(path), { recursive: true });
+    await writeFile2(path, serialiseStatus(status));
+  }
+  /** Fetches the state branch; undefined when it does not exist yet. */
+  async fetchTip() {
+    try {
+      await this.git(
+        ["fetch", "--no-tags", "--quiet", this.remote, `+refs/heads/${this.options.branch}:${FETCHED_REF}`],
+        true
+      );
+    } catch (error2) {
+      if (error2 instanceof GitCommandError && /couldn't find remote ref|no such ref/i.test(error2.stderr))
+        return void 0;
+      throw error2;
+    }
+    return (await this.git(["rev-parse", "--verify", `${FETCHED_REF}^{commit}`])).trim();
+  }
+  async readAt(tip, migrationId) {
+    const path = this.statusPath(migrationId);
+    const now = this.options.now?.() ?? /* @__PURE__ */ new Date();
+    if (!tip) return { status: initialStatus(migrationId, now), exists: false };
+    let text;
+    try {
+      text = await this.git(["cat-file", "blob", `${tip}:${path}`]);
+    } catch (error2) {
+      if (error2 instanceof GitCommandError)
+        return { status: initialStatus(migrationId, now), exists: false, revision: tip };
+      throw error2;
+    }
+    return { status: this.validated(text, path, tip, migrationId), exists: true, revision: tip };
+  }
+  /**
+   * The recorded status checked against status.schema.json and its rules: whatever is
+   * on the state branch (a hand edit, an older writer) is bookkeeping that every
+   * change is built on, so an invalid one is refused before anything is committed on it.
+   */
+  validated(text, path, tip, migrationId) {
+    let parsed;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error2) {
+      throw new Error(
+        `${path} at ${tip.slice(0, 12)} on ${this.location} is not valid JSON: ${error2.message}`
+      );
+    }
+    if (parsed?.migration !== migrationId) {
+      throw new Error(
+        `${path} on ${this.location} holds the status of "${String(parsed?.migration)}", not "${migrationId}"`
+      );
+    }
+    const result = validateStatusText(
+      text,
+      `${path} at ${tip.slice(0, 12)} on ${this.location}`,
+      migrationId
+    );
+    if (!result.ok) {
+      throw new Error(
+        `${path} at ${tip.slice(0, 12)} on ${this.location} does not match status.schema.json (${result.errors.length} ${result.errors.length === 1 ? "error" : "errors"}):
+${formatSpecErrors(result.errors)}`
+      );
+    }
+    return result.value;
+  }
+  /** Builds a commit whose tree is the tip's with one status file replaced, in a private index. */
+  async commitOnTop(tip, migrationId, status, facts) {
+    const scratch = await mkdtemp(join(tmpdir(), "cutover-index-"));
+    const index = { GIT_INDEX_FILE: join(scratch, "index") };
+    try {
+      const blob = (await this.git(["hash-object", "-w", "--stdin"], false, {}, serialiseStatus(status))).trim();
+      if (tip) await this.git(["read-tree", tip], false, index);
+      else await this.git(["read-tree", "--empty"], false, index);
+      await this.git(
+        ["update-index", "--add", "--cacheinfo", `100644,${blob},${this.statusPath(migrationId)}`],
+        false,
+        index
+      );
+      const tree = (await this.git(["write-tree"], false, index)).trim();
+      const author = this.options.author ?? ACTIONS_BOT;
+      const identity = {
+        GIT_AUTHOR_NAME: author.name,
+        GIT_AUTHOR_EMAIL: author.email,
+        GIT_COMMITTER_NAME: author.name,
+        GIT_COMMITTER_EMAIL: author.email
+      };
+      const parents = tip ? ["-p", tip] : [];
+      return (await this.git(
+        ["commit-tree", tree, ...parents, "-F", "-"],
+        false,
+        identity,
+        statusCommitMessage(status, facts)
+      )).trim();
+    } finally {
+      await rm2(scratch, { recursive: true, force: true });
+    }
+  }
+  git(args, remote = false, env = {}, stdin) {
+    const auth2 = remote && this.options.token ? authConfigEnv(this.options.token) : {};
+    const full = args;
+    return new Promise((resolve4, reject) => {
+      const child = execFile(
+        "git",
+        full,
+        {
+          cwd: this.options.workspace,
+          env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...auth2, ...env },
+          timeout: GIT_TIMEOUT_MS,
+          maxBuffer: 32 * 1024 * 1024
+        },
+        (error2, stdout, stderr) => {
+          if (error2)
+            reject(new GitCommandError(args, `${stdout}
+${stderr || error2.message}`.trim(), child.exitCode));
+          else resolve4(String(stdout));
+        }
+      );
+      if (stdin !== void 0) child.stdin?.end(stdin);
+    });
+  }
+};
+
+// src/providers/state-store.ts
+var StatusWriteRefusedError = class extends Error {
+  constructor(branch, rules, message) {
+    super(message);
+    this.branch = branch;
+    this.rules = rules;
+    this.name = "StatusWriteRefusedError";
+  }
+  branch;
+  rules;
+};
+var STORE_FACTORIES = {
+  git: (options) => {
+    if (!options.git) throw new Error("the git state store needs its options (workspace, branch, spec path)");
+    return new GitStateStore(options.git);
+  }
+};
+function createStateStore(kind, options) {
+  if (!Object.hasOwn(STORE_FACTORIES, kind)) {
+    throw new Error(
+      `state store "${kind}" is not known; known kinds: ${Object.keys(STORE_FACTORIES).join(", ")}`
+    );
+  }
+  return STORE_FACTORIES[kind](options);
+}
+function serialiseStatus(status) {
+  return `${JSON.stringify(status, null, 2)}
+`;
+}
+
 // src/spec/files.ts
+import { existsSync as existsSync3 } from "node:fs";
+import { mkdir as mkdir3, readFile, rename as rename2, unlink as unlink2, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname as dirname2, join as join2, relative as relative2, resolve as resolve2 } from "node:path";
 var SpecInvalidError = class extends Error {
   constructor(file, errors) {
     super(
@@ -29679,7 +30230,7 @@ function parseSpec(text, file, specDir) {
 async function loadSpec(path) {
   const text = await readText(path, "spec");
   if (text === void 0) throw new SpecFileError(`the spec ${displayPath(path)} does not exist`);
-  return parseSpec(text, displayPath(path), dirname(resolve2(path)));
+  return parseSpec(text, displayPath(path), dirname2(resolve2(path)));
 }
 function findMigration(spec, id) {
   const migration = spec.migrations.find((candidate) => candidate.id === id);
@@ -29972,9 +30523,11 @@ function gateSteps(status, request2) {
     }
   ];
 }
-function rollbackTarget(targetPhase) {
+function rollbackTarget(targetPhase, status, restored) {
   if (!targetPhase) return void 0;
   if (targetPhase === "all-old") return { kind: "all-old" };
+  if (!status.checkpoints.some((checkpoint) => checkpoint.phase === targetPhase))
+    return { kind: "phase-weights", phase: targetPhase, weights: { ...restored } };
   return { kind: "phase", phase: targetPhase };
 }
 function rolledBackSteps(status, request2) {
@@ -30014,7 +30567,7 @@ function rolledBackSteps(status, request2) {
     ...outputs["lambda-version"] ? { lambdaVersion: outputs["lambda-version"] } : {},
     ...outputJson(outputs, "timings") ? { timings: outputJson(outputs, "timings") } : {}
   };
-  const target = rollbackTarget(request2.targetPhase);
+  const target = rollbackTarget(request2.targetPhase, status, weights);
   steps.push({
     kind: "event",
     event: { type: "rollback-completed", ...target ? { target } : {}, evidence, ...origin }
@@ -30162,16 +30715,33 @@ function phaseInLine(migration, status) {
 }
 async function recordState(migration, request2, deps, deployment) {
   let last;
-  const update = await deps.store.update(migration.id, (current) => {
-    last = applyRecord(migration, current.status, request2, deps.now());
-    if (last.recorded.length === 0) return void 0;
-    const facts = {
-      event: last.recorded.join(", "),
-      summary: last.summary,
-      ...request2.origin.runUrl ? { runUrl: request2.origin.runUrl } : {}
-    };
-    return { status: last.status, facts };
-  });
+  let before;
+  let update;
+  try {
+    update = await deps.store.update(migration.id, (current) => {
+      before = current.status;
+      last = applyRecord(migration, current.status, request2, deps.now());
+      if (last.recorded.length === 0) return void 0;
+      const facts = {
+        event: last.recorded.join(", "),
+        summary: last.summary,
+        ...request2.origin.runUrl ? { runUrl: request2.origin.runUrl } : {}
+      };
+      return { status: last.status, facts };
+    });
+  } catch (error2) {
+    if (!(error2 instanceof StatusWriteRefusedError) || !last || !before) throw error2;
+    if (request2.event === "rolled-back" && request2.outcome === "success")
+      return {
+        update: { status: before, committed: false, attempts: 1 },
+        recorded: [],
+        summary: `the status commit was refused: ${error2.rules.join(" ")}`,
+        refused: { error: error2, wouldRecord: last.status }
+      };
+    throw new OperationRefusal(
+      `${error2.message.replace(/\.$/, "")}. Nothing was recorded; whatever the step changed in AWS stays as it is. Keep the status on a branch GitHub Actions may push to ("stateBranch" in .github/cutover.json, protected by cutover github-setup), or let GitHub Actions bypass that rule; cutover doctor lists the rules in the way.`
+    );
+  }
   const result = {
     update,
     recorded: update.committed ? last?.recorded ?? [] : [],
@@ -30230,7 +30800,9 @@ async function runRecordState(inputs, env) {
     { store: env.store, ...env.notifier ? { notifier: env.notifier } : {}, now: env.now },
     inputs.environment ? { environment: inputs.environment, ref: env.deploymentRef ?? "HEAD" } : void 0
   );
+  if (result.refused) return refusedRollbackReport(migration, inputs, env, result.refused);
   const { status } = result.update;
+  env.setOutput("refused", "");
   env.setOutput("phase", phaseInLine(migration, status) ?? "");
   env.setOutput("applied-phase", status.phase ?? "");
   env.setOutput("state", status.state);
@@ -30257,6 +30829,39 @@ async function runRecordState(inputs, env) {
       ] : []
     ],
     next: nextAfter(status)
+  };
+}
+function refusedRollbackReport(migration, inputs, env, refused) {
+  const status = refused.wouldRecord;
+  const reason = refused.error.rules.join(" ");
+  env.setOutput("refused", reason);
+  env.setOutput("phase", phaseInLine(migration, status) ?? "");
+  env.setOutput("applied-phase", status.phase ?? "");
+  env.setOutput("state", status.state);
+  env.setOutput("weights", status.weights);
+  env.setOutput("committed", false);
+  env.setOutput("revision", "");
+  env.setOutput("recorded", "");
+  env.setOutput("deployment-id", "");
+  const path = `status/${migration.id}.json`;
+  env.warn?.(
+    `the rollback of ${migration.id} is done (${describeWeights(status.weights)}), but ${refused.error.message.replace(/\.$/, "")}. Commit ${path} as the job summary shows it, then release the rollback lock (git push origin :refs/cutover/rollback/${migration.id}); until then the monitor and applies step aside.`
+  );
+  return {
+    title: `record-state: ${migration.id} ${inputs.event}`,
+    headline: `The rollback stands (${describeWeights(status.weights)}); its status commit was refused by the repository's rules.`,
+    found: [`Step ${inputs.event} ended ${inputs.outcome}.`, `Refused: ${reason}`],
+    done: ["Nothing was committed; the rollback lock stays held so nothing acts on the stale status."],
+    markdown: [
+      `The status to commit as \`${path}\`:`,
+      `\`\`\`json
+${serialiseStatus(status).trimEnd()}
+\`\`\``
+    ],
+    next: [
+      `Commit ${path} as above (or let the next reconcile record it from the AWS checkpoint), then delete refs/cutover/rollback/${migration.id}.`,
+      `Keep the status on a branch GitHub Actions may push to ("stateBranch" in .github/cutover.json); cutover doctor lists the rule in the way.`
+    ]
   };
 }
 function nextAfter(status) {
@@ -31049,8 +31654,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject3 = val !== null && typeof val === "object";
-    const hasToJSON = isObject3 && typeof val.toJSON === "function";
+    const isObject4 = val !== null && typeof val === "object";
+    const hasToJSON = isObject4 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -34584,273 +35189,6 @@ function createNotifier(kind, options) {
   return NOTIFIER_FACTORIES[kind](options);
 }
 
-// src/providers/git-state-store.ts
-import { execFile } from "node:child_process";
-import { mkdir as mkdir3, mkdtemp, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname as dirname2, join as join2, posix } from "node:path";
-var ACTIONS_BOT = {
-  name: "github-actions[bot]",
-  email: "41898282+github-actions[bot]@users.noreply.github.com"
-};
-var FETCHED_REF = "refs/cutover/state";
-var GIT_TIMEOUT_MS = 6e4;
-var GitCommandError = class extends Error {
-  constructor(args, stderr, exitCode) {
-    super(`git ${args.join(" ")} failed: ${stderr.trim()}`);
-    this.args = args;
-    this.stderr = stderr;
-    this.exitCode = exitCode;
-    this.name = "GitCommandError";
-  }
-  args;
-  stderr;
-  exitCode;
-};
-function authConfigEnv(token, base = process.env) {
-  const existing = Number.parseInt(base.GIT_CONFIG_COUNT ?? "0", 10);
-  const index = Number.isInteger(existing) && existing > 0 ? existing : 0;
-  return {
-    GIT_CONFIG_COUNT: String(index + 1),
-    [`GIT_CONFIG_KEY_${index}`]: "http.extraheader",
-    [`GIT_CONFIG_VALUE_${index}`]: `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`
-  };
-}
-var StateStoreConflictError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "StateStoreConflictError";
-  }
-};
-function isNonFastForward(error2) {
-  if (!(error2 instanceof GitCommandError)) return false;
-  return /\[rejected\]|non-fast-forward|fetch first|\[remote rejected\].*(cannot lock ref|failed to update ref)|stale info/i.test(
-    error2.stderr
-  );
-}
-function statusCommitMessage(status, facts) {
-  const phase = status.phase ?? "none";
-  const lines = [
-    `cutover(${status.migration}): ${phase} ${status.state} [${facts.event}]`,
-    "",
-    facts.summary,
-    "",
-    `Cutover-Migration: ${status.migration}`,
-    `Cutover-Phase: ${phase}`,
-    `Cutover-State: ${status.state}`,
-    `Cutover-Event: ${facts.event}`,
-    `Cutover-Weights: old=${status.weights.old} new=${status.weights.new}`
-  ];
-  if (facts.runUrl) lines.push(`Cutover-Run: ${facts.runUrl}`);
-  return `${lines.join("\n")}
-`;
-}
-var GitStateStore = class {
-  constructor(options) {
-    this.options = options;
-    if (!/^[\w./-]+$/.test(options.branch) || options.branch.includes("..")) {
-      throw new Error(`state branch "${options.branch}" is not a valid branch name`);
-    }
-    this.remote = options.remote ?? "origin";
-    this.location = `branch ${options.branch} of ${this.remote}`;
-    const specDir = posix.dirname(options.specPath.split("\\").join("/"));
-    this.statusDir = specDir === "." ? STATUS_DIR : posix.join(specDir, STATUS_DIR);
-  }
-  options;
-  kind = "git";
-  location;
-  remote;
-  statusDir;
-  /** Path of a migration's status file inside the repository. */
-  statusPath(migrationId) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(migrationId)) {
-      throw new Error(`migration id "${migrationId}" is not lowercase letters, digits and dashes`);
-    }
-    return posix.join(this.statusDir, `${migrationId}.json`);
-  }
-  async read(migrationId) {
-    const tip = await this.fetchTip();
-    const recorded = await this.readAt(tip, migrationId);
-    if (this.options.syncWorkspace) await this.writeToWorkspace(recorded.status);
-    return recorded;
-  }
-  async update(migrationId, change) {
-    const maxAttempts = this.options.maxAttempts ?? 5;
-    const budgetMs = this.options.budgetMs ?? 6e4;
-    const started = Date.now();
-    let lastConflict;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const tip = await this.fetchTip();
-      const current = await this.readAt(tip, migrationId);
-      const next = change(current);
-      if (!next || serialiseStatus(next.status) === serialiseStatus(current.status)) {
-        if (this.options.syncWorkspace) await this.writeToWorkspace(current.status);
-        return { status: current.status, committed: false, revision: tip, attempts: attempt };
-      }
-      const commit = await this.commitOnTop(tip, migrationId, next.status, next.facts);
-      try {
-        await this.git(
-          ["push", "--porcelain", this.remote, `${commit}:refs/heads/${this.options.branch}`],
-          true
-        );
-      } catch (error2) {
-        if (!isNonFastForward(error2)) throw error2;
-        lastConflict = error2;
-        const delay = Math.min(3e3, (this.options.baseDelayMs ?? 200) * 2 ** (attempt - 1)) * (0.5 + Math.random());
-        if (attempt === maxAttempts || Date.now() - started + delay > budgetMs) break;
-        await new Promise((resolve4) => setTimeout(resolve4, delay));
-        continue;
-      }
-      if (this.options.syncWorkspace) await this.writeToWorkspace(next.status);
-      return { status: next.status, committed: true, revision: commit, attempts: attempt, facts: next.facts };
-    }
-    throw new StateStoreConflictError(
-      `could not record the status of "${migrationId}" on ${this.location}: other commits kept arriving first (${maxAttempts} attempts in ${Math.round((Date.now() - started) / 1e3)} s; last: ${lastConflict?.message}). Nothing was overwritten; re-run the job to record it.`
-    );
-  }
-  /** Writes a status into the workspace's status directory, as later steps of the job read it. */
-  async writeToWorkspace(status) {
-    const path = join2(this.options.workspace, this.statusPath(status.migration));
-    await mkdir3(dirname2(path), { recursive: true });
-    await writeFile3(path, serialiseStatus(status));
-  }
-  /** Fetches the state branch; undefined when it does not exist yet. */
-  async fetchTip() {
-    try {
-      await this.git(
-        ["fetch", "--no-tags", "--quiet", this.remote, `+refs/heads/${this.options.branch}:${FETCHED_REF}`],
-        true
-      );
-    } catch (error2) {
-      if (error2 instanceof GitCommandError && /couldn't find remote ref|no such ref/i.test(error2.stderr))
-        return void 0;
-      throw error2;
-    }
-    return (await this.git(["rev-parse", "--verify", `${FETCHED_REF}^{commit}`])).trim();
-  }
-  async readAt(tip, migrationId) {
-    const path = this.statusPath(migrationId);
-    const now = this.options.now?.() ?? /* @__PURE__ */ new Date();
-    if (!tip) return { status: initialStatus(migrationId, now), exists: false };
-    let text;
-    try {
-      text = await this.git(["cat-file", "blob", `${tip}:${path}`]);
-    } catch (error2) {
-      if (error2 instanceof GitCommandError)
-        return { status: initialStatus(migrationId, now), exists: false, revision: tip };
-      throw error2;
-    }
-    return { status: this.validated(text, path, tip, migrationId), exists: true, revision: tip };
-  }
-  /**
-   * The recorded status checked against status.schema.json and its rules: whatever is
-   * on the state branch (a hand edit, an older writer) is bookkeeping that every
-   * change is built on, so an invalid one is refused before anything is committed on it.
-   */
-  validated(text, path, tip, migrationId) {
-    let parsed;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error2) {
-      throw new Error(
-        `${path} at ${tip.slice(0, 12)} on ${this.location} is not valid JSON: ${error2.message}`
-      );
-    }
-    if (parsed?.migration !== migrationId) {
-      throw new Error(
-        `${path} on ${this.location} holds the status of "${String(parsed?.migration)}", not "${migrationId}"`
-      );
-    }
-    const result = validateStatusText(
-      text,
-      `${path} at ${tip.slice(0, 12)} on ${this.location}`,
-      migrationId
-    );
-    if (!result.ok) {
-      throw new Error(
-        `${path} at ${tip.slice(0, 12)} on ${this.location} does not match status.schema.json (${result.errors.length} ${result.errors.length === 1 ? "error" : "errors"}):
-${formatSpecErrors(result.errors)}`
-      );
-    }
-    return result.value;
-  }
-  /** Builds a commit whose tree is the tip's with one status file replaced, in a private index. */
-  async commitOnTop(tip, migrationId, status, facts) {
-    const scratch = await mkdtemp(join2(tmpdir(), "cutover-index-"));
-    const index = { GIT_INDEX_FILE: join2(scratch, "index") };
-    try {
-      const blob = (await this.git(["hash-object", "-w", "--stdin"], false, {}, serialiseStatus(status))).trim();
-      if (tip) await this.git(["read-tree", tip], false, index);
-      else await this.git(["read-tree", "--empty"], false, index);
-      await this.git(
-        ["update-index", "--add", "--cacheinfo", `100644,${blob},${this.statusPath(migrationId)}`],
-        false,
-        index
-      );
-      const tree = (await this.git(["write-tree"], false, index)).trim();
-      const author = this.options.author ?? ACTIONS_BOT;
-      const identity = {
-        GIT_AUTHOR_NAME: author.name,
-        GIT_AUTHOR_EMAIL: author.email,
-        GIT_COMMITTER_NAME: author.name,
-        GIT_COMMITTER_EMAIL: author.email
-      };
-      const parents = tip ? ["-p", tip] : [];
-      return (await this.git(
-        ["commit-tree", tree, ...parents, "-F", "-"],
-        false,
-        identity,
-        statusCommitMessage(status, facts)
-      )).trim();
-    } finally {
-      await rm2(scratch, { recursive: true, force: true });
-    }
-  }
-  git(args, remote = false, env = {}, stdin) {
-    const auth2 = remote && this.options.token ? authConfigEnv(this.options.token) : {};
-    const full = args;
-    return new Promise((resolve4, reject) => {
-      const child = execFile(
-        "git",
-        full,
-        {
-          cwd: this.options.workspace,
-          env: { ...process.env, GIT_TERMINAL_PROMPT: "0", ...auth2, ...env },
-          timeout: GIT_TIMEOUT_MS,
-          maxBuffer: 32 * 1024 * 1024
-        },
-        (error2, stdout, stderr) => {
-          if (error2)
-            reject(new GitCommandError(args, `${stdout}
-${stderr || error2.message}`.trim(), child.exitCode));
-          else resolve4(String(stdout));
-        }
-      );
-      if (stdin !== void 0) child.stdin?.end(stdin);
-    });
-  }
-};
-
-// src/providers/state-store.ts
-var STORE_FACTORIES = {
-  git: (options) => {
-    if (!options.git) throw new Error("the git state store needs its options (workspace, branch, spec path)");
-    return new GitStateStore(options.git);
-  }
-};
-function createStateStore(kind, options) {
-  if (!Object.hasOwn(STORE_FACTORIES, kind)) {
-    throw new Error(
-      `state store "${kind}" is not known; known kinds: ${Object.keys(STORE_FACTORIES).join(", ")}`
-    );
-  }
-  return STORE_FACTORIES[kind](options);
-}
-function serialiseStatus(status) {
-  return `${JSON.stringify(status, null, 2)}
-`;
-}
-
 // src/action/contract.ts
 function defineContract(contract2) {
   return contract2;
@@ -34903,7 +35241,10 @@ var contract = defineContract({
     },
     revision: { description: "Commit of the state branch holding the status." },
     recorded: { description: "Comma-separated state-machine events and notes recorded." },
-    "deployment-id": { description: "Id of the GitHub deployment created, empty when none." }
+    "deployment-id": { description: "Id of the GitHub deployment created, empty when none." },
+    refused: {
+      description: "The rules that refused the status commit of a successful rollback (the rollback stands; the step succeeds with a warning and the status to commit in its summary); empty otherwise."
+    }
   }
 });
 function stringRecord(value, input) {
@@ -34962,6 +35303,7 @@ await runAction(contract, (ctx) => {
     store,
     ...notifier ? { notifier } : {},
     ...process.env.GITHUB_SHA ? { deploymentRef: process.env.GITHUB_SHA } : {},
+    warn: (message) => ctx.log.warn(message),
     now: () => /* @__PURE__ */ new Date()
   });
 });

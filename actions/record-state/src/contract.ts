@@ -1,6 +1,7 @@
 import { defineContract } from "../../../src/action/contract.js";
 import type { InputReader } from "../../../src/action/inputs.js";
 import type { Evidence } from "../../../src/model/status.js";
+import { NOTIFICATION_CONTRACT } from "../../../src/notify/action.js";
 import { type RecordStateActionInputs, STEP_EVENTS, STEP_OUTCOMES } from "../../../src/ops/record-state.js";
 
 /** Inputs and outputs of record-state; action.yml must say exactly the same. */
@@ -42,6 +43,7 @@ export const contract = defineContract({
       description:
         "Token to push the status commit and create deployments with; the workflow's github.token.",
     },
+    "notification-secrets": NOTIFICATION_CONTRACT.input,
   },
   outputs: {
     phase: {
@@ -61,6 +63,7 @@ export const contract = defineContract({
       description:
         "The rules that refused the status commit of a successful rollback (the rollback stands; the step succeeds with a warning and the status to commit in its summary); empty otherwise.",
     },
+    notifications: NOTIFICATION_CONTRACT.output,
   },
 });
 

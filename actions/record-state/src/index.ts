@@ -1,6 +1,8 @@
 import { runAction } from "../../../src/action/run.js";
+import { withActionNotifications } from "../../../src/notify/action.js";
 import { runRecordState } from "../../../src/ops/record-state.js";
 import { resolveStateBranch } from "../../../src/ops/state-branch.js";
+import { createSinkTransport } from "../../../src/providers/notification-transports.js";
 import { createNotifier } from "../../../src/providers/notifier.js";
 import { createStateStore } from "../../../src/providers/state-store.js";
 import { contract, readInputs } from "./contract.js";
@@ -21,13 +23,16 @@ await runAction(contract, (ctx) => {
     inputs.environment && inputs.token && ctx.run.repository
       ? createNotifier("github", { github: { token: inputs.token, repository: ctx.run.repository } })
       : undefined;
-  return runRecordState(inputs, {
-    run: ctx.run,
-    setOutput: ctx.setOutput,
-    store,
-    ...(notifier ? { notifier } : {}),
-    ...(process.env.GITHUB_SHA ? { deploymentRef: process.env.GITHUB_SHA } : {}),
-    warn: (message) => ctx.log.warn(message),
-    now: () => new Date(),
-  });
+  return withActionNotifications(ctx, createSinkTransport, (announcerFor) =>
+    runRecordState(inputs, {
+      announcerFor,
+      run: ctx.run,
+      setOutput: ctx.setOutput,
+      store,
+      ...(notifier ? { notifier } : {}),
+      ...(process.env.GITHUB_SHA ? { deploymentRef: process.env.GITHUB_SHA } : {}),
+      warn: (message) => ctx.log.warn(message),
+      now: () => new Date(),
+    }),
+  );
 });

@@ -1,5 +1,6 @@
 import { defineContract } from "../../../src/action/contract.js";
 import { InputError, type InputReader, optionalCheckpointStore } from "../../../src/action/inputs.js";
+import { NOTIFICATION_CONTRACT } from "../../../src/notify/action.js";
 import type { RollbackInputs } from "../../../src/ops/rollback.js";
 
 /** Inputs and outputs of rollback; action.yml must say exactly the same. */
@@ -37,6 +38,7 @@ export const contract = defineContract({
       description:
         "Where the AWS-side checkpoint lives, as s3://<bucket>/<prefix>: updated after the rollback, and read for an all-old rollback when the status cannot be.",
     },
+    "notification-secrets": NOTIFICATION_CONTRACT.input,
   },
   outputs: {
     "previous-weights": { description: 'Share of traffic before, as JSON: {"old":50,"new":50}.' },
@@ -57,6 +59,7 @@ export const contract = defineContract({
       description:
         "JSON: changeSubmittedMs and insyncMs since process start, and every step with its start and duration.",
     },
+    notifications: NOTIFICATION_CONTRACT.output,
   },
 });
 

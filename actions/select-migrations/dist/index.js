@@ -27009,6 +27009,36 @@ import { mkdir as mkdir2, mkdtemp, rm as rm2, writeFile as writeFile2 } from "no
 import { tmpdir } from "node:os";
 import { dirname, join as join2, posix } from "node:path";
 
+// src/model/status.ts
+var STATUS_VERSION = 2;
+var STATUS_DIR = "status";
+function initialStatus(migrationId, now) {
+  return {
+    version: STATUS_VERSION,
+    migration: migrationId,
+    phase: null,
+    state: "pending",
+    weights: { old: 100, new: 0 },
+    checkpoints: [],
+    timestamps: { updatedAt: now.toISOString() },
+    history: []
+  };
+}
+function upgradeStatus(document) {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return document;
+  const status = document;
+  if (status.version !== 1) return document;
+  const checkpoints = Array.isArray(status.checkpoints) ? status.checkpoints.map((checkpoint) => upgradeCheckpoint(checkpoint)) : status.checkpoints;
+  return { ...status, version: STATUS_VERSION, checkpoints };
+}
+function upgradeCheckpoint(checkpoint) {
+  if (typeof checkpoint !== "object" || checkpoint === null || Array.isArray(checkpoint)) return checkpoint;
+  const { records, ...rest } = checkpoint;
+  if (records === void 0) return checkpoint;
+  return { ...rest, router: { kind: VERSION_1_ROUTER_KIND, records } };
+}
+var VERSION_1_ROUTER_KIND = "route53";
+
 // src/core/json-locations.ts
 function escapePointerToken(token) {
   return String(token).replaceAll("~", "~0").replaceAll("/", "~1");
@@ -27274,7 +27304,40 @@ var migrations_schema_default = {
       type: "object",
       required: ["kind"],
       discriminator: { propertyName: "kind" },
-      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }]
+      oneOf: [{ $ref: "#/definitions/Route53RouterSpec" }, { $ref: "#/definitions/AlbRouterSpec" }]
+    },
+    AlbRouterSpec: {
+      type: "object",
+      description: "An Application Load Balancer listener (its default action, or one rule) forwarding to two weighted target groups, one per side.",
+      required: ["kind", "listenerArn", "oldTargetGroupArn", "newTargetGroupArn"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "alb", description: "Application Load Balancer weighted target groups." },
+        listenerArn: {
+          type: "string",
+          description: "ARN of the listener.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": 'an Application Load Balancer listener ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/orders/50dc6c495c0c9188/f2f7dc8efc522ab2"'
+        },
+        ruleArn: {
+          type: "string",
+          description: "ARN of the listener rule whose forward action splits the traffic; absent: the listener's default action.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener-rule/app/[A-Za-z0-9-]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$",
+          "x-expected": "a listener rule ARN (listener-rule/app/<lb>/<id>/<listener>/<rule>), or no ruleArn for the listener's default action"
+        },
+        oldTargetGroupArn: {
+          type: "string",
+          description: "ARN of the old side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-ecs/73e2d6bc24d8a067"'
+        },
+        newTargetGroupArn: {
+          type: "string",
+          description: "ARN of the new side's target group.",
+          pattern: "^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$",
+          "x-expected": 'a target group ARN such as "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-lambda/0a1b2c3d4e5f6a7b"'
+        }
+      }
     },
     Route53RouterSpec: {
       type: "object",
@@ -27444,6 +27507,121 @@ var migrations_schema_default = {
         checkCost: {
           type: "boolean",
           description: "Also check the new side's cost against the migration's `cost` projection."
+        },
+        checks: {
+          type: "array",
+          description: "Statistical checks of the new side against the old side over the same window, beside the thresholds.",
+          items: { $ref: "#/definitions/GateCheckSpec" }
+        }
+      }
+    },
+    GateCheckSpec: {
+      description: "A statistical check of a gate.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [{ $ref: "#/definitions/CompareCheckSpec" }]
+    },
+    CompareCheckSpec: {
+      type: "object",
+      description: "The new side's per-period values against the old side's (Mann-Whitney U), metric by metric, scored as a whole.",
+      required: ["kind", "method", "name", "confidence", "score", "metrics"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "compare", description: "Compares the two sides' distributions." },
+        method: {
+          const: "mann-whitney",
+          description: "The Mann-Whitney U test (Wilcoxon rank-sum).",
+          "x-expected": '"mann-whitney"'
+        },
+        name: {
+          type: "string",
+          description: "Shown in the evidence and summaries, unique within the gate.",
+          minLength: 1
+        },
+        confidence: {
+          type: "number",
+          description: "Confidence of each metric's test: 0.95 tests at alpha 0.05.",
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          "x-expected": "a number strictly between 0 and 1, such as 0.95 or 0.99"
+        },
+        minPeriods: {
+          type: "integer",
+          description: "Fewest periods with a datapoint on each side; fewer is insufficient data. 10 when unset.",
+          minimum: 3,
+          "x-expected": "a whole number of periods, at least 3"
+        },
+        score: {
+          type: "object",
+          description: "Score thresholds, 0\u2013100: at or above pass passes, at or above marginal is marginal, below fails.",
+          required: ["pass", "marginal"],
+          additionalProperties: false,
+          properties: {
+            pass: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" },
+            marginal: { type: "number", minimum: 0, maximum: 100, "x-expected": "a score 0\u2013100" }
+          }
+        },
+        metrics: {
+          type: "array",
+          description: "The metrics compared.",
+          minItems: 1,
+          items: { $ref: "#/definitions/CompareMetricSpec" },
+          "x-expected": "at least one metric"
+        },
+        early: { $ref: "#/definitions/EarlyDecisionSpec" }
+      }
+    },
+    CompareMetricSpec: {
+      type: "object",
+      description: "One metric compared between the sides.",
+      required: ["name", "metric", "direction", "allowedChange"],
+      additionalProperties: false,
+      properties: {
+        name: { type: "string", description: "Unique within the check.", minLength: 1 },
+        metric: {
+          description: 'A preset name ("error-rate", "latency-p95", ...) or a custom metric with CloudWatch queries.',
+          if: { type: "string" },
+          then: { $ref: "#/definitions/MetricPreset" },
+          else: { $ref: "#/definitions/CustomMetric" }
+        },
+        direction: {
+          enum: ["higher-is-worse", "higher-is-better"],
+          description: "Which way is worse for the new side."
+        },
+        allowedChange: {
+          type: "number",
+          description: "How much worse the new side's median may be than the old side's, as a fraction of the old (0.1 = 10 % worse).",
+          minimum: 0,
+          "x-expected": "a fraction of at least 0, such as 0.1 for 10 %"
+        },
+        weight: {
+          type: "number",
+          description: "Weight in the score; 1 when unset.",
+          exclusiveMinimum: 0,
+          "x-expected": "a weight above 0"
+        },
+        critical: {
+          type: "boolean",
+          description: "A failure of this metric fails the check whatever the score."
+        }
+      }
+    },
+    EarlyDecisionSpec: {
+      type: "object",
+      description: "Decisions before the bake ends, at the check's error rate over all the monitor's looks (alpha spending).",
+      additionalProperties: false,
+      properties: {
+        rollback: { type: "boolean", description: "Roll back at once on a clear failure." },
+        passAfter: {
+          type: "string",
+          description: "Let a clear pass complete the bake, never before this much of it has elapsed.",
+          pattern: "^(?:\\d+[smhdw])+$",
+          "x-expected": 'a duration such as "24h"'
+        },
+        spending: {
+          enum: ["obrien-fleming", "pocock"],
+          description: 'How alpha is spent over the looks; "obrien-fleming" when unset.'
         }
       }
     },
@@ -27804,9 +27982,9 @@ var status_schema_default = {
       properties: {
         $schema: { type: "string", description: "Path or URL of this schema, for editors." },
         version: {
-          const: 1,
-          description: "Version of the status format.",
-          "x-expected": "1 (the only status format version)"
+          const: 2,
+          description: "Version of the status format. Files of version 1 (checkpoints with Route 53 `records`) are read and upgraded to 2.",
+          "x-expected": "2 (the current status format version; 1 is read and upgraded)"
         },
         migration: {
           type: "string",
@@ -27915,39 +28093,18 @@ var status_schema_default = {
         }
       }
     },
-    RecordSnapshot: {
+    RouterSnapshot: {
       type: "object",
-      description: "A weighted record exactly as it was, so a rollback can restore every field.",
-      required: ["name", "type", "setIdentifier", "weight"],
-      additionalProperties: false,
+      description: "What a traffic router must restore, exactly as it was, tagged with the router's kind; the router of that kind reads the rest.",
+      required: ["kind"],
+      additionalProperties: true,
       properties: {
-        name: { type: "string", description: "Record name." },
-        type: { type: "string", description: "Record type." },
-        setIdentifier: { type: "string", description: "SetIdentifier of the weighted record." },
-        weight: {
-          type: "integer",
-          minimum: 0,
-          maximum: 255,
-          description: "Route 53 record weight (0\u2013255)."
-        },
-        ttl: {
-          type: "integer",
-          minimum: 0,
-          description: "TTL in seconds (absent for alias records)."
-        },
-        aliasTarget: {
-          type: "object",
-          description: "Alias target of an alias record.",
-          required: ["hostedZoneId", "dnsName", "evaluateTargetHealth"],
-          additionalProperties: false,
-          properties: {
-            hostedZoneId: { type: "string" },
-            dnsName: { type: "string" },
-            evaluateTargetHealth: { type: "boolean" }
-          }
-        },
-        healthCheckId: { type: "string", description: "Health check of the record." },
-        values: { type: "array", items: { type: "string" }, description: "Resource record values." }
+        kind: {
+          type: "string",
+          minLength: 1,
+          description: "The router kind that took the snapshot, as in the spec's router.kind.",
+          "x-expected": 'a router kind such as "route53" or "alb"'
+        }
       }
     },
     Checkpoint: {
@@ -27962,7 +28119,7 @@ var status_schema_default = {
         },
         takenAt: { $ref: "#/definitions/Timestamp" },
         weights: { $ref: "#/definitions/Weights" },
-        records: { type: "array", items: { $ref: "#/definitions/RecordSnapshot" } },
+        router: { $ref: "#/definitions/RouterSnapshot" },
         lambdaVersion: {
           type: "string",
           description: "Lambda version the alias pointed at before a deploy."
@@ -28347,24 +28504,9 @@ function statusRuleFindings(value, migrationId) {
 function validateStatusText(text, file, migrationId) {
   const parsed = parseJson(text, file, "a JSON document shaped by status.schema.json");
   if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors };
+  parsed.value = upgradeStatus(parsed.value);
   const errors = schemaThenRules("status", parsed, file, (value) => statusRuleFindings(value, migrationId));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: parsed.value, errors: [] };
-}
-
-// src/model/status.ts
-var STATUS_VERSION = 1;
-var STATUS_DIR = "status";
-function initialStatus(migrationId, now) {
-  return {
-    version: STATUS_VERSION,
-    migration: migrationId,
-    phase: null,
-    state: "pending",
-    weights: { old: 100, new: 0 },
-    checkpoints: [],
-    timestamps: { updatedAt: now.toISOString() },
-    history: []
-  };
 }
 
 // src/providers/git-state-store.ts
@@ -28401,6 +28543,15 @@ var StateStoreConflictError = class extends Error {
     this.name = "StateStoreConflictError";
   }
 };
+function refusedByRule(error2) {
+  if (!(error2 instanceof GitCommandError)) return void 0;
+  if (!/GH013|GH006|repository rule violations|protected branch hook declined|Protected branch update failed/i.test(
+    error2.stderr
+  ))
+    return void 0;
+  const rules = error2.stderr.split("\n").map((line) => /^remote:\s+-\s+(.+)$/.exec(line.trim())?.[1]?.trim()).filter((rule) => !!rule);
+  return rules.length > 0 ? rules : ["a repository rule (the remote named none)"];
+}
 function isNonFastForward(error2) {
   if (!(error2 instanceof GitCommandError)) return false;
   return /\[rejected\]|non-fast-forward|fetch first|\[remote rejected\].*(cannot lock ref|failed to update ref)|stale info/i.test(
@@ -28473,6 +28624,13 @@ var GitStateStore = class {
           true
         );
       } catch (error2) {
+        const rules = refusedByRule(error2);
+        if (rules)
+          throw new StatusWriteRefusedError(
+            this.options.branch,
+            rules,
+            `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`
+          );
         if (!isNonFastForward(error2)) throw error2;
         lastConflict = error2;
         const delay = Math.min(3e3, (this.options.baseDelayMs ?? 200) * 2 ** (attempt - 1)) * (0.5 + Math.random());
@@ -28611,6 +28769,16 @@ ${stderr || error2.message}`.trim(), child.exitCode));
 };
 
 // src/providers/state-store.ts
+var StatusWriteRefusedError = class extends Error {
+  constructor(branch, rules, message) {
+    super(message);
+    this.branch = branch;
+    this.rules = rules;
+    this.name = "StatusWriteRefusedError";
+  }
+  branch;
+  rules;
+};
 var STORE_FACTORIES = {
   git: (options) => {
     if (!options.git) throw new Error("the git state store needs its options (workspace, branch, spec path)");

@@ -1,6 +1,7 @@
 import { defineContract } from "../../../src/action/contract.js";
 import type { InputReader } from "../../../src/action/inputs.js";
 import { InputError, optionalCheckpointStore } from "../../../src/action/inputs.js";
+import { NOTIFICATION_CONTRACT } from "../../../src/notify/action.js";
 import type { ShiftTrafficInputs } from "../../../src/ops/shift-traffic.js";
 
 /** Inputs and outputs of shift-traffic; action.yml must say exactly the same. */
@@ -28,6 +29,7 @@ export const contract = defineContract({
       description:
         "Where the AWS-side checkpoint the guardian restores lives, as s3://<bucket>/<prefix>. Written after every change; empty: no guardian for this migration.",
     },
+    "notification-secrets": NOTIFICATION_CONTRACT.input,
   },
   outputs: {
     "previous-weights": { description: 'Share of traffic before, as JSON: {"old":100,"new":0}.' },
@@ -45,6 +47,7 @@ export const contract = defineContract({
     "no-op": {
       description: "true when the records already held the target weights and nothing was changed.",
     },
+    notifications: NOTIFICATION_CONTRACT.output,
   },
 });
 

@@ -4,8 +4,14 @@
  */
 import type { Threshold } from "../../model/spec.js";
 import type { Verdict } from "../../model/status.js";
+import {
+  type BakeClock,
+  type CompareJudgement,
+  type CompareMetricData,
+  judgeCompareCheck,
+} from "./compare.js";
 import { type ComputeUsage, type CostJudgement, estimateCost, judgeCost } from "./cost.js";
-import type { GatePlan, PlannedMetric, PlannedValue, SideName } from "./plan.js";
+import type { GatePlan, PlannedCompareMetric, PlannedMetric, PlannedValue, SideName } from "./plan.js";
 import { type MetricResults, type MetricSeries, seriesSum } from "./queries.js";
 import { type ComparisonResult, compareToOld, judgeThresholds, round, worstVerdict } from "./verdict.js";
 import type { GateWindow } from "./window.js";
@@ -39,12 +45,24 @@ export interface GateJudgement {
   samples: Partial<Record<SideName, number>>;
   metrics: MetricJudgement[];
   cost?: CostJudgement;
+  /** The compare checks, when the gate has any. */
+  compare?: CompareJudgement[];
+}
+
+/** Where the bake stands, for early decisions: it started at `startsAt` and lasts `seconds`. */
+export interface BakeSchedule {
+  startsAt: Date;
+  seconds: number;
+  /** How often the monitor looks; 15 minutes when unset. */
+  lookEverySeconds?: number;
 }
 
 export interface JudgeContext {
   window: GateWindow;
   /** Percent of traffic on the new side over the window (the applied weights). */
   newWeightPercent: number;
+  /** The bake this look belongs to; without it a compare check makes no early decision. */
+  bake?: BakeSchedule;
 }
 
 const EMPTY: MetricSeries = { timestamps: [], values: [] };
@@ -233,19 +251,83 @@ function judgeCostOf(
   return judgement;
 }
 
-/** Judges every metric and the cost, and the gate as a whole (the worst of them). */
+function finite(series: MetricSeries): number[] {
+  return series.values.filter((value) => Number.isFinite(value));
+}
+
+function compareData(
+  metric: PlannedCompareMetric,
+  plan: GatePlan,
+  results: MetricResults,
+  samples: Partial<Record<SideName, number>>,
+): CompareMetricData {
+  const sideData = (side: SideName) => {
+    const series = resultOf(results, metric.seriesIds[side]);
+    const requests = plan.samples[side];
+    const missing =
+      metric.definitions[side].missingMeansZero || !requests
+        ? 0
+        : missingPeriods(series, resultOf(results, requests.seriesId));
+    return { values: finite(series), missing };
+  };
+  const fresh = sideData("new");
+  const old = sideData("old");
+  return {
+    spec: metric.spec,
+    newValues: fresh.values,
+    oldValues: old.values,
+    requests: { new: samples.new ?? 0, old: samples.old ?? 0 },
+    missingPeriods: { new: fresh.missing, old: old.missing },
+  };
+}
+
+function bakeClock(context: JudgeContext): BakeClock | undefined {
+  if (!context.bake) return undefined;
+  return {
+    elapsedSeconds: (context.window.end.getTime() - context.bake.startsAt.getTime()) / 1000,
+    bakeSeconds: context.bake.seconds,
+    ...(context.bake.lookEverySeconds !== undefined
+      ? { lookEverySeconds: context.bake.lookEverySeconds }
+      : {}),
+  };
+}
+
+/** Judges every metric, the cost and the compare checks, and the gate as a whole (the worst of them). */
 export function judgeGate(plan: GatePlan, results: MetricResults, context: JudgeContext): GateJudgement {
   const samples: Partial<Record<SideName, number>> = {};
   for (const side of Object.keys(plan.samples) as SideName[])
     samples[side] = sideSamples(plan, results, side);
   const metrics = plan.metrics.map((metric) => judgeMetric(metric, plan, results, samples));
   const cost = judgeCostOf(plan, results, context, samples.new ?? 0);
-  const verdicts = [...metrics.map((m) => m.verdict), ...(cost ? [cost.verdict] : [])];
+  const clock = bakeClock(context);
+  const compare = plan.compare?.map((check) =>
+    judgeCompareCheck(
+      check.spec,
+      check.metrics.map((metric) => compareData(metric, plan, results, samples)),
+      plan.minSamples,
+      clock,
+    ),
+  );
+  const verdicts = [
+    ...metrics.map((m) => m.verdict),
+    ...(cost ? [cost.verdict] : []),
+    ...(compare ?? []).map((c) => c.verdict),
+  ];
   const reasons = [
     ...metrics
       .filter((m) => m.verdict !== "pass")
       .map((m) => `${m.name}: ${m.verdict} — ${m.reasons.join("; ")}`),
     ...(cost && cost.verdict !== "pass" ? [`cost: ${cost.verdict} — ${cost.reason}`] : []),
+    ...(compare ?? [])
+      .filter((c) => c.verdict !== "pass")
+      .map((c) => `${c.name} (compare): ${c.verdict} — ${c.reasons.join("; ")}`),
   ];
-  return { verdict: worstVerdict(verdicts), reasons, samples, metrics, ...(cost ? { cost } : {}) };
+  return {
+    verdict: worstVerdict(verdicts),
+    reasons,
+    samples,
+    metrics,
+    ...(cost ? { cost } : {}),
+    ...(compare ? { compare } : {}),
+  };
 }

@@ -16,6 +16,8 @@ export interface BakeProgress {
   elapsed: boolean;
   /** Elapsed, passed, and judged over the whole phase. */
   complete: boolean;
+  /** Complete before the bake's end: every compare check passed clearly after the spec's passAfter. */
+  completedEarly?: boolean;
 }
 
 export interface GateEvidence extends Evidence {
@@ -37,6 +39,7 @@ export interface GateEvidence extends Evidence {
   samples: Partial<Record<"new" | "old", number>>;
   metrics: Array<Omit<MetricJudgement, "series">>;
   cost?: GateJudgement["cost"];
+  compare?: GateJudgement["compare"];
   bake?: BakeProgress;
   queries: MetricQuery[];
   /** GetMetricData calls made (pages included). */
@@ -78,6 +81,7 @@ export function gateEvidence(input: EvidenceInput): GateEvidence {
     samples: judgement.samples,
     metrics: judgement.metrics.map(({ series: _series, ...rest }) => rest),
     ...(judgement.cost ? { cost: judgement.cost } : {}),
+    ...(judgement.compare ? { compare: judgement.compare } : {}),
     ...(input.bake ? { bake: input.bake } : {}),
     queries: input.queries,
     calls: input.calls,
@@ -146,6 +150,58 @@ const VERDICT_MARK: Record<Verdict, string> = {
   "insufficient-data": "⏳ insufficient-data",
 };
 
+const CLASS_MARK: Record<string, string> = {
+  pass: "✅ pass",
+  marginal: "⚠️ marginal",
+  fail: "❌ fail",
+  "insufficient-data": "⏳ insufficient-data",
+};
+
+function fraction(value: number | undefined): string {
+  if (value === undefined) return "—";
+  if (!Number.isFinite(value)) return value > 0 ? "+∞" : "−∞";
+  return `${value >= 0 ? "+" : ""}${round(value * 100)} %`;
+}
+
+/** One compare check as a table: per metric the two means, the change, U, p and the class. */
+export function compareTable(check: NonNullable<GateJudgement["compare"]>[number]): {
+  caption: string;
+  rows: string[][];
+} {
+  const early = check.early
+    ? `; look ${check.early.look}/${check.early.looks}, early level ${check.early.levelPerMetric.toPrecision(3)} per metric (${check.early.spending})`
+    : "";
+  return {
+    caption: `${check.name}: Mann-Whitney at ${round(check.confidence * 100)} % confidence — ${CLASS_MARK[check.classification]}${check.score !== undefined ? `, score ${check.score} (pass ≥ ${check.thresholds.pass}, marginal ≥ ${check.thresholds.marginal})` : ""}${early}`,
+    rows: [
+      [
+        "Metric",
+        "Worse when",
+        "Mean new",
+        "Mean old",
+        "Change (worse +)",
+        "Allowed",
+        "U",
+        "p",
+        "Periods",
+        "Class",
+      ],
+      ...check.metrics.map((m) => [
+        m.name,
+        m.direction === "higher-is-worse" ? "higher" : "lower",
+        m.means ? round(m.means.new) : "—",
+        m.means ? round(m.means.old) : "—",
+        m.fromZero ? (m.fromZero === "worse" ? "+∞ (old 0)" : "−∞ (old 0)") : fraction(m.worseBy),
+        fraction(m.allowedChange),
+        m.u !== undefined ? round(m.u) : "—",
+        m.pValue !== undefined ? m.pValue.toPrecision(3) : "—",
+        `${m.periods.new}/${m.periods.old}`,
+        CLASS_MARK[m.classification] ?? m.classification,
+      ]),
+    ],
+  };
+}
+
 /** The job summary of a gate evaluation. */
 export function gateReport(evidence: GateEvidence, judgement: GateJudgement): ActionReport {
   const rows = [
@@ -186,7 +242,9 @@ export function gateReport(evidence: GateEvidence, judgement: GateJudgement): Ac
     );
   if (evidence.verdict === "fail")
     next.push(
-      "The bake does not complete while a metric is outside its pass threshold; see the reasons above.",
+      (judgement.compare ?? []).some((check) => check.verdict === "fail")
+        ? "The bake does not complete while a metric is outside its pass threshold or a compare check does not pass; see the reasons above."
+        : "The bake does not complete while a metric is outside its pass threshold; see the reasons above.",
     );
   if (bake?.complete) next.push("The bake is complete: propose the next phase.");
   return {
@@ -205,7 +263,7 @@ export function gateReport(evidence: GateEvidence, judgement: GateJudgement): Ac
           ]
         : []),
     ],
-    tables: [{ caption: "Metrics", rows }],
+    tables: [{ caption: "Metrics", rows }, ...(judgement.compare ?? []).map(compareTable)],
     markdown: judgement.metrics.map(metricChart),
     next,
   };

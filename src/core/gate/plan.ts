@@ -6,7 +6,15 @@
  * not an average of hourly p95s). The same statistic asked by two metrics is
  * fetched once.
  */
-import type { CostSpec, GateMetricSpec, GateSpec, Migration, TargetSpec } from "../../model/spec.js";
+import type {
+  CompareCheckSpec,
+  CompareMetricSpec,
+  CostSpec,
+  GateMetricSpec,
+  GateSpec,
+  Migration,
+  TargetSpec,
+} from "../../model/spec.js";
 import {
   type MetricDefinition,
   MetricDefinitionError,
@@ -47,10 +55,27 @@ export type CostPlan =
   | { kind: "lambda"; invocationsId: string; durationId: string; cost: CostSpec }
   | { kind: "ecs"; runningTasksId: string; cost: CostSpec };
 
+/** A compare check's metric, asked per gate period on both sides. */
+export interface PlannedCompareMetric {
+  spec: CompareMetricSpec;
+  index: number;
+  definitions: Record<SideName, MetricDefinition>;
+  /** Series ids (per gate period) of the new and the old side. */
+  seriesIds: Record<SideName, string>;
+}
+
+export interface PlannedCompareCheck {
+  spec: CompareCheckSpec;
+  index: number;
+  metrics: PlannedCompareMetric[];
+}
+
 export interface GatePlan {
   gate: string;
   minSamples: number;
   metrics: PlannedMetric[];
+  /** The gate's compare checks; absent when it has none. */
+  compare?: PlannedCompareCheck[];
   /** Requests served per side, for sample counts and missing-point checks. */
   samples: Partial<Record<SideName, PlannedValue>>;
   cost?: CostPlan;
@@ -265,11 +290,51 @@ export function planGate(migration: Migration, gateName: string, window: GateWin
     }
     return { name: spec.name, index, side, spec, definition, value, ...(oldValue ? { oldValue } : {}) };
   });
+  const compare = (gate.checks ?? []).map((check, checkIndex): PlannedCompareCheck => {
+    samplesOf("new");
+    samplesOf("old");
+    return {
+      spec: check,
+      index: checkIndex,
+      metrics: check.metrics.map((spec, index): PlannedCompareMetric => {
+        const path = `gates.${gateName}.checks[${checkIndex}].metrics[${index}]`;
+        const definitionOf = (side: SideName) =>
+          metricDefinition(
+            { name: spec.name, metric: spec.metric, side, pass: {} },
+            sideSpec(migration, side),
+            {
+              gate: gateName,
+              index,
+              path: `${path} (${side} side)`,
+            },
+          );
+        const definitions = { new: definitionOf("new"), old: definitionOf("old") };
+        const seriesIds = {
+          new: builder.define(
+            definitions.new,
+            window.periodSeconds,
+            [`c${checkIndex}n${index}`],
+            "s",
+            `${check.name}: ${spec.name} (new side)`,
+          ),
+          old: builder.define(
+            definitions.old,
+            window.periodSeconds,
+            [`c${checkIndex}o${index}`],
+            "s",
+            `${check.name}: ${spec.name} (old side)`,
+          ),
+        };
+        return { spec, index, definitions, seriesIds };
+      }),
+    };
+  });
   const cost = gate.checkCost ? planCost(builder, migration, gateName, window) : undefined;
   return {
     gate: gateName,
     minSamples: gate.minSamples,
     metrics,
+    ...(compare.length > 0 ? { compare } : {}),
     samples,
     ...(cost ? { cost } : {}),
     queries: builder.queries,

@@ -47,12 +47,14 @@ export const COLD_START_METRIC = {
 export interface MetricLocation {
   gate: string;
   index: number;
+  /** Where the metric is when it is not in `gates.<gate>.metrics` (a compare check's metric). */
+  path?: string;
 }
 
 /** A gate metric cannot be resolved against the side it judges; names the metric and what would work. */
 export class MetricDefinitionError extends Error {
   constructor(location: MetricLocation, message: string) {
-    super(`gates.${location.gate}.metrics[${location.index}]: ${message}`);
+    super(`${location.path ?? `gates.${location.gate}.metrics[${location.index}]`}: ${message}`);
     this.name = "MetricDefinitionError";
   }
 }
