@@ -312,7 +312,13 @@ describe("the guardian on the sandbox", () => {
       }),
     });
     const inFlight = shift(50);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Trip the alarm once the change is announced and held: an alarm from before the announcement is about
+    // the earlier weights, which the guardian rightly leaves alone (a loaded machine may start the run late).
+    await eventually(
+      "the shift's announcement",
+      async () => ((await world!.store.read("orders-api"))?.document.inFlight ? true : undefined),
+      20_000,
+    );
     await world!.trip();
     const run = await inFlight;
     const entry = await eventually(

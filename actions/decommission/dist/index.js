@@ -741,15 +741,15 @@ var init_parse_utils = __esm({
     expectInt32 = (value) => expectSizedInt(value, 32);
     expectShort = (value) => expectSizedInt(value, 16);
     expectByte = (value) => expectSizedInt(value, 8);
-    expectSizedInt = (value, size) => {
+    expectSizedInt = (value, size2) => {
       const expected = expectLong(value);
-      if (expected !== void 0 && castInt(expected, size) !== expected) {
-        throw new TypeError(`Expected ${size}-bit integer, got ${value}`);
+      if (expected !== void 0 && castInt(expected, size2) !== expected) {
+        throw new TypeError(`Expected ${size2}-bit integer, got ${value}`);
       }
       return expected;
     };
-    castInt = (value, size) => {
-      switch (size) {
+    castInt = (value, size2) => {
+      switch (size2) {
         case 32:
           return Int32Array.of(value)[0];
         case 16:
@@ -5278,8 +5278,8 @@ var init_EndpointCache = __esm({
       capacity;
       data = /* @__PURE__ */ new Map();
       parameters = [];
-      constructor({ size, params }) {
-        this.capacity = size ?? 50;
+      constructor({ size: size2, params }) {
+        this.capacity = size2 ?? 50;
         if (params) {
           this.parameters = params;
         }
@@ -6482,11 +6482,11 @@ var init_ByteArrayCollector = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/util-stream/createBufferedReadable.browser.js
-function createBufferedReadableStream(upstream, size, logger2) {
+function createBufferedReadableStream(upstream, size2, logger2) {
   const reader = upstream.getReader();
   let streamBufferingLoggedWarning = false;
   let bytesSeen = 0;
-  const buffers = ["", new ByteArrayCollector((size2) => new Uint8Array(size2))];
+  const buffers = ["", new ByteArrayCollector((size3) => new Uint8Array(size3))];
   let mode = -1;
   const pull = async (controller) => {
     const { value, done } = await reader.read();
@@ -6514,15 +6514,15 @@ function createBufferedReadableStream(upstream, size, logger2) {
       const chunkSize = sizeOf(chunk);
       bytesSeen += chunkSize;
       const bufferSize = sizeOf(buffers[mode]);
-      if (chunkSize >= size && bufferSize === 0) {
+      if (chunkSize >= size2 && bufferSize === 0) {
         controller.enqueue(chunk);
       } else {
         const newSize = merge(buffers, mode, chunk);
-        if (!streamBufferingLoggedWarning && bytesSeen > size * 2) {
+        if (!streamBufferingLoggedWarning && bytesSeen > size2 * 2) {
           streamBufferingLoggedWarning = true;
-          logger2?.warn(`@smithy/util-stream - stream chunk size ${chunkSize} is below threshold of ${size}, automatically buffering.`);
+          logger2?.warn(`@smithy/util-stream - stream chunk size ${chunkSize} is below threshold of ${size2}, automatically buffering.`);
         }
-        if (newSize >= size) {
+        if (newSize >= size2) {
           controller.enqueue(flush(buffers, mode));
         } else {
           await pull(controller);
@@ -6580,9 +6580,9 @@ var init_createBufferedReadable_browser = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/serde/util-stream/createBufferedReadable.js
 import { Readable as Readable2 } from "node:stream";
-function createBufferedReadable(upstream, size, logger2) {
+function createBufferedReadable(upstream, size2, logger2) {
   if (isReadableStream(upstream)) {
-    return createBufferedReadableStream(upstream, size, logger2);
+    return createBufferedReadableStream(upstream, size2, logger2);
   }
   const downstream = new Readable2({ read() {
   } });
@@ -6590,8 +6590,8 @@ function createBufferedReadable(upstream, size, logger2) {
   let bytesSeen = 0;
   const buffers = [
     "",
-    new ByteArrayCollector((size2) => new Uint8Array(size2)),
-    new ByteArrayCollector((size2) => Buffer.from(new Uint8Array(size2)))
+    new ByteArrayCollector((size3) => new Uint8Array(size3)),
+    new ByteArrayCollector((size3) => Buffer.from(new Uint8Array(size3)))
   ];
   let mode = -1;
   upstream.on("data", (chunk) => {
@@ -6609,15 +6609,15 @@ function createBufferedReadable(upstream, size, logger2) {
     const chunkSize = sizeOf(chunk);
     bytesSeen += chunkSize;
     const bufferSize = sizeOf(buffers[mode]);
-    if (chunkSize >= size && bufferSize === 0) {
+    if (chunkSize >= size2 && bufferSize === 0) {
       downstream.push(chunk);
     } else {
       const newSize = merge(buffers, mode, chunk);
-      if (!streamBufferingLoggedWarning && bytesSeen > size * 2) {
+      if (!streamBufferingLoggedWarning && bytesSeen > size2 * 2) {
         streamBufferingLoggedWarning = true;
-        logger2?.warn(`@smithy/util-stream - stream chunk size ${chunkSize} is below threshold of ${size}, automatically buffering.`);
+        logger2?.warn(`@smithy/util-stream - stream chunk size ${chunkSize} is below threshold of ${size2}, automatically buffering.`);
       }
-      if (newSize >= size) {
+      if (newSize >= size2) {
         downstream.push(flush(buffers, mode));
       }
     }
@@ -7434,10 +7434,10 @@ var init_SerdeContext = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/chunked-blob-reader/chunked-blob-reader.js
 async function blobReader(blob, onChunk, chunkSize = 1024 * 1024) {
-  const size = blob.size;
+  const size2 = blob.size;
   let totalBytesRead = 0;
-  while (totalBytesRead < size) {
-    const slice = blob.slice(totalBytesRead, Math.min(size, totalBytesRead + chunkSize));
+  while (totalBytesRead < size2) {
+    const slice = blob.slice(totalBytesRead, Math.min(size2, totalBytesRead + chunkSize));
     onChunk(new Uint8Array(await slice.arrayBuffer()));
     totalBytesRead += slice.size;
   }
@@ -8622,15 +8622,15 @@ function getChunkedStream(source) {
   let currentMessagePendingLength = 0;
   let currentMessage = null;
   let messageLengthBuffer = null;
-  const allocateMessage = (size) => {
-    if (typeof size !== "number") {
-      throw new Error("Attempted to allocate an event message where size was not a number: " + size);
+  const allocateMessage = (size2) => {
+    if (typeof size2 !== "number") {
+      throw new Error("Attempted to allocate an event message where size was not a number: " + size2);
     }
-    currentMessageTotalLength = size;
+    currentMessageTotalLength = size2;
     currentMessagePendingLength = 4;
-    currentMessage = new Uint8Array(size);
+    currentMessage = new Uint8Array(size2);
     const currentMessageView = new DataView(currentMessage.buffer);
-    currentMessageView.setUint32(0, size, false);
+    currentMessageView.setUint32(0, size2, false);
   };
   const iterator = async function* () {
     const sourceIterator = source[Symbol.asyncIterator]();
@@ -10793,9 +10793,9 @@ var init_JsonShapeDeserializer2 = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject4 = value !== null && typeof value === "object";
+        const isObject5 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject4) {
+        if (isObject5) {
           if (ns.isStructSchema()) {
             return this._readStruct(ns, value);
           }
@@ -10875,7 +10875,7 @@ var init_JsonShapeDeserializer2 = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject4) {
+          if (isObject5) {
             if (Array.isArray(value)) {
               for (let i5 = 0; i5 < value.length; ++i5) {
                 const v = value[i5];
@@ -11072,8 +11072,8 @@ var init_JsonBytesStringAdapter = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/json/codec-v2/JsonShapeSerializer2.js
-function alloc(size) {
-  return JsonBytesStringAdapter.allocUnsafe(size);
+function alloc(size2) {
+  return JsonBytesStringAdapter.allocUnsafe(size2);
 }
 var encoder, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, QUOTE, COLON, COMMA, BACKSLASH, TRUE, FALSE, NULL, ESCAPE_TABLE, INITIAL_BUFFER_SIZE, JsonShapeSerializer2;
 var init_JsonShapeSerializer2 = __esm({
@@ -11313,7 +11313,7 @@ var init_JsonShapeSerializer2 = __esm({
           return;
         }
         const ns = NormalizedSchema.of(schema);
-        const isObject4 = typeof value === "object";
+        const isObject5 = typeof value === "object";
         if (ns.isStringSchema()) {
           const mediaType = ns.getMergedTraits().mediaType;
           if (mediaType) {
@@ -11329,7 +11329,7 @@ var init_JsonShapeSerializer2 = __esm({
           this.writeAsciiQuoted(asString);
           return;
         }
-        if (isObject4) {
+        if (isObject5) {
           if (ns.isStructSchema()) {
             this.writeStruct(ns, value);
             return;
@@ -11735,9 +11735,9 @@ var init_JsonShapeDeserializer = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject4 = value !== null && typeof value === "object";
+        const isObject5 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject4) {
+        if (isObject5) {
           if (ns.isStructSchema()) {
             const record = value;
             const union = ns.isUnionSchema();
@@ -11853,7 +11853,7 @@ var init_JsonShapeDeserializer = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject4) {
+          if (isObject5) {
             const out = Array.isArray(value) ? [] : {};
             for (const k5 in value) {
               if (!hasOwn(value, k5)) {
@@ -11976,9 +11976,9 @@ var init_JsonShapeSerializer = __esm({
         }
       }
       _write(schema, value, container) {
-        const isObject4 = value !== null && typeof value === "object";
+        const isObject5 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject4) {
+        if (isObject5) {
           if (ns.isStructSchema()) {
             const record = value;
             const out = {};
@@ -12108,7 +12108,7 @@ var init_JsonShapeSerializer = __esm({
           this.useReplacer = true;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject4) {
+          if (isObject5) {
             if (value instanceof Uint8Array) {
               return (this.serdeContext?.base64Encoder ?? toBase64)(value);
             }
@@ -17734,7 +17734,7 @@ var require_dist_cjs3 = __commonJS({
     var AMZ_DATE_HEADER = AMZ_DATE_QUERY_PARAM.toLowerCase();
     var DATE_HEADER = "date";
     var GENERATED_HEADERS = [AUTH_HEADER, AMZ_DATE_HEADER, DATE_HEADER];
-    var SIGNATURE_HEADER = SIGNATURE_QUERY_PARAM.toLowerCase();
+    var SIGNATURE_HEADER2 = SIGNATURE_QUERY_PARAM.toLowerCase();
     var SHA256_HEADER = "x-amz-content-sha256";
     var TOKEN_HEADER = TOKEN_QUERY_PARAM.toLowerCase();
     var HOST_HEADER = "host";
@@ -17772,7 +17772,7 @@ var require_dist_cjs3 = __commonJS({
         if (!hasOwn2(query, key)) {
           continue;
         }
-        if (key.toLowerCase() === SIGNATURE_HEADER) {
+        if (key.toLowerCase() === SIGNATURE_HEADER2) {
           continue;
         }
         const encodedKey = escapeUri2(key);
@@ -18126,7 +18126,7 @@ ${toHex2(hashedRequest)}`;
     exports.REGION_SET_PARAM = REGION_SET_PARAM;
     exports.SEC_HEADER_PATTERN = SEC_HEADER_PATTERN;
     exports.SHA256_HEADER = SHA256_HEADER;
-    exports.SIGNATURE_HEADER = SIGNATURE_HEADER;
+    exports.SIGNATURE_HEADER = SIGNATURE_HEADER2;
     exports.SIGNATURE_QUERY_PARAM = SIGNATURE_QUERY_PARAM;
     exports.SIGNED_HEADERS_QUERY_PARAM = SIGNED_HEADERS_QUERY_PARAM;
     exports.SignatureV4 = SignatureV42;
@@ -20073,8 +20073,8 @@ function encodeCborStringKey(s2) {
   result.set(utf8Bytes, headerSize);
   return result;
 }
-function allocUnsafe(size) {
-  return USE_BUFFER ? Buffer.allocUnsafe(size) : new Uint8Array(size);
+function allocUnsafe(size2) {
+  return USE_BUFFER ? Buffer.allocUnsafe(size2) : new Uint8Array(size2);
 }
 function writeValue(ns, value, container, serdeContext) {
   if (value == null) {
@@ -20091,8 +20091,8 @@ function writeValue(ns, value, container, serdeContext) {
     encodeHeader(majorMap, 0);
     return;
   }
-  const isObject4 = typeof value === "object";
-  if (isObject4) {
+  const isObject5 = typeof value === "object";
+  if (isObject5) {
     if (ns.isBlobSchema()) {
       if (value instanceof Uint8Array) {
         writeBytes(value);
@@ -27646,7 +27646,7 @@ var require_dist_cjs12 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash5, createPrivateKey, createPublicKey, sign: sign2 } = __require("node:crypto");
+    var { createHash: createHash6, createPrivateKey, createPublicKey, sign: sign2 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join6 } = __require("node:path");
@@ -27817,7 +27817,7 @@ var require_dist_cjs12 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join6(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash5("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash6("sha256").update(loginSessionBytes).digest("hex");
         return join6(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -68856,8 +68856,8 @@ var require_pool_base = __commonJS({
       }
       get [kSize]() {
         let ret = this[kQueued];
-        for (const { [kSize]: size } of this[kClients]) {
-          ret += size;
+        for (const { [kSize]: size2 } of this[kClients]) {
+          ret += size2;
         }
         return ret;
       }
@@ -69848,7 +69848,7 @@ var require_retry_handler = __commonJS({
             this.abort(contentLengthError);
             return false;
           }
-          const { start, size, end: end2 = size - 1 } = contentRange;
+          const { start, size: size2, end: end2 = size2 - 1 } = contentRange;
           if (this.start !== start || this.end != null && this.end !== end2) {
             this.abort(
               new RequestRetryError("Content-Range mismatch", statusCode, {
@@ -69878,7 +69878,7 @@ var require_retry_handler = __commonJS({
               this.abort(contentLengthError);
               return false;
             }
-            const { start, size, end: end2 = size - 1 } = range2;
+            const { start, size: size2, end: end2 = size2 - 1 } = range2;
             assert(
               start != null && Number.isFinite(start),
               "content-range mismatch"
@@ -72684,17 +72684,17 @@ var require_headers = __commonJS({
       }
       // https://fetch.spec.whatwg.org/#convert-header-names-to-a-sorted-lowercase-set
       toSortedArray() {
-        const size = this[kHeadersMap].size;
-        const array = new Array(size);
-        if (size <= 32) {
-          if (size === 0) {
+        const size2 = this[kHeadersMap].size;
+        const array = new Array(size2);
+        if (size2 <= 32) {
+          if (size2 === 0) {
             return array;
           }
           const iterator = this[kHeadersMap][Symbol.iterator]();
           const firstValue = iterator.next().value;
           array[0] = [firstValue[0], firstValue[1].value];
           assert(firstValue[1].value !== null);
-          for (let i5 = 1, j5 = 0, right = 0, left = 0, pivot = 0, x, value; i5 < size; ++i5) {
+          for (let i5 = 1, j5 = 0, right = 0, left = 0, pivot = 0, x, value; i5 < size2; ++i5) {
             value = iterator.next().value;
             x = array[i5] = [value[0], value[1].value];
             assert(x[1] !== null);
@@ -74173,7 +74173,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch(input, init = void 0) {
+    function fetch2(input, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p3 = createDeferredPromise();
       let requestObject;
@@ -75128,7 +75128,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch,
+      fetch: fetch2,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -75672,7 +75672,7 @@ var require_util4 = __commonJS({
       return null;
     }
     function combineByteSequences(sequences) {
-      const size = sequences.reduce((a5, b5) => {
+      const size2 = sequences.reduce((a5, b5) => {
         return a5 + b5.byteLength;
       }, 0);
       let offset = 0;
@@ -75680,7 +75680,7 @@ var require_util4 = __commonJS({
         a5.set(b5, offset);
         offset += b5.byteLength;
         return a5;
-      }, new Uint8Array(size));
+      }, new Uint8Array(size2));
     }
     module.exports = {
       staticPropertyDescriptors,
@@ -79113,13 +79113,13 @@ ${value}`;
           }
         }
       }
-      setEventFieldSize(field, size) {
-        const eventSize = this.eventSize - this.eventFieldSizes[field] + size;
+      setEventFieldSize(field, size2) {
+        const eventSize = this.eventSize - this.eventFieldSizes[field] + size2;
         if (this.maxEventSize > 0 && eventSize > this.maxEventSize) {
           throw createMaxEventSizeExceededError();
         }
         this.eventSize = eventSize;
-        this.eventFieldSizes[field] = size;
+        this.eventFieldSizes[field] = size2;
       }
       /**
        * @param {EventSourceStreamEvent} event
@@ -79666,7 +79666,7 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch(init, options = void 0) {
+    module.exports.fetch = async function fetch2(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -83593,10 +83593,10 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative3, options, skipNormalization) {
+    function resolveComponent(base2, relative3, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse2(serialize(base, options), options);
+        base2 = parse2(serialize(base2, options), options);
         relative3 = parse2(serialize(relative3, options), options);
       }
       options = options || {};
@@ -83616,33 +83616,33 @@ var require_fast_uri = __commonJS({
           target.query = relative3.query;
         } else {
           if (!relative3.path) {
-            target.path = base.path;
+            target.path = base2.path;
             if (relative3.query !== void 0) {
               target.query = relative3.query;
             } else {
-              target.query = base.query;
+              target.query = base2.query;
             }
           } else {
             if (relative3.path[0] === "/") {
               target.path = removeDotSegments(relative3.path);
             } else {
-              const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
-              if (baseHasAuthority && !base.path) {
+              const baseHasAuthority = base2.userinfo !== void 0 || base2.host !== void 0 || base2.port !== void 0;
+              if (baseHasAuthority && !base2.path) {
                 target.path = "/" + relative3.path;
-              } else if (!base.path) {
+              } else if (!base2.path) {
                 target.path = relative3.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative3.path;
+                target.path = base2.path.slice(0, base2.path.lastIndexOf("/") + 1) + relative3.path;
               }
-              target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
+              target.path = base2.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
             target.query = relative3.query;
           }
-          target.userinfo = base.userinfo;
-          target.host = base.host;
-          target.port = base.port;
+          target.userinfo = base2.userinfo;
+          target.host = base2.host;
+          target.port = base2.port;
         }
-        target.scheme = base.scheme;
+        target.scheme = base2.scheme;
       }
       target.fragment = relative3.fragment;
       return target;
@@ -86620,6 +86620,2932 @@ var require_ajv = __commonJS({
   }
 });
 
+// node_modules/@aws-sdk/client-sns/dist-cjs/index.js
+var require_dist_cjs23 = __commonJS({
+  "node_modules/@aws-sdk/client-sns/dist-cjs/index.js"(exports) {
+    var { awsEndpointFunctions: awsEndpointFunctions2, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider: createDefaultUserAgentProvider2, getDefaultSocketTimeout: getDefaultSocketTimeout2, NODE_APP_ID_CONFIG_OPTIONS: NODE_APP_ID_CONFIG_OPTIONS2, getAwsRegionExtensionConfiguration: getAwsRegionExtensionConfiguration2, resolveAwsRegionExtensionConfiguration: resolveAwsRegionExtensionConfiguration2, resolveUserAgentConfig: resolveUserAgentConfig2, resolveHostHeaderConfig: resolveHostHeaderConfig2, getUserAgentPlugin: getUserAgentPlugin2, getHostHeaderPlugin: getHostHeaderPlugin2, getLoggerPlugin: getLoggerPlugin2, getRecursionDetectionPlugin: getRecursionDetectionPlugin2 } = (init_client3(), __toCommonJS(client_exports2));
+    var { getHttpAuthSchemeEndpointRuleSetPlugin: getHttpAuthSchemeEndpointRuleSetPlugin2, DefaultIdentityProviderConfig: DefaultIdentityProviderConfig2, getHttpSigningPlugin: getHttpSigningPlugin2, createPaginator: createPaginator2 } = (init_dist_es(), __toCommonJS(dist_es_exports));
+    var { normalizeProvider: normalizeProvider3, getSmithyContext: getSmithyContext2, ServiceException: ServiceException2, NoOpLogger: NoOpLogger2, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion3, loadConfigsForDefaultMode: loadConfigsForDefaultMode2, getDefaultExtensionConfiguration: getDefaultExtensionConfiguration2, resolveDefaultRuntimeConfig: resolveDefaultRuntimeConfig2, Client: Client2, makeBuilder: makeBuilder2, createAggregatedClient: createAggregatedClient2 } = (init_client2(), __toCommonJS(client_exports));
+    var { Command: $Command } = (init_client2(), __toCommonJS(client_exports));
+    exports.$Command = $Command;
+    exports.__Client = Client2;
+    var { resolveDefaultsModeConfig: resolveDefaultsModeConfig2, loadConfig: loadConfig2, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS: NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS2, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS: NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS2, NODE_REGION_CONFIG_OPTIONS: NODE_REGION_CONFIG_OPTIONS2, NODE_REGION_CONFIG_FILE_OPTIONS: NODE_REGION_CONFIG_FILE_OPTIONS2, resolveRegionConfig: resolveRegionConfig2 } = (init_config2(), __toCommonJS(config_exports));
+    var { BinaryDecisionDiagram: BinaryDecisionDiagram2, EndpointCache: EndpointCache2, decideEndpoint: decideEndpoint2, customEndpointFunctions: customEndpointFunctions2, resolveEndpointConfig: resolveEndpointConfig2, getEndpointPlugin: getEndpointPlugin2 } = (init_endpoints(), __toCommonJS(endpoints_exports));
+    var { parseUrl: parseUrl2, getHttpHandlerExtensionConfiguration: getHttpHandlerExtensionConfiguration2, resolveHttpHandlerRuntimeConfig: resolveHttpHandlerRuntimeConfig2, getContentLengthPlugin: getContentLengthPlugin2 } = (init_protocols(), __toCommonJS(protocols_exports));
+    var { DEFAULT_RETRY_MODE: DEFAULT_RETRY_MODE2, NODE_RETRY_MODE_CONFIG_OPTIONS: NODE_RETRY_MODE_CONFIG_OPTIONS2, NODE_MAX_ATTEMPT_CONFIG_OPTIONS: NODE_MAX_ATTEMPT_CONFIG_OPTIONS2, resolveRetryConfig: resolveRetryConfig2, getRetryPlugin: getRetryPlugin2 } = (init_retry2(), __toCommonJS(retry_exports));
+    var { TypeRegistry: TypeRegistry2, getSchemaSerdePlugin: getSchemaSerdePlugin2 } = (init_schema(), __toCommonJS(schema_exports));
+    var { resolveAwsSdkSigV4Config: resolveAwsSdkSigV4Config2, AwsSdkSigV4Signer: AwsSdkSigV4Signer2, NODE_AUTH_SCHEME_PREFERENCE_OPTIONS: NODE_AUTH_SCHEME_PREFERENCE_OPTIONS2 } = (init_httpAuthSchemes2(), __toCommonJS(httpAuthSchemes_exports));
+    var { defaultProvider } = require_dist_cjs16();
+    var { toUtf8: toUtf83, fromUtf8: fromUtf83, toBase64: toBase643, fromBase64: fromBase642, calculateBodyLength: calculateBodyLength2 } = (init_serde(), __toCommonJS(serde_exports));
+    var { streamCollector: streamCollector7, NodeHttpHandler } = require_dist_cjs6();
+    var { AwsQueryProtocol: AwsQueryProtocol2 } = (init_protocols2(), __toCommonJS(protocols_exports2));
+    var { Sha256 } = (init_checksum2(), __toCommonJS(checksum_exports));
+    var defaultSNSHttpAuthSchemeParametersProvider = async (config, context, input) => {
+      return {
+        operation: getSmithyContext2(context).operation,
+        region: await normalizeProvider3(config.region)() || (() => {
+          throw new Error("expected `region` to be configured for `aws.auth#sigv4`");
+        })()
+      };
+    };
+    function createAwsAuthSigv4HttpAuthOption5(authParameters) {
+      return {
+        schemeId: "aws.auth#sigv4",
+        signingProperties: {
+          name: "sns",
+          region: authParameters.region
+        },
+        propertiesExtractor: (config, context) => ({
+          signingProperties: {
+            config,
+            context
+          }
+        })
+      };
+    }
+    var defaultSNSHttpAuthSchemeProvider = (authParameters) => {
+      const options = [];
+      switch (authParameters.operation) {
+        default: {
+          options.push(createAwsAuthSigv4HttpAuthOption5(authParameters));
+        }
+      }
+      return options;
+    };
+    var resolveHttpAuthSchemeConfig5 = (config) => {
+      const config_0 = resolveAwsSdkSigV4Config2(config);
+      return Object.assign(config_0, {
+        authSchemePreference: normalizeProvider3(config.authSchemePreference ?? [])
+      });
+    };
+    var resolveClientEndpointParameters5 = (options) => {
+      return Object.assign(options, {
+        useDualstackEndpoint: options.useDualstackEndpoint ?? false,
+        useFipsEndpoint: options.useFipsEndpoint ?? false,
+        defaultSigningName: "sns"
+      });
+    };
+    var commonParams5 = {
+      UseFIPS: { type: "builtInParams", name: "useFipsEndpoint" },
+      Endpoint: { type: "builtInParams", name: "endpoint" },
+      Region: { type: "builtInParams", name: "region" },
+      UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" }
+    };
+    var version = "3.1168.0";
+    var packageInfo = {
+      version
+    };
+    var m3 = "ref";
+    var a5 = -1;
+    var b5 = true;
+    var c5 = "isSet";
+    var d5 = "PartitionResult";
+    var e5 = "booleanEquals";
+    var f5 = "getAttr";
+    var g5 = "stringEquals";
+    var h5 = { [m3]: "Endpoint" };
+    var i5 = { [m3]: d5 };
+    var j5 = { [m3]: "Region" };
+    var k5 = {};
+    var l3 = [j5];
+    var _data5 = {
+      conditions: [
+        [c5, [h5]],
+        [c5, l3],
+        ["aws.partition", l3, d5],
+        [e5, [{ [m3]: "UseFIPS" }, b5]],
+        [e5, [{ [m3]: "UseDualStack" }, b5]],
+        [e5, [{ fn: f5, argv: [i5, "supportsDualStack"] }, b5]],
+        [e5, [{ fn: f5, argv: [i5, "supportsFIPS"] }, b5]],
+        [g5, [j5, "us-gov-east-1"]],
+        [g5, [j5, "us-gov-west-1"]]
+      ],
+      results: [
+        [a5],
+        [a5, "Invalid Configuration: FIPS and custom endpoint are not supported"],
+        [a5, "Invalid Configuration: Dualstack and custom endpoint are not supported"],
+        [h5, k5],
+        ["https://sns-fips.{Region}.{PartitionResult#dualStackDnsSuffix}", k5],
+        [a5, "FIPS and DualStack are enabled, but this partition does not support one or both"],
+        ["https://sns.us-gov-east-1.amazonaws.com", k5],
+        ["https://sns.us-gov-west-1.amazonaws.com", k5],
+        ["https://sns-fips.{Region}.{PartitionResult#dnsSuffix}", k5],
+        [a5, "FIPS is enabled but this partition does not support FIPS"],
+        ["https://sns.{Region}.{PartitionResult#dualStackDnsSuffix}", k5],
+        [a5, "DualStack is enabled but this partition does not support DualStack"],
+        ["https://sns.{Region}.{PartitionResult#dnsSuffix}", k5],
+        [a5, "Invalid Configuration: Missing Region"]
+      ]
+    };
+    var root5 = 2;
+    var r5 = 1e8;
+    var nodes5 = new Int32Array([
+      -1,
+      1,
+      -1,
+      0,
+      14,
+      3,
+      1,
+      4,
+      r5 + 13,
+      2,
+      5,
+      r5 + 13,
+      3,
+      8,
+      6,
+      4,
+      7,
+      r5 + 12,
+      5,
+      r5 + 10,
+      r5 + 11,
+      4,
+      12,
+      9,
+      6,
+      10,
+      r5 + 9,
+      7,
+      r5 + 6,
+      11,
+      8,
+      r5 + 7,
+      r5 + 8,
+      5,
+      13,
+      r5 + 5,
+      6,
+      r5 + 4,
+      r5 + 5,
+      3,
+      r5 + 1,
+      15,
+      4,
+      r5 + 2,
+      r5 + 3
+    ]);
+    var bdd5 = BinaryDecisionDiagram2.from(nodes5, root5, _data5.conditions, _data5.results);
+    var cache5 = new EndpointCache2({
+      size: 50,
+      params: ["Endpoint", "Region", "UseDualStack", "UseFIPS"]
+    });
+    var defaultEndpointResolver5 = (endpointParams, context = {}) => {
+      return cache5.get(endpointParams, () => decideEndpoint2(bdd5, {
+        endpointParams,
+        logger: context.logger
+      }));
+    };
+    customEndpointFunctions2.aws = awsEndpointFunctions2;
+    var SNSServiceException = class _SNSServiceException extends ServiceException2 {
+      static shapeId = "smithy.ts.sdk.synthetic.com.amazonaws.sns#SNSServiceException";
+      constructor(options) {
+        super(options);
+        Object.setPrototypeOf(this, _SNSServiceException.prototype);
+      }
+    };
+    var AuthorizationErrorException = class _AuthorizationErrorException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#AuthorizationErrorException";
+      name = "AuthorizationErrorException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "AuthorizationErrorException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _AuthorizationErrorException.prototype);
+      }
+    };
+    var InternalErrorException = class _InternalErrorException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#InternalErrorException";
+      name = "InternalErrorException";
+      $fault = "server";
+      constructor(opts) {
+        super({
+          name: "InternalErrorException",
+          $fault: "server",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _InternalErrorException.prototype);
+      }
+    };
+    var InvalidParameterException = class _InvalidParameterException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#InvalidParameterException";
+      name = "InvalidParameterException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "InvalidParameterException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _InvalidParameterException.prototype);
+      }
+    };
+    var NotFoundException = class _NotFoundException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#NotFoundException";
+      name = "NotFoundException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "NotFoundException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _NotFoundException.prototype);
+      }
+    };
+    var ThrottledException = class _ThrottledException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#ThrottledException";
+      name = "ThrottledException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "ThrottledException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _ThrottledException.prototype);
+      }
+    };
+    var FilterPolicyLimitExceededException = class _FilterPolicyLimitExceededException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#FilterPolicyLimitExceededException";
+      name = "FilterPolicyLimitExceededException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "FilterPolicyLimitExceededException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _FilterPolicyLimitExceededException.prototype);
+      }
+    };
+    var ReplayLimitExceededException = class _ReplayLimitExceededException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#ReplayLimitExceededException";
+      name = "ReplayLimitExceededException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "ReplayLimitExceededException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _ReplayLimitExceededException.prototype);
+      }
+    };
+    var SubscriptionLimitExceededException = class _SubscriptionLimitExceededException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#SubscriptionLimitExceededException";
+      name = "SubscriptionLimitExceededException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "SubscriptionLimitExceededException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _SubscriptionLimitExceededException.prototype);
+      }
+    };
+    var OptedOutException = class _OptedOutException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#OptedOutException";
+      name = "OptedOutException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "OptedOutException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _OptedOutException.prototype);
+      }
+    };
+    var UserErrorException = class _UserErrorException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#UserErrorException";
+      name = "UserErrorException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "UserErrorException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _UserErrorException.prototype);
+      }
+    };
+    var ConcurrentAccessException = class _ConcurrentAccessException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#ConcurrentAccessException";
+      name = "ConcurrentAccessException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "ConcurrentAccessException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _ConcurrentAccessException.prototype);
+      }
+    };
+    var InvalidSecurityException = class _InvalidSecurityException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#InvalidSecurityException";
+      name = "InvalidSecurityException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "InvalidSecurityException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _InvalidSecurityException.prototype);
+      }
+    };
+    var StaleTagException = class _StaleTagException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#StaleTagException";
+      name = "StaleTagException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "StaleTagException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _StaleTagException.prototype);
+      }
+    };
+    var TagLimitExceededException = class _TagLimitExceededException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#TagLimitExceededException";
+      name = "TagLimitExceededException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "TagLimitExceededException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _TagLimitExceededException.prototype);
+      }
+    };
+    var TagPolicyException = class _TagPolicyException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#TagPolicyException";
+      name = "TagPolicyException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "TagPolicyException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _TagPolicyException.prototype);
+      }
+    };
+    var TopicLimitExceededException = class _TopicLimitExceededException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#TopicLimitExceededException";
+      name = "TopicLimitExceededException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "TopicLimitExceededException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _TopicLimitExceededException.prototype);
+      }
+    };
+    var ResourceNotFoundException2 = class _ResourceNotFoundException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#ResourceNotFoundException";
+      name = "ResourceNotFoundException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "ResourceNotFoundException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _ResourceNotFoundException.prototype);
+      }
+    };
+    var InvalidStateException = class _InvalidStateException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#InvalidStateException";
+      name = "InvalidStateException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "InvalidStateException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _InvalidStateException.prototype);
+      }
+    };
+    var ValidationException2 = class _ValidationException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#ValidationException";
+      name = "ValidationException";
+      $fault = "client";
+      Message;
+      constructor(opts) {
+        super({
+          name: "ValidationException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _ValidationException.prototype);
+        this.Message = opts.Message;
+      }
+    };
+    var EndpointDisabledException = class _EndpointDisabledException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#EndpointDisabledException";
+      name = "EndpointDisabledException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "EndpointDisabledException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _EndpointDisabledException.prototype);
+      }
+    };
+    var InvalidParameterValueException = class _InvalidParameterValueException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#InvalidParameterValueException";
+      name = "InvalidParameterValueException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "InvalidParameterValueException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _InvalidParameterValueException.prototype);
+      }
+    };
+    var KMSAccessDeniedException = class _KMSAccessDeniedException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#KMSAccessDeniedException";
+      name = "KMSAccessDeniedException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "KMSAccessDeniedException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _KMSAccessDeniedException.prototype);
+      }
+    };
+    var KMSDisabledException = class _KMSDisabledException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#KMSDisabledException";
+      name = "KMSDisabledException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "KMSDisabledException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _KMSDisabledException.prototype);
+      }
+    };
+    var KMSInvalidStateException = class _KMSInvalidStateException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#KMSInvalidStateException";
+      name = "KMSInvalidStateException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "KMSInvalidStateException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _KMSInvalidStateException.prototype);
+      }
+    };
+    var KMSNotFoundException = class _KMSNotFoundException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#KMSNotFoundException";
+      name = "KMSNotFoundException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "KMSNotFoundException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _KMSNotFoundException.prototype);
+      }
+    };
+    var KMSOptInRequired = class _KMSOptInRequired extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#KMSOptInRequired";
+      name = "KMSOptInRequired";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "KMSOptInRequired",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _KMSOptInRequired.prototype);
+      }
+    };
+    var KMSThrottlingException = class _KMSThrottlingException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#KMSThrottlingException";
+      name = "KMSThrottlingException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "KMSThrottlingException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _KMSThrottlingException.prototype);
+      }
+    };
+    var PlatformApplicationDisabledException = class _PlatformApplicationDisabledException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#PlatformApplicationDisabledException";
+      name = "PlatformApplicationDisabledException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "PlatformApplicationDisabledException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _PlatformApplicationDisabledException.prototype);
+      }
+    };
+    var BatchEntryIdsNotDistinctException = class _BatchEntryIdsNotDistinctException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#BatchEntryIdsNotDistinctException";
+      name = "BatchEntryIdsNotDistinctException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "BatchEntryIdsNotDistinctException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _BatchEntryIdsNotDistinctException.prototype);
+      }
+    };
+    var BatchRequestTooLongException = class _BatchRequestTooLongException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#BatchRequestTooLongException";
+      name = "BatchRequestTooLongException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "BatchRequestTooLongException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _BatchRequestTooLongException.prototype);
+      }
+    };
+    var EmptyBatchRequestException = class _EmptyBatchRequestException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#EmptyBatchRequestException";
+      name = "EmptyBatchRequestException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "EmptyBatchRequestException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _EmptyBatchRequestException.prototype);
+      }
+    };
+    var InvalidBatchEntryIdException = class _InvalidBatchEntryIdException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#InvalidBatchEntryIdException";
+      name = "InvalidBatchEntryIdException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "InvalidBatchEntryIdException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _InvalidBatchEntryIdException.prototype);
+      }
+    };
+    var TooManyEntriesInBatchRequestException = class _TooManyEntriesInBatchRequestException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#TooManyEntriesInBatchRequestException";
+      name = "TooManyEntriesInBatchRequestException";
+      $fault = "client";
+      constructor(opts) {
+        super({
+          name: "TooManyEntriesInBatchRequestException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _TooManyEntriesInBatchRequestException.prototype);
+      }
+    };
+    var VerificationException = class _VerificationException extends SNSServiceException {
+      static shapeId = "com.amazonaws.sns#VerificationException";
+      name = "VerificationException";
+      $fault = "client";
+      Message;
+      Status;
+      constructor(opts) {
+        super({
+          name: "VerificationException",
+          $fault: "client",
+          ...opts
+        });
+        Object.setPrototypeOf(this, _VerificationException.prototype);
+        this.Message = opts.Message;
+        this.Status = opts.Status;
+      }
+    };
+    var _A2 = "Attributes";
+    var _AEE = "AuthorizationErrorException";
+    var _AN = "ActionName";
+    var _ANt = "AttributeName";
+    var _AOU = "AuthenticateOnUnsubscribe";
+    var _AP = "AddPermission";
+    var _API = "AddPermissionInput";
+    var _AV = "AttributeValue";
+    var _AWSAI = "AWSAccountId";
+    var _BEINDE = "BatchEntryIdsNotDistinctException";
+    var _BREE = "BatchResultErrorEntry";
+    var _BREEL = "BatchResultErrorEntryList";
+    var _BRTLE = "BatchRequestTooLongException";
+    var _BV = "BinaryValue";
+    var _C2 = "Code";
+    var _CA2 = "CreatedAt";
+    var _CAE = "ConcurrentAccessException";
+    var _CER = "CreateEndpointResponse";
+    var _CIPNIOO = "CheckIfPhoneNumberIsOptedOut";
+    var _CIPNIOOI = "CheckIfPhoneNumberIsOptedOutInput";
+    var _CIPNIOOR = "CheckIfPhoneNumberIsOptedOutResponse";
+    var _CPA = "CreatePlatformApplication";
+    var _CPAI = "CreatePlatformApplicationInput";
+    var _CPAR = "CreatePlatformApplicationResponse";
+    var _CPE = "CreatePlatformEndpoint";
+    var _CPEI = "CreatePlatformEndpointInput";
+    var _CS2 = "ConfirmSubscription";
+    var _CSI = "ConfirmSubscriptionInput";
+    var _CSMSSPN = "CreateSMSSandboxPhoneNumber";
+    var _CSMSSPNI = "CreateSMSSandboxPhoneNumberInput";
+    var _CSMSSPNR = "CreateSMSSandboxPhoneNumberResult";
+    var _CSR = "ConfirmSubscriptionResponse";
+    var _CT2 = "CreateTopic";
+    var _CTI = "CreateTopicInput";
+    var _CTR2 = "CreateTopicResponse";
+    var _CUD = "CustomUserData";
+    var _DE = "DeleteEndpoint";
+    var _DEI = "DeleteEndpointInput";
+    var _DPA = "DeletePlatformApplication";
+    var _DPAI = "DeletePlatformApplicationInput";
+    var _DPP = "DataProtectionPolicy";
+    var _DSMSSPN = "DeleteSMSSandboxPhoneNumber";
+    var _DSMSSPNI = "DeleteSMSSandboxPhoneNumberInput";
+    var _DSMSSPNR = "DeleteSMSSandboxPhoneNumberResult";
+    var _DT = "DataType";
+    var _DTI = "DeleteTopicInput";
+    var _DTe = "DeleteTopic";
+    var _E2 = "Endpoint";
+    var _EA = "EndpointArn";
+    var _EBRE = "EmptyBatchRequestException";
+    var _EDE = "EndpointDisabledException";
+    var _En = "Endpoints";
+    var _F = "Failed";
+    var _FPLEE = "FilterPolicyLimitExceededException";
+    var _GDPP = "GetDataProtectionPolicy";
+    var _GDPPI = "GetDataProtectionPolicyInput";
+    var _GDPPR = "GetDataProtectionPolicyResponse";
+    var _GEA = "GetEndpointAttributes";
+    var _GEAI = "GetEndpointAttributesInput";
+    var _GEAR = "GetEndpointAttributesResponse";
+    var _GPAA = "GetPlatformApplicationAttributes";
+    var _GPAAI = "GetPlatformApplicationAttributesInput";
+    var _GPAAR = "GetPlatformApplicationAttributesResponse";
+    var _GSA = "GetSubscriptionAttributes";
+    var _GSAI = "GetSubscriptionAttributesInput";
+    var _GSAR = "GetSubscriptionAttributesResponse";
+    var _GSMSA = "GetSMSAttributes";
+    var _GSMSAI = "GetSMSAttributesInput";
+    var _GSMSAR = "GetSMSAttributesResponse";
+    var _GSMSSAS = "GetSMSSandboxAccountStatus";
+    var _GSMSSASI = "GetSMSSandboxAccountStatusInput";
+    var _GSMSSASR = "GetSMSSandboxAccountStatusResult";
+    var _GTA = "GetTopicAttributes";
+    var _GTAI = "GetTopicAttributesInput";
+    var _GTAR = "GetTopicAttributesResponse";
+    var _I2 = "Id";
+    var _IBEIE = "InvalidBatchEntryIdException";
+    var _ICC = "Iso2CountryCode";
+    var _IEE = "InternalErrorException";
+    var _IIS = "IsInSandbox";
+    var _IPE = "InvalidParameterException";
+    var _IPVE = "InvalidParameterValueException";
+    var _ISE3 = "InvalidSecurityException";
+    var _ISEn2 = "InvalidStateException";
+    var _K2 = "Key";
+    var _KMSADE = "KMSAccessDeniedException";
+    var _KMSDE = "KMSDisabledException";
+    var _KMSISE = "KMSInvalidStateException";
+    var _KMSNFE = "KMSNotFoundException";
+    var _KMSOIR = "KMSOptInRequired";
+    var _KMSTE = "KMSThrottlingException";
+    var _L = "Label";
+    var _LC = "LanguageCode";
+    var _LEBPA = "ListEndpointsByPlatformApplication";
+    var _LEBPAI = "ListEndpointsByPlatformApplicationInput";
+    var _LEBPAR = "ListEndpointsByPlatformApplicationResponse";
+    var _LOE = "ListOfEndpoints";
+    var _LON = "ListOriginationNumbers";
+    var _LONR = "ListOriginationNumbersRequest";
+    var _LONRi = "ListOriginationNumbersResult";
+    var _LOPA = "ListOfPlatformApplications";
+    var _LPA = "ListPlatformApplications";
+    var _LPAI = "ListPlatformApplicationsInput";
+    var _LPAR = "ListPlatformApplicationsResponse";
+    var _LPNOO = "ListPhoneNumbersOptedOut";
+    var _LPNOOI = "ListPhoneNumbersOptedOutInput";
+    var _LPNOOR = "ListPhoneNumbersOptedOutResponse";
+    var _LS = "ListSubscriptions";
+    var _LSBT = "ListSubscriptionsByTopic";
+    var _LSBTI = "ListSubscriptionsByTopicInput";
+    var _LSBTR = "ListSubscriptionsByTopicResponse";
+    var _LSI = "ListSubscriptionsInput";
+    var _LSMSSPN = "ListSMSSandboxPhoneNumbers";
+    var _LSMSSPNI = "ListSMSSandboxPhoneNumbersInput";
+    var _LSMSSPNR = "ListSMSSandboxPhoneNumbersResult";
+    var _LSR = "ListSubscriptionsResponse";
+    var _LT = "ListTopics";
+    var _LTFR = "ListTagsForResource";
+    var _LTFRR = "ListTagsForResourceRequest";
+    var _LTFRRi = "ListTagsForResourceResponse";
+    var _LTI = "ListTopicsInput";
+    var _LTR = "ListTopicsResponse";
+    var _M = "Message";
+    var _MA = "MessageAttributes";
+    var _MAM = "MessageAttributeMap";
+    var _MAV = "MessageAttributeValue";
+    var _MDI = "MessageDeduplicationId";
+    var _MGI = "MessageGroupId";
+    var _MI = "MessageId";
+    var _MR = "MaxResults";
+    var _MS = "MessageStructure";
+    var _N = "Name";
+    var _NC = "NumberCapabilities";
+    var _NFE = "NotFoundException";
+    var _NT = "NextToken";
+    var _O = "Owner";
+    var _OIPN = "OptInPhoneNumber";
+    var _OIPNI = "OptInPhoneNumberInput";
+    var _OIPNR = "OptInPhoneNumberResponse";
+    var _OOE = "OptedOutException";
+    var _OTP = "OneTimePassword";
+    var _P2 = "Platform";
+    var _PA2 = "PlatformApplications";
+    var _PAA = "PlatformApplicationArn";
+    var _PADE = "PlatformApplicationDisabledException";
+    var _PAl = "PlatformApplication";
+    var _PB = "PublishBatch";
+    var _PBI = "PublishBatchInput";
+    var _PBR = "PublishBatchResponse";
+    var _PBRE = "PublishBatchRequestEntries";
+    var _PBREL = "PublishBatchRequestEntryList";
+    var _PBRELu = "PublishBatchResultEntryList";
+    var _PBREu = "PublishBatchRequestEntry";
+    var _PBREub = "PublishBatchResultEntry";
+    var _PDPP = "PutDataProtectionPolicy";
+    var _PDPPI = "PutDataProtectionPolicyInput";
+    var _PI2 = "PublishInput";
+    var _PN = "PhoneNumber";
+    var _PNI = "PhoneNumberInformation";
+    var _PNIL = "PhoneNumberInformationList";
+    var _PNL = "PhoneNumberList";
+    var _PNS = "PhoneNumberString";
+    var _PNh = "PhoneNumbers";
+    var _PR = "PublishResponse";
+    var _Pr2 = "Protocol";
+    var _Pu = "Publish";
+    var _RA2 = "ResourceArn";
+    var _RLEE = "ReplayLimitExceededException";
+    var _RNFE2 = "ResourceNotFoundException";
+    var _RP = "RemovePermission";
+    var _RPI = "RemovePermissionInput";
+    var _RSA = "ReturnSubscriptionArn";
+    var _RT3 = "RouteType";
+    var _S2 = "Status";
+    var _SA = "SubscriptionArn";
+    var _SEA = "SetEndpointAttributes";
+    var _SEAI = "SetEndpointAttributesInput";
+    var _SF = "SenderFault";
+    var _SI2 = "SubscribeInput";
+    var _SL = "SubscriptionsList";
+    var _SLEE = "SubscriptionLimitExceededException";
+    var _SMSSPN = "SMSSandboxPhoneNumber";
+    var _SMSSPNL = "SMSSandboxPhoneNumberList";
+    var _SN2 = "SequenceNumber";
+    var _SPAA = "SetPlatformApplicationAttributes";
+    var _SPAAI = "SetPlatformApplicationAttributesInput";
+    var _SR = "SubscribeResponse";
+    var _SSA = "SetSubscriptionAttributes";
+    var _SSAI = "SetSubscriptionAttributesInput";
+    var _SSMSA = "SetSMSAttributes";
+    var _SSMSAI = "SetSMSAttributesInput";
+    var _SSMSAR = "SetSMSAttributesResponse";
+    var _STA = "SetTopicAttributes";
+    var _STAI = "SetTopicAttributesInput";
+    var _STE = "StaleTagException";
+    var _SV = "StringValue";
+    var _Su = "Subscriptions";
+    var _Sub = "Subject";
+    var _Subs = "Subscription";
+    var _Subsc = "Subscribe";
+    var _Suc = "Successful";
+    var _T2 = "Token";
+    var _TA = "TopicArn";
+    var _TAa = "TargetArn";
+    var _TE = "ThrottledException";
+    var _TK = "TagKeys";
+    var _TL = "TagList";
+    var _TLEE = "TagLimitExceededException";
+    var _TLEEo = "TopicLimitExceededException";
+    var _TLo = "TopicsList";
+    var _TMEIBRE = "TooManyEntriesInBatchRequestException";
+    var _TPE = "TagPolicyException";
+    var _TR = "TagResource";
+    var _TRR = "TagResourceRequest";
+    var _TRRa = "TagResourceResponse";
+    var _Ta2 = "Tags";
+    var _Tag = "Tag";
+    var _To = "Topics";
+    var _Top = "Topic";
+    var _U = "Unsubscribe";
+    var _UEE = "UserErrorException";
+    var _UI = "UnsubscribeInput";
+    var _UR = "UntagResource";
+    var _URR = "UntagResourceRequest";
+    var _URRn = "UntagResourceResponse";
+    var _V2 = "Value";
+    var _VE2 = "ValidationException";
+    var _VEe = "VerificationException";
+    var _VSMSSPN = "VerifySMSSandboxPhoneNumber";
+    var _VSMSSPNI = "VerifySMSSandboxPhoneNumberInput";
+    var _VSMSSPNR = "VerifySMSSandboxPhoneNumberResult";
+    var _a2 = "attributes";
+    var _aQE2 = "awsQueryError";
+    var _c5 = "client";
+    var _e5 = "error";
+    var _hE5 = "httpError";
+    var _iOO = "isOptedOut";
+    var _m4 = "message";
+    var _nT = "nextToken";
+    var _pN = "phoneNumber";
+    var _pNh = "phoneNumbers";
+    var _s5 = "smithy.ts.sdk.synthetic.com.amazonaws.sns";
+    var _se3 = "server";
+    var _xN = "xmlName";
+    var n05 = "com.amazonaws.sns";
+    var _s_registry5 = new TypeRegistry2(_s5);
+    var SNSServiceException$ = [-3, _s5, "SNSServiceException", 0, [], []];
+    _s_registry5.registerError(SNSServiceException$, SNSServiceException);
+    var n0_registry5 = new TypeRegistry2(n05);
+    var AuthorizationErrorException$ = [
+      -3,
+      n05,
+      _AEE,
+      { [_aQE2]: [`AuthorizationError`, 403], [_e5]: _c5, [_hE5]: 403 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(AuthorizationErrorException$, AuthorizationErrorException);
+    var BatchEntryIdsNotDistinctException$ = [
+      -3,
+      n05,
+      _BEINDE,
+      { [_aQE2]: [`BatchEntryIdsNotDistinct`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(BatchEntryIdsNotDistinctException$, BatchEntryIdsNotDistinctException);
+    var BatchRequestTooLongException$ = [
+      -3,
+      n05,
+      _BRTLE,
+      { [_aQE2]: [`BatchRequestTooLong`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(BatchRequestTooLongException$, BatchRequestTooLongException);
+    var ConcurrentAccessException$ = [
+      -3,
+      n05,
+      _CAE,
+      { [_aQE2]: [`ConcurrentAccess`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(ConcurrentAccessException$, ConcurrentAccessException);
+    var EmptyBatchRequestException$ = [
+      -3,
+      n05,
+      _EBRE,
+      { [_aQE2]: [`EmptyBatchRequest`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(EmptyBatchRequestException$, EmptyBatchRequestException);
+    var EndpointDisabledException$ = [
+      -3,
+      n05,
+      _EDE,
+      { [_aQE2]: [`EndpointDisabled`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(EndpointDisabledException$, EndpointDisabledException);
+    var FilterPolicyLimitExceededException$ = [
+      -3,
+      n05,
+      _FPLEE,
+      { [_aQE2]: [`FilterPolicyLimitExceeded`, 403], [_e5]: _c5, [_hE5]: 403 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(FilterPolicyLimitExceededException$, FilterPolicyLimitExceededException);
+    var InternalErrorException$ = [
+      -3,
+      n05,
+      _IEE,
+      { [_aQE2]: [`InternalError`, 500], [_e5]: _se3, [_hE5]: 500 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(InternalErrorException$, InternalErrorException);
+    var InvalidBatchEntryIdException$ = [
+      -3,
+      n05,
+      _IBEIE,
+      { [_aQE2]: [`InvalidBatchEntryId`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(InvalidBatchEntryIdException$, InvalidBatchEntryIdException);
+    var InvalidParameterException$ = [
+      -3,
+      n05,
+      _IPE,
+      { [_aQE2]: [`InvalidParameter`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(InvalidParameterException$, InvalidParameterException);
+    var InvalidParameterValueException$ = [
+      -3,
+      n05,
+      _IPVE,
+      { [_aQE2]: [`ParameterValueInvalid`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(InvalidParameterValueException$, InvalidParameterValueException);
+    var InvalidSecurityException$ = [
+      -3,
+      n05,
+      _ISE3,
+      { [_aQE2]: [`InvalidSecurity`, 403], [_e5]: _c5, [_hE5]: 403 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(InvalidSecurityException$, InvalidSecurityException);
+    var InvalidStateException$ = [
+      -3,
+      n05,
+      _ISEn2,
+      { [_aQE2]: [`InvalidState`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(InvalidStateException$, InvalidStateException);
+    var KMSAccessDeniedException$ = [
+      -3,
+      n05,
+      _KMSADE,
+      { [_aQE2]: [`KMSAccessDenied`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(KMSAccessDeniedException$, KMSAccessDeniedException);
+    var KMSDisabledException$ = [
+      -3,
+      n05,
+      _KMSDE,
+      { [_aQE2]: [`KMSDisabled`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(KMSDisabledException$, KMSDisabledException);
+    var KMSInvalidStateException$ = [
+      -3,
+      n05,
+      _KMSISE,
+      { [_aQE2]: [`KMSInvalidState`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(KMSInvalidStateException$, KMSInvalidStateException);
+    var KMSNotFoundException$ = [
+      -3,
+      n05,
+      _KMSNFE,
+      { [_aQE2]: [`KMSNotFound`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(KMSNotFoundException$, KMSNotFoundException);
+    var KMSOptInRequired$ = [
+      -3,
+      n05,
+      _KMSOIR,
+      { [_aQE2]: [`KMSOptInRequired`, 403], [_e5]: _c5, [_hE5]: 403 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(KMSOptInRequired$, KMSOptInRequired);
+    var KMSThrottlingException$ = [
+      -3,
+      n05,
+      _KMSTE,
+      { [_aQE2]: [`KMSThrottling`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(KMSThrottlingException$, KMSThrottlingException);
+    var NotFoundException$ = [
+      -3,
+      n05,
+      _NFE,
+      { [_aQE2]: [`NotFound`, 404], [_e5]: _c5, [_hE5]: 404 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(NotFoundException$, NotFoundException);
+    var OptedOutException$ = [
+      -3,
+      n05,
+      _OOE,
+      { [_aQE2]: [`OptedOut`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(OptedOutException$, OptedOutException);
+    var PlatformApplicationDisabledException$ = [
+      -3,
+      n05,
+      _PADE,
+      { [_aQE2]: [`PlatformApplicationDisabled`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(PlatformApplicationDisabledException$, PlatformApplicationDisabledException);
+    var ReplayLimitExceededException$ = [
+      -3,
+      n05,
+      _RLEE,
+      { [_aQE2]: [`ReplayLimitExceeded`, 403], [_e5]: _c5, [_hE5]: 403 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(ReplayLimitExceededException$, ReplayLimitExceededException);
+    var ResourceNotFoundException$2 = [
+      -3,
+      n05,
+      _RNFE2,
+      { [_aQE2]: [`ResourceNotFound`, 404], [_e5]: _c5, [_hE5]: 404 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(ResourceNotFoundException$2, ResourceNotFoundException2);
+    var StaleTagException$ = [
+      -3,
+      n05,
+      _STE,
+      { [_aQE2]: [`StaleTag`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(StaleTagException$, StaleTagException);
+    var SubscriptionLimitExceededException$ = [
+      -3,
+      n05,
+      _SLEE,
+      { [_aQE2]: [`SubscriptionLimitExceeded`, 403], [_e5]: _c5, [_hE5]: 403 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(SubscriptionLimitExceededException$, SubscriptionLimitExceededException);
+    var TagLimitExceededException$ = [
+      -3,
+      n05,
+      _TLEE,
+      { [_aQE2]: [`TagLimitExceeded`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(TagLimitExceededException$, TagLimitExceededException);
+    var TagPolicyException$ = [
+      -3,
+      n05,
+      _TPE,
+      { [_aQE2]: [`TagPolicy`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(TagPolicyException$, TagPolicyException);
+    var ThrottledException$ = [
+      -3,
+      n05,
+      _TE,
+      { [_aQE2]: [`Throttled`, 429], [_e5]: _c5, [_hE5]: 429 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(ThrottledException$, ThrottledException);
+    var TooManyEntriesInBatchRequestException$ = [
+      -3,
+      n05,
+      _TMEIBRE,
+      { [_aQE2]: [`TooManyEntriesInBatchRequest`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(TooManyEntriesInBatchRequestException$, TooManyEntriesInBatchRequestException);
+    var TopicLimitExceededException$ = [
+      -3,
+      n05,
+      _TLEEo,
+      { [_aQE2]: [`TopicLimitExceeded`, 403], [_e5]: _c5, [_hE5]: 403 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(TopicLimitExceededException$, TopicLimitExceededException);
+    var UserErrorException$ = [
+      -3,
+      n05,
+      _UEE,
+      { [_aQE2]: [`UserError`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_m4],
+      [0]
+    ];
+    n0_registry5.registerError(UserErrorException$, UserErrorException);
+    var ValidationException$2 = [
+      -3,
+      n05,
+      _VE2,
+      { [_aQE2]: [`ValidationException`, 400], [_e5]: _c5, [_hE5]: 400 },
+      [_M],
+      [0],
+      1
+    ];
+    n0_registry5.registerError(ValidationException$2, ValidationException2);
+    var VerificationException$ = [
+      -3,
+      n05,
+      _VEe,
+      { [_e5]: _c5 },
+      [_M, _S2],
+      [0, 0],
+      2
+    ];
+    n0_registry5.registerError(VerificationException$, VerificationException);
+    var errorTypeRegistries5 = [
+      _s_registry5,
+      n0_registry5
+    ];
+    var PhoneNumber = [0, n05, _PN, 8, 0];
+    var PhoneNumberString = [0, n05, _PNS, 8, 0];
+    var AddPermissionInput$ = [
+      3,
+      n05,
+      _API,
+      0,
+      [_TA, _L, _AWSAI, _AN],
+      [0, 0, 64 | 0, 64 | 0],
+      4
+    ];
+    var BatchResultErrorEntry$ = [
+      3,
+      n05,
+      _BREE,
+      0,
+      [_I2, _C2, _SF, _M],
+      [0, 0, 2, 0],
+      3
+    ];
+    var CheckIfPhoneNumberIsOptedOutInput$ = [
+      3,
+      n05,
+      _CIPNIOOI,
+      0,
+      [_pN],
+      [[() => PhoneNumber, 0]],
+      1
+    ];
+    var CheckIfPhoneNumberIsOptedOutResponse$ = [
+      3,
+      n05,
+      _CIPNIOOR,
+      0,
+      [_iOO],
+      [2]
+    ];
+    var ConfirmSubscriptionInput$ = [
+      3,
+      n05,
+      _CSI,
+      0,
+      [_TA, _T2, _AOU],
+      [0, 0, 0],
+      2
+    ];
+    var ConfirmSubscriptionResponse$ = [
+      3,
+      n05,
+      _CSR,
+      0,
+      [_SA],
+      [0]
+    ];
+    var CreateEndpointResponse$ = [
+      3,
+      n05,
+      _CER,
+      0,
+      [_EA],
+      [0]
+    ];
+    var CreatePlatformApplicationInput$ = [
+      3,
+      n05,
+      _CPAI,
+      0,
+      [_N, _P2, _A2],
+      [0, 0, 128 | 0],
+      3
+    ];
+    var CreatePlatformApplicationResponse$ = [
+      3,
+      n05,
+      _CPAR,
+      0,
+      [_PAA],
+      [0]
+    ];
+    var CreatePlatformEndpointInput$ = [
+      3,
+      n05,
+      _CPEI,
+      0,
+      [_PAA, _T2, _CUD, _A2],
+      [0, 0, 0, 128 | 0],
+      2
+    ];
+    var CreateSMSSandboxPhoneNumberInput$ = [
+      3,
+      n05,
+      _CSMSSPNI,
+      0,
+      [_PN, _LC],
+      [[() => PhoneNumberString, 0], 0],
+      1
+    ];
+    var CreateSMSSandboxPhoneNumberResult$ = [
+      3,
+      n05,
+      _CSMSSPNR,
+      0,
+      [],
+      []
+    ];
+    var CreateTopicInput$ = [
+      3,
+      n05,
+      _CTI,
+      0,
+      [_N, _A2, _Ta2, _DPP],
+      [0, 128 | 0, () => TagList, 0],
+      1
+    ];
+    var CreateTopicResponse$ = [
+      3,
+      n05,
+      _CTR2,
+      0,
+      [_TA],
+      [0]
+    ];
+    var DeleteEndpointInput$ = [
+      3,
+      n05,
+      _DEI,
+      0,
+      [_EA],
+      [0],
+      1
+    ];
+    var DeletePlatformApplicationInput$ = [
+      3,
+      n05,
+      _DPAI,
+      0,
+      [_PAA],
+      [0],
+      1
+    ];
+    var DeleteSMSSandboxPhoneNumberInput$ = [
+      3,
+      n05,
+      _DSMSSPNI,
+      0,
+      [_PN],
+      [[() => PhoneNumberString, 0]],
+      1
+    ];
+    var DeleteSMSSandboxPhoneNumberResult$ = [
+      3,
+      n05,
+      _DSMSSPNR,
+      0,
+      [],
+      []
+    ];
+    var DeleteTopicInput$ = [
+      3,
+      n05,
+      _DTI,
+      0,
+      [_TA],
+      [0],
+      1
+    ];
+    var Endpoint$ = [
+      3,
+      n05,
+      _E2,
+      0,
+      [_EA, _A2],
+      [0, 128 | 0]
+    ];
+    var GetDataProtectionPolicyInput$ = [
+      3,
+      n05,
+      _GDPPI,
+      0,
+      [_RA2],
+      [0],
+      1
+    ];
+    var GetDataProtectionPolicyResponse$ = [
+      3,
+      n05,
+      _GDPPR,
+      0,
+      [_DPP],
+      [0]
+    ];
+    var GetEndpointAttributesInput$ = [
+      3,
+      n05,
+      _GEAI,
+      0,
+      [_EA],
+      [0],
+      1
+    ];
+    var GetEndpointAttributesResponse$ = [
+      3,
+      n05,
+      _GEAR,
+      0,
+      [_A2],
+      [128 | 0]
+    ];
+    var GetPlatformApplicationAttributesInput$ = [
+      3,
+      n05,
+      _GPAAI,
+      0,
+      [_PAA],
+      [0],
+      1
+    ];
+    var GetPlatformApplicationAttributesResponse$ = [
+      3,
+      n05,
+      _GPAAR,
+      0,
+      [_A2],
+      [128 | 0]
+    ];
+    var GetSMSAttributesInput$ = [
+      3,
+      n05,
+      _GSMSAI,
+      0,
+      [_a2],
+      [64 | 0]
+    ];
+    var GetSMSAttributesResponse$ = [
+      3,
+      n05,
+      _GSMSAR,
+      0,
+      [_a2],
+      [128 | 0]
+    ];
+    var GetSMSSandboxAccountStatusInput$ = [
+      3,
+      n05,
+      _GSMSSASI,
+      0,
+      [],
+      []
+    ];
+    var GetSMSSandboxAccountStatusResult$ = [
+      3,
+      n05,
+      _GSMSSASR,
+      0,
+      [_IIS],
+      [2],
+      1
+    ];
+    var GetSubscriptionAttributesInput$ = [
+      3,
+      n05,
+      _GSAI,
+      0,
+      [_SA],
+      [0],
+      1
+    ];
+    var GetSubscriptionAttributesResponse$ = [
+      3,
+      n05,
+      _GSAR,
+      0,
+      [_A2],
+      [128 | 0]
+    ];
+    var GetTopicAttributesInput$ = [
+      3,
+      n05,
+      _GTAI,
+      0,
+      [_TA],
+      [0],
+      1
+    ];
+    var GetTopicAttributesResponse$ = [
+      3,
+      n05,
+      _GTAR,
+      0,
+      [_A2],
+      [128 | 0]
+    ];
+    var ListEndpointsByPlatformApplicationInput$ = [
+      3,
+      n05,
+      _LEBPAI,
+      0,
+      [_PAA, _NT],
+      [0, 0],
+      1
+    ];
+    var ListEndpointsByPlatformApplicationResponse$ = [
+      3,
+      n05,
+      _LEBPAR,
+      0,
+      [_En, _NT],
+      [() => ListOfEndpoints, 0]
+    ];
+    var ListOriginationNumbersRequest$ = [
+      3,
+      n05,
+      _LONR,
+      0,
+      [_NT, _MR],
+      [0, 1]
+    ];
+    var ListOriginationNumbersResult$ = [
+      3,
+      n05,
+      _LONRi,
+      0,
+      [_NT, _PNh],
+      [0, [() => PhoneNumberInformationList, 0]]
+    ];
+    var ListPhoneNumbersOptedOutInput$ = [
+      3,
+      n05,
+      _LPNOOI,
+      0,
+      [_nT],
+      [0]
+    ];
+    var ListPhoneNumbersOptedOutResponse$ = [
+      3,
+      n05,
+      _LPNOOR,
+      0,
+      [_pNh, _nT],
+      [[() => PhoneNumberList, 0], 0]
+    ];
+    var ListPlatformApplicationsInput$ = [
+      3,
+      n05,
+      _LPAI,
+      0,
+      [_NT],
+      [0]
+    ];
+    var ListPlatformApplicationsResponse$ = [
+      3,
+      n05,
+      _LPAR,
+      0,
+      [_PA2, _NT],
+      [() => ListOfPlatformApplications, 0]
+    ];
+    var ListSMSSandboxPhoneNumbersInput$ = [
+      3,
+      n05,
+      _LSMSSPNI,
+      0,
+      [_NT, _MR],
+      [0, 1]
+    ];
+    var ListSMSSandboxPhoneNumbersResult$ = [
+      3,
+      n05,
+      _LSMSSPNR,
+      0,
+      [_PNh, _NT],
+      [[() => SMSSandboxPhoneNumberList, 0], 0],
+      1
+    ];
+    var ListSubscriptionsByTopicInput$ = [
+      3,
+      n05,
+      _LSBTI,
+      0,
+      [_TA, _NT],
+      [0, 0],
+      1
+    ];
+    var ListSubscriptionsByTopicResponse$ = [
+      3,
+      n05,
+      _LSBTR,
+      0,
+      [_Su, _NT],
+      [() => SubscriptionsList, 0]
+    ];
+    var ListSubscriptionsInput$ = [
+      3,
+      n05,
+      _LSI,
+      0,
+      [_NT],
+      [0]
+    ];
+    var ListSubscriptionsResponse$ = [
+      3,
+      n05,
+      _LSR,
+      0,
+      [_Su, _NT],
+      [() => SubscriptionsList, 0]
+    ];
+    var ListTagsForResourceRequest$ = [
+      3,
+      n05,
+      _LTFRR,
+      0,
+      [_RA2],
+      [0],
+      1
+    ];
+    var ListTagsForResourceResponse$ = [
+      3,
+      n05,
+      _LTFRRi,
+      0,
+      [_Ta2],
+      [() => TagList]
+    ];
+    var ListTopicsInput$ = [
+      3,
+      n05,
+      _LTI,
+      0,
+      [_NT],
+      [0]
+    ];
+    var ListTopicsResponse$ = [
+      3,
+      n05,
+      _LTR,
+      0,
+      [_To, _NT],
+      [() => TopicsList, 0]
+    ];
+    var MessageAttributeValue$ = [
+      3,
+      n05,
+      _MAV,
+      0,
+      [_DT, _SV, _BV],
+      [0, 0, 21],
+      1
+    ];
+    var OptInPhoneNumberInput$ = [
+      3,
+      n05,
+      _OIPNI,
+      0,
+      [_pN],
+      [[() => PhoneNumber, 0]],
+      1
+    ];
+    var OptInPhoneNumberResponse$ = [
+      3,
+      n05,
+      _OIPNR,
+      0,
+      [],
+      []
+    ];
+    var PhoneNumberInformation$ = [
+      3,
+      n05,
+      _PNI,
+      0,
+      [_CA2, _PN, _S2, _ICC, _RT3, _NC],
+      [4, [() => PhoneNumber, 0], 0, 0, 0, 64 | 0]
+    ];
+    var PlatformApplication$ = [
+      3,
+      n05,
+      _PAl,
+      0,
+      [_PAA, _A2],
+      [0, 128 | 0]
+    ];
+    var PublishBatchInput$ = [
+      3,
+      n05,
+      _PBI,
+      0,
+      [_TA, _PBRE],
+      [0, [() => PublishBatchRequestEntryList, 0]],
+      2
+    ];
+    var PublishBatchRequestEntry$ = [
+      3,
+      n05,
+      _PBREu,
+      0,
+      [_I2, _M, _Sub, _MS, _MA, _MDI, _MGI],
+      [0, 0, 0, 0, [() => MessageAttributeMap, 0], 0, 0],
+      2
+    ];
+    var PublishBatchResponse$ = [
+      3,
+      n05,
+      _PBR,
+      0,
+      [_Suc, _F],
+      [() => PublishBatchResultEntryList, () => BatchResultErrorEntryList]
+    ];
+    var PublishBatchResultEntry$ = [
+      3,
+      n05,
+      _PBREub,
+      0,
+      [_I2, _MI, _SN2],
+      [0, 0, 0]
+    ];
+    var PublishInput$ = [
+      3,
+      n05,
+      _PI2,
+      0,
+      [_M, _TA, _TAa, _PN, _Sub, _MS, _MA, _MDI, _MGI],
+      [0, 0, 0, [() => PhoneNumber, 0], 0, 0, [() => MessageAttributeMap, 0], 0, 0],
+      1
+    ];
+    var PublishResponse$ = [
+      3,
+      n05,
+      _PR,
+      0,
+      [_MI, _SN2],
+      [0, 0]
+    ];
+    var PutDataProtectionPolicyInput$ = [
+      3,
+      n05,
+      _PDPPI,
+      0,
+      [_RA2, _DPP],
+      [0, 0],
+      2
+    ];
+    var RemovePermissionInput$ = [
+      3,
+      n05,
+      _RPI,
+      0,
+      [_TA, _L],
+      [0, 0],
+      2
+    ];
+    var SetEndpointAttributesInput$ = [
+      3,
+      n05,
+      _SEAI,
+      0,
+      [_EA, _A2],
+      [0, 128 | 0],
+      2
+    ];
+    var SetPlatformApplicationAttributesInput$ = [
+      3,
+      n05,
+      _SPAAI,
+      0,
+      [_PAA, _A2],
+      [0, 128 | 0],
+      2
+    ];
+    var SetSMSAttributesInput$ = [
+      3,
+      n05,
+      _SSMSAI,
+      0,
+      [_a2],
+      [128 | 0],
+      1
+    ];
+    var SetSMSAttributesResponse$ = [
+      3,
+      n05,
+      _SSMSAR,
+      0,
+      [],
+      []
+    ];
+    var SetSubscriptionAttributesInput$ = [
+      3,
+      n05,
+      _SSAI,
+      0,
+      [_SA, _ANt, _AV],
+      [0, 0, 0],
+      2
+    ];
+    var SetTopicAttributesInput$ = [
+      3,
+      n05,
+      _STAI,
+      0,
+      [_TA, _ANt, _AV],
+      [0, 0, 0],
+      2
+    ];
+    var SMSSandboxPhoneNumber$ = [
+      3,
+      n05,
+      _SMSSPN,
+      0,
+      [_PN, _S2],
+      [[() => PhoneNumberString, 0], 0]
+    ];
+    var SubscribeInput$ = [
+      3,
+      n05,
+      _SI2,
+      0,
+      [_TA, _Pr2, _E2, _A2, _RSA],
+      [0, 0, 0, 128 | 0, 2],
+      2
+    ];
+    var SubscribeResponse$ = [
+      3,
+      n05,
+      _SR,
+      0,
+      [_SA],
+      [0]
+    ];
+    var Subscription$ = [
+      3,
+      n05,
+      _Subs,
+      0,
+      [_SA, _O, _Pr2, _E2, _TA],
+      [0, 0, 0, 0, 0]
+    ];
+    var Tag$2 = [
+      3,
+      n05,
+      _Tag,
+      0,
+      [_K2, _V2],
+      [0, 0],
+      2
+    ];
+    var TagResourceRequest$ = [
+      3,
+      n05,
+      _TRR,
+      0,
+      [_RA2, _Ta2],
+      [0, () => TagList],
+      2
+    ];
+    var TagResourceResponse$ = [
+      3,
+      n05,
+      _TRRa,
+      0,
+      [],
+      []
+    ];
+    var Topic$ = [
+      3,
+      n05,
+      _Top,
+      0,
+      [_TA],
+      [0]
+    ];
+    var UnsubscribeInput$ = [
+      3,
+      n05,
+      _UI,
+      0,
+      [_SA],
+      [0],
+      1
+    ];
+    var UntagResourceRequest$ = [
+      3,
+      n05,
+      _URR,
+      0,
+      [_RA2, _TK],
+      [0, 64 | 0],
+      2
+    ];
+    var UntagResourceResponse$ = [
+      3,
+      n05,
+      _URRn,
+      0,
+      [],
+      []
+    ];
+    var VerifySMSSandboxPhoneNumberInput$ = [
+      3,
+      n05,
+      _VSMSSPNI,
+      0,
+      [_PN, _OTP],
+      [[() => PhoneNumberString, 0], 0],
+      2
+    ];
+    var VerifySMSSandboxPhoneNumberResult$ = [
+      3,
+      n05,
+      _VSMSSPNR,
+      0,
+      [],
+      []
+    ];
+    var __Unit = "unit";
+    var BatchResultErrorEntryList = [
+      1,
+      n05,
+      _BREEL,
+      0,
+      () => BatchResultErrorEntry$
+    ];
+    var ListOfEndpoints = [
+      1,
+      n05,
+      _LOE,
+      0,
+      () => Endpoint$
+    ];
+    var ListOfPlatformApplications = [
+      1,
+      n05,
+      _LOPA,
+      0,
+      () => PlatformApplication$
+    ];
+    var PhoneNumberInformationList = [
+      1,
+      n05,
+      _PNIL,
+      0,
+      [
+        () => PhoneNumberInformation$,
+        0
+      ]
+    ];
+    var PhoneNumberList = [
+      1,
+      n05,
+      _PNL,
+      0,
+      [
+        () => PhoneNumber,
+        0
+      ]
+    ];
+    var PublishBatchRequestEntryList = [
+      1,
+      n05,
+      _PBREL,
+      0,
+      [
+        () => PublishBatchRequestEntry$,
+        0
+      ]
+    ];
+    var PublishBatchResultEntryList = [
+      1,
+      n05,
+      _PBRELu,
+      0,
+      () => PublishBatchResultEntry$
+    ];
+    var SMSSandboxPhoneNumberList = [
+      1,
+      n05,
+      _SMSSPNL,
+      0,
+      [
+        () => SMSSandboxPhoneNumber$,
+        0
+      ]
+    ];
+    var SubscriptionsList = [
+      1,
+      n05,
+      _SL,
+      0,
+      () => Subscription$
+    ];
+    var TagList = [
+      1,
+      n05,
+      _TL,
+      0,
+      () => Tag$2
+    ];
+    var TopicsList = [
+      1,
+      n05,
+      _TLo,
+      0,
+      () => Topic$
+    ];
+    var MessageAttributeMap = [
+      2,
+      n05,
+      _MAM,
+      0,
+      [
+        0,
+        { [_xN]: _N }
+      ],
+      [
+        () => MessageAttributeValue$,
+        { [_xN]: _V2 }
+      ]
+    ];
+    var AddPermission$ = [
+      9,
+      n05,
+      _AP,
+      0,
+      () => AddPermissionInput$,
+      () => __Unit
+    ];
+    var CheckIfPhoneNumberIsOptedOut$ = [
+      9,
+      n05,
+      _CIPNIOO,
+      0,
+      () => CheckIfPhoneNumberIsOptedOutInput$,
+      () => CheckIfPhoneNumberIsOptedOutResponse$
+    ];
+    var ConfirmSubscription$ = [
+      9,
+      n05,
+      _CS2,
+      0,
+      () => ConfirmSubscriptionInput$,
+      () => ConfirmSubscriptionResponse$
+    ];
+    var CreatePlatformApplication$ = [
+      9,
+      n05,
+      _CPA,
+      0,
+      () => CreatePlatformApplicationInput$,
+      () => CreatePlatformApplicationResponse$
+    ];
+    var CreatePlatformEndpoint$ = [
+      9,
+      n05,
+      _CPE,
+      0,
+      () => CreatePlatformEndpointInput$,
+      () => CreateEndpointResponse$
+    ];
+    var CreateSMSSandboxPhoneNumber$ = [
+      9,
+      n05,
+      _CSMSSPN,
+      0,
+      () => CreateSMSSandboxPhoneNumberInput$,
+      () => CreateSMSSandboxPhoneNumberResult$
+    ];
+    var CreateTopic$ = [
+      9,
+      n05,
+      _CT2,
+      0,
+      () => CreateTopicInput$,
+      () => CreateTopicResponse$
+    ];
+    var DeleteEndpoint$ = [
+      9,
+      n05,
+      _DE,
+      0,
+      () => DeleteEndpointInput$,
+      () => __Unit
+    ];
+    var DeletePlatformApplication$ = [
+      9,
+      n05,
+      _DPA,
+      0,
+      () => DeletePlatformApplicationInput$,
+      () => __Unit
+    ];
+    var DeleteSMSSandboxPhoneNumber$ = [
+      9,
+      n05,
+      _DSMSSPN,
+      0,
+      () => DeleteSMSSandboxPhoneNumberInput$,
+      () => DeleteSMSSandboxPhoneNumberResult$
+    ];
+    var DeleteTopic$ = [
+      9,
+      n05,
+      _DTe,
+      0,
+      () => DeleteTopicInput$,
+      () => __Unit
+    ];
+    var GetDataProtectionPolicy$ = [
+      9,
+      n05,
+      _GDPP,
+      0,
+      () => GetDataProtectionPolicyInput$,
+      () => GetDataProtectionPolicyResponse$
+    ];
+    var GetEndpointAttributes$ = [
+      9,
+      n05,
+      _GEA,
+      0,
+      () => GetEndpointAttributesInput$,
+      () => GetEndpointAttributesResponse$
+    ];
+    var GetPlatformApplicationAttributes$ = [
+      9,
+      n05,
+      _GPAA,
+      0,
+      () => GetPlatformApplicationAttributesInput$,
+      () => GetPlatformApplicationAttributesResponse$
+    ];
+    var GetSMSAttributes$ = [
+      9,
+      n05,
+      _GSMSA,
+      0,
+      () => GetSMSAttributesInput$,
+      () => GetSMSAttributesResponse$
+    ];
+    var GetSMSSandboxAccountStatus$ = [
+      9,
+      n05,
+      _GSMSSAS,
+      0,
+      () => GetSMSSandboxAccountStatusInput$,
+      () => GetSMSSandboxAccountStatusResult$
+    ];
+    var GetSubscriptionAttributes$ = [
+      9,
+      n05,
+      _GSA,
+      0,
+      () => GetSubscriptionAttributesInput$,
+      () => GetSubscriptionAttributesResponse$
+    ];
+    var GetTopicAttributes$ = [
+      9,
+      n05,
+      _GTA,
+      0,
+      () => GetTopicAttributesInput$,
+      () => GetTopicAttributesResponse$
+    ];
+    var ListEndpointsByPlatformApplication$ = [
+      9,
+      n05,
+      _LEBPA,
+      0,
+      () => ListEndpointsByPlatformApplicationInput$,
+      () => ListEndpointsByPlatformApplicationResponse$
+    ];
+    var ListOriginationNumbers$ = [
+      9,
+      n05,
+      _LON,
+      0,
+      () => ListOriginationNumbersRequest$,
+      () => ListOriginationNumbersResult$
+    ];
+    var ListPhoneNumbersOptedOut$ = [
+      9,
+      n05,
+      _LPNOO,
+      0,
+      () => ListPhoneNumbersOptedOutInput$,
+      () => ListPhoneNumbersOptedOutResponse$
+    ];
+    var ListPlatformApplications$ = [
+      9,
+      n05,
+      _LPA,
+      0,
+      () => ListPlatformApplicationsInput$,
+      () => ListPlatformApplicationsResponse$
+    ];
+    var ListSMSSandboxPhoneNumbers$ = [
+      9,
+      n05,
+      _LSMSSPN,
+      0,
+      () => ListSMSSandboxPhoneNumbersInput$,
+      () => ListSMSSandboxPhoneNumbersResult$
+    ];
+    var ListSubscriptions$ = [
+      9,
+      n05,
+      _LS,
+      0,
+      () => ListSubscriptionsInput$,
+      () => ListSubscriptionsResponse$
+    ];
+    var ListSubscriptionsByTopic$ = [
+      9,
+      n05,
+      _LSBT,
+      0,
+      () => ListSubscriptionsByTopicInput$,
+      () => ListSubscriptionsByTopicResponse$
+    ];
+    var ListTagsForResource$ = [
+      9,
+      n05,
+      _LTFR,
+      0,
+      () => ListTagsForResourceRequest$,
+      () => ListTagsForResourceResponse$
+    ];
+    var ListTopics$ = [
+      9,
+      n05,
+      _LT,
+      0,
+      () => ListTopicsInput$,
+      () => ListTopicsResponse$
+    ];
+    var OptInPhoneNumber$ = [
+      9,
+      n05,
+      _OIPN,
+      0,
+      () => OptInPhoneNumberInput$,
+      () => OptInPhoneNumberResponse$
+    ];
+    var Publish$ = [
+      9,
+      n05,
+      _Pu,
+      0,
+      () => PublishInput$,
+      () => PublishResponse$
+    ];
+    var PublishBatch$ = [
+      9,
+      n05,
+      _PB,
+      0,
+      () => PublishBatchInput$,
+      () => PublishBatchResponse$
+    ];
+    var PutDataProtectionPolicy$ = [
+      9,
+      n05,
+      _PDPP,
+      0,
+      () => PutDataProtectionPolicyInput$,
+      () => __Unit
+    ];
+    var RemovePermission$ = [
+      9,
+      n05,
+      _RP,
+      0,
+      () => RemovePermissionInput$,
+      () => __Unit
+    ];
+    var SetEndpointAttributes$ = [
+      9,
+      n05,
+      _SEA,
+      0,
+      () => SetEndpointAttributesInput$,
+      () => __Unit
+    ];
+    var SetPlatformApplicationAttributes$ = [
+      9,
+      n05,
+      _SPAA,
+      0,
+      () => SetPlatformApplicationAttributesInput$,
+      () => __Unit
+    ];
+    var SetSMSAttributes$ = [
+      9,
+      n05,
+      _SSMSA,
+      0,
+      () => SetSMSAttributesInput$,
+      () => SetSMSAttributesResponse$
+    ];
+    var SetSubscriptionAttributes$ = [
+      9,
+      n05,
+      _SSA,
+      0,
+      () => SetSubscriptionAttributesInput$,
+      () => __Unit
+    ];
+    var SetTopicAttributes$ = [
+      9,
+      n05,
+      _STA,
+      0,
+      () => SetTopicAttributesInput$,
+      () => __Unit
+    ];
+    var Subscribe$ = [
+      9,
+      n05,
+      _Subsc,
+      0,
+      () => SubscribeInput$,
+      () => SubscribeResponse$
+    ];
+    var TagResource$ = [
+      9,
+      n05,
+      _TR,
+      0,
+      () => TagResourceRequest$,
+      () => TagResourceResponse$
+    ];
+    var Unsubscribe$ = [
+      9,
+      n05,
+      _U,
+      0,
+      () => UnsubscribeInput$,
+      () => __Unit
+    ];
+    var UntagResource$ = [
+      9,
+      n05,
+      _UR,
+      0,
+      () => UntagResourceRequest$,
+      () => UntagResourceResponse$
+    ];
+    var VerifySMSSandboxPhoneNumber$ = [
+      9,
+      n05,
+      _VSMSSPN,
+      0,
+      () => VerifySMSSandboxPhoneNumberInput$,
+      () => VerifySMSSandboxPhoneNumberResult$
+    ];
+    var getRuntimeConfig$1 = (config) => {
+      return {
+        apiVersion: "2010-03-31",
+        base64Decoder: config?.base64Decoder ?? fromBase642,
+        base64Encoder: config?.base64Encoder ?? toBase643,
+        disableHostPrefix: config?.disableHostPrefix ?? false,
+        endpointProvider: config?.endpointProvider ?? defaultEndpointResolver5,
+        extensions: config?.extensions ?? [],
+        httpAuthSchemeProvider: config?.httpAuthSchemeProvider ?? defaultSNSHttpAuthSchemeProvider,
+        httpAuthSchemes: config?.httpAuthSchemes ?? [
+          {
+            schemeId: "aws.auth#sigv4",
+            identityProvider: (ipc) => ipc.getIdentityProvider("aws.auth#sigv4"),
+            signer: new AwsSdkSigV4Signer2()
+          }
+        ],
+        logger: config?.logger ?? new NoOpLogger2(),
+        protocol: config?.protocol ?? AwsQueryProtocol2,
+        protocolSettings: config?.protocolSettings ?? {
+          defaultNamespace: "com.amazonaws.sns",
+          errorTypeRegistries: errorTypeRegistries5,
+          xmlNamespace: "http://sns.amazonaws.com/doc/2010-03-31/",
+          version: "2010-03-31",
+          serviceTarget: "AmazonSimpleNotificationService"
+        },
+        serviceId: config?.serviceId ?? "SNS",
+        sha256: config?.sha256 ?? Sha256,
+        urlParser: config?.urlParser ?? parseUrl2,
+        utf8Decoder: config?.utf8Decoder ?? fromUtf83,
+        utf8Encoder: config?.utf8Encoder ?? toUtf83
+      };
+    };
+    var getRuntimeConfig9 = (config) => {
+      emitWarningIfUnsupportedVersion3(process.version);
+      const defaultsMode = resolveDefaultsModeConfig2(config);
+      const defaultConfigProvider = () => defaultsMode().then(loadConfigsForDefaultMode2);
+      const clientSharedValues = getRuntimeConfig$1(config);
+      emitWarningIfUnsupportedVersion$1(process.version);
+      const loaderConfig = {
+        profile: config?.profile,
+        logger: clientSharedValues.logger
+      };
+      return {
+        ...clientSharedValues,
+        ...config,
+        runtime: "node",
+        defaultsMode,
+        authSchemePreference: config?.authSchemePreference ?? loadConfig2(NODE_AUTH_SCHEME_PREFERENCE_OPTIONS2, loaderConfig),
+        bodyLengthChecker: config?.bodyLengthChecker ?? calculateBodyLength2,
+        credentialDefaultProvider: config?.credentialDefaultProvider ?? defaultProvider,
+        defaultSocketTimeout: getDefaultSocketTimeout2(config?.requestHandler, 3e5),
+        defaultUserAgentProvider: config?.defaultUserAgentProvider ?? createDefaultUserAgentProvider2({ serviceId: clientSharedValues.serviceId, clientVersion: packageInfo.version }),
+        maxAttempts: config?.maxAttempts ?? loadConfig2(NODE_MAX_ATTEMPT_CONFIG_OPTIONS2, config),
+        region: config?.region ?? loadConfig2(NODE_REGION_CONFIG_OPTIONS2, { ...NODE_REGION_CONFIG_FILE_OPTIONS2, ...loaderConfig }),
+        requestHandler: NodeHttpHandler.create(config?.requestHandler ?? defaultConfigProvider),
+        retryMode: config?.retryMode ?? loadConfig2({
+          ...NODE_RETRY_MODE_CONFIG_OPTIONS2,
+          default: async () => (await defaultConfigProvider()).retryMode || DEFAULT_RETRY_MODE2
+        }, config),
+        streamCollector: config?.streamCollector ?? streamCollector7,
+        useDualstackEndpoint: config?.useDualstackEndpoint ?? loadConfig2(NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS2, loaderConfig),
+        useFipsEndpoint: config?.useFipsEndpoint ?? loadConfig2(NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS2, loaderConfig),
+        userAgentAppId: config?.userAgentAppId ?? loadConfig2(NODE_APP_ID_CONFIG_OPTIONS2, loaderConfig)
+      };
+    };
+    var getHttpAuthExtensionConfiguration5 = (runtimeConfig) => {
+      const _httpAuthSchemes = runtimeConfig.httpAuthSchemes;
+      let _httpAuthSchemeProvider = runtimeConfig.httpAuthSchemeProvider;
+      let _credentials = runtimeConfig.credentials;
+      return {
+        setHttpAuthScheme(httpAuthScheme) {
+          const index = _httpAuthSchemes.findIndex((scheme) => scheme.schemeId === httpAuthScheme.schemeId);
+          if (index === -1) {
+            _httpAuthSchemes.push(httpAuthScheme);
+          } else {
+            _httpAuthSchemes.splice(index, 1, httpAuthScheme);
+          }
+        },
+        httpAuthSchemes() {
+          return _httpAuthSchemes;
+        },
+        setHttpAuthSchemeProvider(httpAuthSchemeProvider) {
+          _httpAuthSchemeProvider = httpAuthSchemeProvider;
+        },
+        httpAuthSchemeProvider() {
+          return _httpAuthSchemeProvider;
+        },
+        setCredentials(credentials) {
+          _credentials = credentials;
+        },
+        credentials() {
+          return _credentials;
+        }
+      };
+    };
+    var resolveHttpAuthRuntimeConfig5 = (config) => {
+      return {
+        httpAuthSchemes: config.httpAuthSchemes(),
+        httpAuthSchemeProvider: config.httpAuthSchemeProvider(),
+        credentials: config.credentials()
+      };
+    };
+    var resolveRuntimeExtensions5 = (runtimeConfig, extensions) => {
+      const extensionConfiguration = Object.assign(getAwsRegionExtensionConfiguration2(runtimeConfig), getDefaultExtensionConfiguration2(runtimeConfig), getHttpHandlerExtensionConfiguration2(runtimeConfig), getHttpAuthExtensionConfiguration5(runtimeConfig));
+      extensions.forEach((extension) => extension.configure(extensionConfiguration));
+      return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
+    };
+    var SNSClient2 = class extends Client2 {
+      config;
+      constructor(...[configuration]) {
+        const _config_0 = getRuntimeConfig9(configuration || {});
+        super(_config_0);
+        this.initConfig = _config_0;
+        const _config_1 = resolveClientEndpointParameters5(_config_0);
+        const _config_2 = resolveUserAgentConfig2(_config_1);
+        const _config_3 = resolveRetryConfig2(_config_2);
+        const _config_4 = resolveRegionConfig2(_config_3);
+        const _config_5 = resolveHostHeaderConfig2(_config_4);
+        const _config_6 = resolveEndpointConfig2(_config_5);
+        const _config_7 = resolveHttpAuthSchemeConfig5(_config_6);
+        const _config_8 = resolveRuntimeExtensions5(_config_7, configuration?.extensions || []);
+        this.config = _config_8;
+        this.middlewareStack.use(getSchemaSerdePlugin2(this.config));
+        this.middlewareStack.use(getUserAgentPlugin2(this.config));
+        this.middlewareStack.use(getRetryPlugin2(this.config));
+        this.middlewareStack.use(getContentLengthPlugin2(this.config));
+        this.middlewareStack.use(getHostHeaderPlugin2(this.config));
+        this.middlewareStack.use(getLoggerPlugin2(this.config));
+        this.middlewareStack.use(getRecursionDetectionPlugin2(this.config));
+        this.middlewareStack.use(getHttpAuthSchemeEndpointRuleSetPlugin2(this.config, {
+          httpAuthSchemeParametersProvider: defaultSNSHttpAuthSchemeParametersProvider,
+          identityProviderConfigProvider: async (config) => new DefaultIdentityProviderConfig2({
+            "aws.auth#sigv4": config.credentials
+          })
+        }));
+        this.middlewareStack.use(getHttpSigningPlugin2(this.config));
+      }
+      destroy() {
+        super.destroy();
+      }
+    };
+    var command5 = makeBuilder2(commonParams5, "AmazonSimpleNotificationService", "SNSClient", getEndpointPlugin2);
+    var _ep05 = {};
+    var _mw05 = (Command3, cs, config, o3) => [];
+    var AddPermissionCommand = class extends command5(_ep05, _mw05, "AddPermission", AddPermission$) {
+    };
+    var CheckIfPhoneNumberIsOptedOutCommand = class extends command5(_ep05, _mw05, "CheckIfPhoneNumberIsOptedOut", CheckIfPhoneNumberIsOptedOut$) {
+    };
+    var ConfirmSubscriptionCommand = class extends command5(_ep05, _mw05, "ConfirmSubscription", ConfirmSubscription$) {
+    };
+    var CreatePlatformApplicationCommand = class extends command5(_ep05, _mw05, "CreatePlatformApplication", CreatePlatformApplication$) {
+    };
+    var CreatePlatformEndpointCommand = class extends command5(_ep05, _mw05, "CreatePlatformEndpoint", CreatePlatformEndpoint$) {
+    };
+    var CreateSMSSandboxPhoneNumberCommand = class extends command5(_ep05, _mw05, "CreateSMSSandboxPhoneNumber", CreateSMSSandboxPhoneNumber$) {
+    };
+    var CreateTopicCommand = class extends command5(_ep05, _mw05, "CreateTopic", CreateTopic$) {
+    };
+    var DeleteEndpointCommand = class extends command5(_ep05, _mw05, "DeleteEndpoint", DeleteEndpoint$) {
+    };
+    var DeletePlatformApplicationCommand = class extends command5(_ep05, _mw05, "DeletePlatformApplication", DeletePlatformApplication$) {
+    };
+    var DeleteSMSSandboxPhoneNumberCommand = class extends command5(_ep05, _mw05, "DeleteSMSSandboxPhoneNumber", DeleteSMSSandboxPhoneNumber$) {
+    };
+    var DeleteTopicCommand = class extends command5(_ep05, _mw05, "DeleteTopic", DeleteTopic$) {
+    };
+    var GetDataProtectionPolicyCommand = class extends command5(_ep05, _mw05, "GetDataProtectionPolicy", GetDataProtectionPolicy$) {
+    };
+    var GetEndpointAttributesCommand = class extends command5(_ep05, _mw05, "GetEndpointAttributes", GetEndpointAttributes$) {
+    };
+    var GetPlatformApplicationAttributesCommand = class extends command5(_ep05, _mw05, "GetPlatformApplicationAttributes", GetPlatformApplicationAttributes$) {
+    };
+    var GetSMSAttributesCommand = class extends command5(_ep05, _mw05, "GetSMSAttributes", GetSMSAttributes$) {
+    };
+    var GetSMSSandboxAccountStatusCommand = class extends command5(_ep05, _mw05, "GetSMSSandboxAccountStatus", GetSMSSandboxAccountStatus$) {
+    };
+    var GetSubscriptionAttributesCommand = class extends command5(_ep05, _mw05, "GetSubscriptionAttributes", GetSubscriptionAttributes$) {
+    };
+    var GetTopicAttributesCommand = class extends command5(_ep05, _mw05, "GetTopicAttributes", GetTopicAttributes$) {
+    };
+    var ListEndpointsByPlatformApplicationCommand = class extends command5(_ep05, _mw05, "ListEndpointsByPlatformApplication", ListEndpointsByPlatformApplication$) {
+    };
+    var ListOriginationNumbersCommand = class extends command5(_ep05, _mw05, "ListOriginationNumbers", ListOriginationNumbers$) {
+    };
+    var ListPhoneNumbersOptedOutCommand = class extends command5(_ep05, _mw05, "ListPhoneNumbersOptedOut", ListPhoneNumbersOptedOut$) {
+    };
+    var ListPlatformApplicationsCommand = class extends command5(_ep05, _mw05, "ListPlatformApplications", ListPlatformApplications$) {
+    };
+    var ListSMSSandboxPhoneNumbersCommand = class extends command5(_ep05, _mw05, "ListSMSSandboxPhoneNumbers", ListSMSSandboxPhoneNumbers$) {
+    };
+    var ListSubscriptionsByTopicCommand = class extends command5(_ep05, _mw05, "ListSubscriptionsByTopic", ListSubscriptionsByTopic$) {
+    };
+    var ListSubscriptionsCommand = class extends command5(_ep05, _mw05, "ListSubscriptions", ListSubscriptions$) {
+    };
+    var ListTagsForResourceCommand = class extends command5(_ep05, _mw05, "ListTagsForResource", ListTagsForResource$) {
+    };
+    var ListTopicsCommand = class extends command5(_ep05, _mw05, "ListTopics", ListTopics$) {
+    };
+    var OptInPhoneNumberCommand = class extends command5(_ep05, _mw05, "OptInPhoneNumber", OptInPhoneNumber$) {
+    };
+    var PublishBatchCommand = class extends command5(_ep05, _mw05, "PublishBatch", PublishBatch$) {
+    };
+    var PublishCommand2 = class extends command5(_ep05, _mw05, "Publish", Publish$) {
+    };
+    var PutDataProtectionPolicyCommand = class extends command5(_ep05, _mw05, "PutDataProtectionPolicy", PutDataProtectionPolicy$) {
+    };
+    var RemovePermissionCommand = class extends command5(_ep05, _mw05, "RemovePermission", RemovePermission$) {
+    };
+    var SetEndpointAttributesCommand = class extends command5(_ep05, _mw05, "SetEndpointAttributes", SetEndpointAttributes$) {
+    };
+    var SetPlatformApplicationAttributesCommand = class extends command5(_ep05, _mw05, "SetPlatformApplicationAttributes", SetPlatformApplicationAttributes$) {
+    };
+    var SetSMSAttributesCommand = class extends command5(_ep05, _mw05, "SetSMSAttributes", SetSMSAttributes$) {
+    };
+    var SetSubscriptionAttributesCommand = class extends command5(_ep05, _mw05, "SetSubscriptionAttributes", SetSubscriptionAttributes$) {
+    };
+    var SetTopicAttributesCommand = class extends command5(_ep05, _mw05, "SetTopicAttributes", SetTopicAttributes$) {
+    };
+    var SubscribeCommand = class extends command5(_ep05, _mw05, "Subscribe", Subscribe$) {
+    };
+    var TagResourceCommand = class extends command5(_ep05, _mw05, "TagResource", TagResource$) {
+    };
+    var UnsubscribeCommand = class extends command5(_ep05, _mw05, "Unsubscribe", Unsubscribe$) {
+    };
+    var UntagResourceCommand = class extends command5(_ep05, _mw05, "UntagResource", UntagResource$) {
+    };
+    var VerifySMSSandboxPhoneNumberCommand = class extends command5(_ep05, _mw05, "VerifySMSSandboxPhoneNumber", VerifySMSSandboxPhoneNumber$) {
+    };
+    var paginateListEndpointsByPlatformApplication = createPaginator2(SNSClient2, ListEndpointsByPlatformApplicationCommand, "NextToken", "NextToken", "");
+    var paginateListOriginationNumbers = createPaginator2(SNSClient2, ListOriginationNumbersCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListPhoneNumbersOptedOut = createPaginator2(SNSClient2, ListPhoneNumbersOptedOutCommand, "nextToken", "nextToken", "");
+    var paginateListPlatformApplications = createPaginator2(SNSClient2, ListPlatformApplicationsCommand, "NextToken", "NextToken", "");
+    var paginateListSMSSandboxPhoneNumbers = createPaginator2(SNSClient2, ListSMSSandboxPhoneNumbersCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListSubscriptionsByTopic = createPaginator2(SNSClient2, ListSubscriptionsByTopicCommand, "NextToken", "NextToken", "");
+    var paginateListSubscriptions = createPaginator2(SNSClient2, ListSubscriptionsCommand, "NextToken", "NextToken", "");
+    var paginateListTopics = createPaginator2(SNSClient2, ListTopicsCommand, "NextToken", "NextToken", "");
+    var commands5 = {
+      AddPermissionCommand,
+      CheckIfPhoneNumberIsOptedOutCommand,
+      ConfirmSubscriptionCommand,
+      CreatePlatformApplicationCommand,
+      CreatePlatformEndpointCommand,
+      CreateSMSSandboxPhoneNumberCommand,
+      CreateTopicCommand,
+      DeleteEndpointCommand,
+      DeletePlatformApplicationCommand,
+      DeleteSMSSandboxPhoneNumberCommand,
+      DeleteTopicCommand,
+      GetDataProtectionPolicyCommand,
+      GetEndpointAttributesCommand,
+      GetPlatformApplicationAttributesCommand,
+      GetSMSAttributesCommand,
+      GetSMSSandboxAccountStatusCommand,
+      GetSubscriptionAttributesCommand,
+      GetTopicAttributesCommand,
+      ListEndpointsByPlatformApplicationCommand,
+      ListOriginationNumbersCommand,
+      ListPhoneNumbersOptedOutCommand,
+      ListPlatformApplicationsCommand,
+      ListSMSSandboxPhoneNumbersCommand,
+      ListSubscriptionsCommand,
+      ListSubscriptionsByTopicCommand,
+      ListTagsForResourceCommand,
+      ListTopicsCommand,
+      OptInPhoneNumberCommand,
+      PublishCommand: PublishCommand2,
+      PublishBatchCommand,
+      PutDataProtectionPolicyCommand,
+      RemovePermissionCommand,
+      SetEndpointAttributesCommand,
+      SetPlatformApplicationAttributesCommand,
+      SetSMSAttributesCommand,
+      SetSubscriptionAttributesCommand,
+      SetTopicAttributesCommand,
+      SubscribeCommand,
+      TagResourceCommand,
+      UnsubscribeCommand,
+      UntagResourceCommand,
+      VerifySMSSandboxPhoneNumberCommand
+    };
+    var paginators = {
+      paginateListEndpointsByPlatformApplication,
+      paginateListOriginationNumbers,
+      paginateListPhoneNumbersOptedOut,
+      paginateListPlatformApplications,
+      paginateListSMSSandboxPhoneNumbers,
+      paginateListSubscriptions,
+      paginateListSubscriptionsByTopic,
+      paginateListTopics
+    };
+    var SNS = class extends SNSClient2 {
+    };
+    createAggregatedClient2(commands5, SNS, { paginators });
+    var LanguageCodeString = {
+      de_DE: "de-DE",
+      en_GB: "en-GB",
+      en_US: "en-US",
+      es_419: "es-419",
+      es_ES: "es-ES",
+      fr_CA: "fr-CA",
+      fr_FR: "fr-FR",
+      it_IT: "it-IT",
+      jp_JP: "ja-JP",
+      kr_KR: "kr-KR",
+      pt_BR: "pt-BR",
+      zh_CN: "zh-CN",
+      zh_TW: "zh-TW"
+    };
+    var NumberCapability = {
+      MMS: "MMS",
+      SMS: "SMS",
+      VOICE: "VOICE"
+    };
+    var RouteType = {
+      Premium: "Premium",
+      Promotional: "Promotional",
+      Transactional: "Transactional"
+    };
+    var SMSSandboxPhoneNumberVerificationStatus = {
+      Pending: "Pending",
+      Verified: "Verified"
+    };
+    exports.AddPermission$ = AddPermission$;
+    exports.AddPermissionCommand = AddPermissionCommand;
+    exports.AddPermissionInput$ = AddPermissionInput$;
+    exports.AuthorizationErrorException = AuthorizationErrorException;
+    exports.AuthorizationErrorException$ = AuthorizationErrorException$;
+    exports.BatchEntryIdsNotDistinctException = BatchEntryIdsNotDistinctException;
+    exports.BatchEntryIdsNotDistinctException$ = BatchEntryIdsNotDistinctException$;
+    exports.BatchRequestTooLongException = BatchRequestTooLongException;
+    exports.BatchRequestTooLongException$ = BatchRequestTooLongException$;
+    exports.BatchResultErrorEntry$ = BatchResultErrorEntry$;
+    exports.CheckIfPhoneNumberIsOptedOut$ = CheckIfPhoneNumberIsOptedOut$;
+    exports.CheckIfPhoneNumberIsOptedOutCommand = CheckIfPhoneNumberIsOptedOutCommand;
+    exports.CheckIfPhoneNumberIsOptedOutInput$ = CheckIfPhoneNumberIsOptedOutInput$;
+    exports.CheckIfPhoneNumberIsOptedOutResponse$ = CheckIfPhoneNumberIsOptedOutResponse$;
+    exports.ConcurrentAccessException = ConcurrentAccessException;
+    exports.ConcurrentAccessException$ = ConcurrentAccessException$;
+    exports.ConfirmSubscription$ = ConfirmSubscription$;
+    exports.ConfirmSubscriptionCommand = ConfirmSubscriptionCommand;
+    exports.ConfirmSubscriptionInput$ = ConfirmSubscriptionInput$;
+    exports.ConfirmSubscriptionResponse$ = ConfirmSubscriptionResponse$;
+    exports.CreateEndpointResponse$ = CreateEndpointResponse$;
+    exports.CreatePlatformApplication$ = CreatePlatformApplication$;
+    exports.CreatePlatformApplicationCommand = CreatePlatformApplicationCommand;
+    exports.CreatePlatformApplicationInput$ = CreatePlatformApplicationInput$;
+    exports.CreatePlatformApplicationResponse$ = CreatePlatformApplicationResponse$;
+    exports.CreatePlatformEndpoint$ = CreatePlatformEndpoint$;
+    exports.CreatePlatformEndpointCommand = CreatePlatformEndpointCommand;
+    exports.CreatePlatformEndpointInput$ = CreatePlatformEndpointInput$;
+    exports.CreateSMSSandboxPhoneNumber$ = CreateSMSSandboxPhoneNumber$;
+    exports.CreateSMSSandboxPhoneNumberCommand = CreateSMSSandboxPhoneNumberCommand;
+    exports.CreateSMSSandboxPhoneNumberInput$ = CreateSMSSandboxPhoneNumberInput$;
+    exports.CreateSMSSandboxPhoneNumberResult$ = CreateSMSSandboxPhoneNumberResult$;
+    exports.CreateTopic$ = CreateTopic$;
+    exports.CreateTopicCommand = CreateTopicCommand;
+    exports.CreateTopicInput$ = CreateTopicInput$;
+    exports.CreateTopicResponse$ = CreateTopicResponse$;
+    exports.DeleteEndpoint$ = DeleteEndpoint$;
+    exports.DeleteEndpointCommand = DeleteEndpointCommand;
+    exports.DeleteEndpointInput$ = DeleteEndpointInput$;
+    exports.DeletePlatformApplication$ = DeletePlatformApplication$;
+    exports.DeletePlatformApplicationCommand = DeletePlatformApplicationCommand;
+    exports.DeletePlatformApplicationInput$ = DeletePlatformApplicationInput$;
+    exports.DeleteSMSSandboxPhoneNumber$ = DeleteSMSSandboxPhoneNumber$;
+    exports.DeleteSMSSandboxPhoneNumberCommand = DeleteSMSSandboxPhoneNumberCommand;
+    exports.DeleteSMSSandboxPhoneNumberInput$ = DeleteSMSSandboxPhoneNumberInput$;
+    exports.DeleteSMSSandboxPhoneNumberResult$ = DeleteSMSSandboxPhoneNumberResult$;
+    exports.DeleteTopic$ = DeleteTopic$;
+    exports.DeleteTopicCommand = DeleteTopicCommand;
+    exports.DeleteTopicInput$ = DeleteTopicInput$;
+    exports.EmptyBatchRequestException = EmptyBatchRequestException;
+    exports.EmptyBatchRequestException$ = EmptyBatchRequestException$;
+    exports.Endpoint$ = Endpoint$;
+    exports.EndpointDisabledException = EndpointDisabledException;
+    exports.EndpointDisabledException$ = EndpointDisabledException$;
+    exports.FilterPolicyLimitExceededException = FilterPolicyLimitExceededException;
+    exports.FilterPolicyLimitExceededException$ = FilterPolicyLimitExceededException$;
+    exports.GetDataProtectionPolicy$ = GetDataProtectionPolicy$;
+    exports.GetDataProtectionPolicyCommand = GetDataProtectionPolicyCommand;
+    exports.GetDataProtectionPolicyInput$ = GetDataProtectionPolicyInput$;
+    exports.GetDataProtectionPolicyResponse$ = GetDataProtectionPolicyResponse$;
+    exports.GetEndpointAttributes$ = GetEndpointAttributes$;
+    exports.GetEndpointAttributesCommand = GetEndpointAttributesCommand;
+    exports.GetEndpointAttributesInput$ = GetEndpointAttributesInput$;
+    exports.GetEndpointAttributesResponse$ = GetEndpointAttributesResponse$;
+    exports.GetPlatformApplicationAttributes$ = GetPlatformApplicationAttributes$;
+    exports.GetPlatformApplicationAttributesCommand = GetPlatformApplicationAttributesCommand;
+    exports.GetPlatformApplicationAttributesInput$ = GetPlatformApplicationAttributesInput$;
+    exports.GetPlatformApplicationAttributesResponse$ = GetPlatformApplicationAttributesResponse$;
+    exports.GetSMSAttributes$ = GetSMSAttributes$;
+    exports.GetSMSAttributesCommand = GetSMSAttributesCommand;
+    exports.GetSMSAttributesInput$ = GetSMSAttributesInput$;
+    exports.GetSMSAttributesResponse$ = GetSMSAttributesResponse$;
+    exports.GetSMSSandboxAccountStatus$ = GetSMSSandboxAccountStatus$;
+    exports.GetSMSSandboxAccountStatusCommand = GetSMSSandboxAccountStatusCommand;
+    exports.GetSMSSandboxAccountStatusInput$ = GetSMSSandboxAccountStatusInput$;
+    exports.GetSMSSandboxAccountStatusResult$ = GetSMSSandboxAccountStatusResult$;
+    exports.GetSubscriptionAttributes$ = GetSubscriptionAttributes$;
+    exports.GetSubscriptionAttributesCommand = GetSubscriptionAttributesCommand;
+    exports.GetSubscriptionAttributesInput$ = GetSubscriptionAttributesInput$;
+    exports.GetSubscriptionAttributesResponse$ = GetSubscriptionAttributesResponse$;
+    exports.GetTopicAttributes$ = GetTopicAttributes$;
+    exports.GetTopicAttributesCommand = GetTopicAttributesCommand;
+    exports.GetTopicAttributesInput$ = GetTopicAttributesInput$;
+    exports.GetTopicAttributesResponse$ = GetTopicAttributesResponse$;
+    exports.InternalErrorException = InternalErrorException;
+    exports.InternalErrorException$ = InternalErrorException$;
+    exports.InvalidBatchEntryIdException = InvalidBatchEntryIdException;
+    exports.InvalidBatchEntryIdException$ = InvalidBatchEntryIdException$;
+    exports.InvalidParameterException = InvalidParameterException;
+    exports.InvalidParameterException$ = InvalidParameterException$;
+    exports.InvalidParameterValueException = InvalidParameterValueException;
+    exports.InvalidParameterValueException$ = InvalidParameterValueException$;
+    exports.InvalidSecurityException = InvalidSecurityException;
+    exports.InvalidSecurityException$ = InvalidSecurityException$;
+    exports.InvalidStateException = InvalidStateException;
+    exports.InvalidStateException$ = InvalidStateException$;
+    exports.KMSAccessDeniedException = KMSAccessDeniedException;
+    exports.KMSAccessDeniedException$ = KMSAccessDeniedException$;
+    exports.KMSDisabledException = KMSDisabledException;
+    exports.KMSDisabledException$ = KMSDisabledException$;
+    exports.KMSInvalidStateException = KMSInvalidStateException;
+    exports.KMSInvalidStateException$ = KMSInvalidStateException$;
+    exports.KMSNotFoundException = KMSNotFoundException;
+    exports.KMSNotFoundException$ = KMSNotFoundException$;
+    exports.KMSOptInRequired = KMSOptInRequired;
+    exports.KMSOptInRequired$ = KMSOptInRequired$;
+    exports.KMSThrottlingException = KMSThrottlingException;
+    exports.KMSThrottlingException$ = KMSThrottlingException$;
+    exports.LanguageCodeString = LanguageCodeString;
+    exports.ListEndpointsByPlatformApplication$ = ListEndpointsByPlatformApplication$;
+    exports.ListEndpointsByPlatformApplicationCommand = ListEndpointsByPlatformApplicationCommand;
+    exports.ListEndpointsByPlatformApplicationInput$ = ListEndpointsByPlatformApplicationInput$;
+    exports.ListEndpointsByPlatformApplicationResponse$ = ListEndpointsByPlatformApplicationResponse$;
+    exports.ListOriginationNumbers$ = ListOriginationNumbers$;
+    exports.ListOriginationNumbersCommand = ListOriginationNumbersCommand;
+    exports.ListOriginationNumbersRequest$ = ListOriginationNumbersRequest$;
+    exports.ListOriginationNumbersResult$ = ListOriginationNumbersResult$;
+    exports.ListPhoneNumbersOptedOut$ = ListPhoneNumbersOptedOut$;
+    exports.ListPhoneNumbersOptedOutCommand = ListPhoneNumbersOptedOutCommand;
+    exports.ListPhoneNumbersOptedOutInput$ = ListPhoneNumbersOptedOutInput$;
+    exports.ListPhoneNumbersOptedOutResponse$ = ListPhoneNumbersOptedOutResponse$;
+    exports.ListPlatformApplications$ = ListPlatformApplications$;
+    exports.ListPlatformApplicationsCommand = ListPlatformApplicationsCommand;
+    exports.ListPlatformApplicationsInput$ = ListPlatformApplicationsInput$;
+    exports.ListPlatformApplicationsResponse$ = ListPlatformApplicationsResponse$;
+    exports.ListSMSSandboxPhoneNumbers$ = ListSMSSandboxPhoneNumbers$;
+    exports.ListSMSSandboxPhoneNumbersCommand = ListSMSSandboxPhoneNumbersCommand;
+    exports.ListSMSSandboxPhoneNumbersInput$ = ListSMSSandboxPhoneNumbersInput$;
+    exports.ListSMSSandboxPhoneNumbersResult$ = ListSMSSandboxPhoneNumbersResult$;
+    exports.ListSubscriptions$ = ListSubscriptions$;
+    exports.ListSubscriptionsByTopic$ = ListSubscriptionsByTopic$;
+    exports.ListSubscriptionsByTopicCommand = ListSubscriptionsByTopicCommand;
+    exports.ListSubscriptionsByTopicInput$ = ListSubscriptionsByTopicInput$;
+    exports.ListSubscriptionsByTopicResponse$ = ListSubscriptionsByTopicResponse$;
+    exports.ListSubscriptionsCommand = ListSubscriptionsCommand;
+    exports.ListSubscriptionsInput$ = ListSubscriptionsInput$;
+    exports.ListSubscriptionsResponse$ = ListSubscriptionsResponse$;
+    exports.ListTagsForResource$ = ListTagsForResource$;
+    exports.ListTagsForResourceCommand = ListTagsForResourceCommand;
+    exports.ListTagsForResourceRequest$ = ListTagsForResourceRequest$;
+    exports.ListTagsForResourceResponse$ = ListTagsForResourceResponse$;
+    exports.ListTopics$ = ListTopics$;
+    exports.ListTopicsCommand = ListTopicsCommand;
+    exports.ListTopicsInput$ = ListTopicsInput$;
+    exports.ListTopicsResponse$ = ListTopicsResponse$;
+    exports.MessageAttributeValue$ = MessageAttributeValue$;
+    exports.NotFoundException = NotFoundException;
+    exports.NotFoundException$ = NotFoundException$;
+    exports.NumberCapability = NumberCapability;
+    exports.OptInPhoneNumber$ = OptInPhoneNumber$;
+    exports.OptInPhoneNumberCommand = OptInPhoneNumberCommand;
+    exports.OptInPhoneNumberInput$ = OptInPhoneNumberInput$;
+    exports.OptInPhoneNumberResponse$ = OptInPhoneNumberResponse$;
+    exports.OptedOutException = OptedOutException;
+    exports.OptedOutException$ = OptedOutException$;
+    exports.PhoneNumberInformation$ = PhoneNumberInformation$;
+    exports.PlatformApplication$ = PlatformApplication$;
+    exports.PlatformApplicationDisabledException = PlatformApplicationDisabledException;
+    exports.PlatformApplicationDisabledException$ = PlatformApplicationDisabledException$;
+    exports.Publish$ = Publish$;
+    exports.PublishBatch$ = PublishBatch$;
+    exports.PublishBatchCommand = PublishBatchCommand;
+    exports.PublishBatchInput$ = PublishBatchInput$;
+    exports.PublishBatchRequestEntry$ = PublishBatchRequestEntry$;
+    exports.PublishBatchResponse$ = PublishBatchResponse$;
+    exports.PublishBatchResultEntry$ = PublishBatchResultEntry$;
+    exports.PublishCommand = PublishCommand2;
+    exports.PublishInput$ = PublishInput$;
+    exports.PublishResponse$ = PublishResponse$;
+    exports.PutDataProtectionPolicy$ = PutDataProtectionPolicy$;
+    exports.PutDataProtectionPolicyCommand = PutDataProtectionPolicyCommand;
+    exports.PutDataProtectionPolicyInput$ = PutDataProtectionPolicyInput$;
+    exports.RemovePermission$ = RemovePermission$;
+    exports.RemovePermissionCommand = RemovePermissionCommand;
+    exports.RemovePermissionInput$ = RemovePermissionInput$;
+    exports.ReplayLimitExceededException = ReplayLimitExceededException;
+    exports.ReplayLimitExceededException$ = ReplayLimitExceededException$;
+    exports.ResourceNotFoundException = ResourceNotFoundException2;
+    exports.ResourceNotFoundException$ = ResourceNotFoundException$2;
+    exports.RouteType = RouteType;
+    exports.SMSSandboxPhoneNumber$ = SMSSandboxPhoneNumber$;
+    exports.SMSSandboxPhoneNumberVerificationStatus = SMSSandboxPhoneNumberVerificationStatus;
+    exports.SNS = SNS;
+    exports.SNSClient = SNSClient2;
+    exports.SNSServiceException = SNSServiceException;
+    exports.SNSServiceException$ = SNSServiceException$;
+    exports.SetEndpointAttributes$ = SetEndpointAttributes$;
+    exports.SetEndpointAttributesCommand = SetEndpointAttributesCommand;
+    exports.SetEndpointAttributesInput$ = SetEndpointAttributesInput$;
+    exports.SetPlatformApplicationAttributes$ = SetPlatformApplicationAttributes$;
+    exports.SetPlatformApplicationAttributesCommand = SetPlatformApplicationAttributesCommand;
+    exports.SetPlatformApplicationAttributesInput$ = SetPlatformApplicationAttributesInput$;
+    exports.SetSMSAttributes$ = SetSMSAttributes$;
+    exports.SetSMSAttributesCommand = SetSMSAttributesCommand;
+    exports.SetSMSAttributesInput$ = SetSMSAttributesInput$;
+    exports.SetSMSAttributesResponse$ = SetSMSAttributesResponse$;
+    exports.SetSubscriptionAttributes$ = SetSubscriptionAttributes$;
+    exports.SetSubscriptionAttributesCommand = SetSubscriptionAttributesCommand;
+    exports.SetSubscriptionAttributesInput$ = SetSubscriptionAttributesInput$;
+    exports.SetTopicAttributes$ = SetTopicAttributes$;
+    exports.SetTopicAttributesCommand = SetTopicAttributesCommand;
+    exports.SetTopicAttributesInput$ = SetTopicAttributesInput$;
+    exports.StaleTagException = StaleTagException;
+    exports.StaleTagException$ = StaleTagException$;
+    exports.Subscribe$ = Subscribe$;
+    exports.SubscribeCommand = SubscribeCommand;
+    exports.SubscribeInput$ = SubscribeInput$;
+    exports.SubscribeResponse$ = SubscribeResponse$;
+    exports.Subscription$ = Subscription$;
+    exports.SubscriptionLimitExceededException = SubscriptionLimitExceededException;
+    exports.SubscriptionLimitExceededException$ = SubscriptionLimitExceededException$;
+    exports.Tag$ = Tag$2;
+    exports.TagLimitExceededException = TagLimitExceededException;
+    exports.TagLimitExceededException$ = TagLimitExceededException$;
+    exports.TagPolicyException = TagPolicyException;
+    exports.TagPolicyException$ = TagPolicyException$;
+    exports.TagResource$ = TagResource$;
+    exports.TagResourceCommand = TagResourceCommand;
+    exports.TagResourceRequest$ = TagResourceRequest$;
+    exports.TagResourceResponse$ = TagResourceResponse$;
+    exports.ThrottledException = ThrottledException;
+    exports.ThrottledException$ = ThrottledException$;
+    exports.TooManyEntriesInBatchRequestException = TooManyEntriesInBatchRequestException;
+    exports.TooManyEntriesInBatchRequestException$ = TooManyEntriesInBatchRequestException$;
+    exports.Topic$ = Topic$;
+    exports.TopicLimitExceededException = TopicLimitExceededException;
+    exports.TopicLimitExceededException$ = TopicLimitExceededException$;
+    exports.Unsubscribe$ = Unsubscribe$;
+    exports.UnsubscribeCommand = UnsubscribeCommand;
+    exports.UnsubscribeInput$ = UnsubscribeInput$;
+    exports.UntagResource$ = UntagResource$;
+    exports.UntagResourceCommand = UntagResourceCommand;
+    exports.UntagResourceRequest$ = UntagResourceRequest$;
+    exports.UntagResourceResponse$ = UntagResourceResponse$;
+    exports.UserErrorException = UserErrorException;
+    exports.UserErrorException$ = UserErrorException$;
+    exports.ValidationException = ValidationException2;
+    exports.ValidationException$ = ValidationException$2;
+    exports.VerificationException = VerificationException;
+    exports.VerificationException$ = VerificationException$;
+    exports.VerifySMSSandboxPhoneNumber$ = VerifySMSSandboxPhoneNumber$;
+    exports.VerifySMSSandboxPhoneNumberCommand = VerifySMSSandboxPhoneNumberCommand;
+    exports.VerifySMSSandboxPhoneNumberInput$ = VerifySMSSandboxPhoneNumberInput$;
+    exports.VerifySMSSandboxPhoneNumberResult$ = VerifySMSSandboxPhoneNumberResult$;
+    exports.errorTypeRegistries = errorTypeRegistries5;
+    exports.paginateListEndpointsByPlatformApplication = paginateListEndpointsByPlatformApplication;
+    exports.paginateListOriginationNumbers = paginateListOriginationNumbers;
+    exports.paginateListPhoneNumbersOptedOut = paginateListPhoneNumbersOptedOut;
+    exports.paginateListPlatformApplications = paginateListPlatformApplications;
+    exports.paginateListSMSSandboxPhoneNumbers = paginateListSMSSandboxPhoneNumbers;
+    exports.paginateListSubscriptions = paginateListSubscriptions;
+    exports.paginateListSubscriptionsByTopic = paginateListSubscriptionsByTopic;
+    exports.paginateListTopics = paginateListTopics;
+  }
+});
+
 // src/action/aws.ts
 var import_client_cloudwatch = __toESM(require_dist_cjs17(), 1);
 var import_client_ecs = __toESM(require_dist_cjs18(), 1);
@@ -87215,15 +90141,15 @@ function formatDuration(totalSeconds) {
   if (totalSeconds <= 0) return "0s";
   let rest = Math.round(totalSeconds);
   const parts = [];
-  for (const [unit, size] of [
+  for (const [unit, size2] of [
     ["d", 86400],
     ["h", 3600],
     ["m", 60],
     ["s", 1]
   ]) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
+    if (rest >= size2) {
+      parts.push(`${Math.floor(rest / size2)}${unit}`);
+      rest %= size2;
     }
   }
   return parts.join("");
@@ -87336,8 +90262,8 @@ function errorMessage(error3) {
 
 // src/action/log.ts
 var ActionLogger = class _ActionLogger {
-  constructor(base) {
-    this.base = base;
+  constructor(base2) {
+    this.base = base2;
   }
   base;
   /** A logger whose lines also carry `fields`. */
@@ -87718,6 +90644,467 @@ function infrastructureLeftovers(migration, image) {
   return leftovers;
 }
 
+// src/notify/retry.ts
+var DEFAULT_RETRY_POLICY = {
+  maxAttempts: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 8e3,
+  totalBudgetMs: 3e4,
+  attemptTimeoutMs: 1e4
+};
+function backoffDelayMs(policy, retry, random) {
+  const bound = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  return Math.floor(random() * bound);
+}
+function parseRetryAfter(value, nowMs) {
+  if (value === null || value === void 0) return void 0;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1e3;
+  const date2 = Date.parse(text);
+  if (Number.isNaN(date2)) return void 0;
+  return Math.max(0, date2 - nowMs);
+}
+function classifyHttpStatus(status, retryAfter, nowMs) {
+  if (status >= 200 && status < 300) return { kind: "delivered", detail: `HTTP ${status}` };
+  if (status === 408 || status === 425 || status === 429 || status >= 500) {
+    const retryAfterMs = parseRetryAfter(retryAfter, nowMs);
+    return {
+      kind: "retryable",
+      detail: `HTTP ${status}${retryAfterMs !== void 0 ? ` (Retry-After ${Math.ceil(retryAfterMs / 1e3)} s)` : ""}`,
+      ...retryAfterMs !== void 0 ? { retryAfterMs } : {}
+    };
+  }
+  return { kind: "rejected", detail: `HTTP ${status}` };
+}
+function decideRetry(policy, attempt, elapsedMs, outcome, random) {
+  if (outcome.kind === "rejected") return { retry: false, why: `refused: ${outcome.detail}` };
+  if (attempt >= policy.maxAttempts) return { retry: false, why: `gave up after ${attempt} attempts` };
+  const backoff = backoffDelayMs(policy, attempt, random);
+  const delayMs = Math.max(backoff, outcome.retryAfterMs ?? 0);
+  if (elapsedMs + delayMs >= policy.totalBudgetMs) {
+    return {
+      retry: false,
+      why: outcome.retryAfterMs !== void 0 && outcome.retryAfterMs >= backoff ? `the receiver asked to wait ${Math.ceil(outcome.retryAfterMs / 1e3)} s, past the ${Math.round(policy.totalBudgetMs / 1e3)} s delivery budget` : `the ${Math.round(policy.totalBudgetMs / 1e3)} s delivery budget ran out after ${attempt} attempts`
+    };
+  }
+  return { retry: true, delayMs };
+}
+
+// src/notify/deliver.ts
+var SYSTEM_CLOCK = {
+  nowMs: () => Date.now(),
+  sleep: (ms) => new Promise((resolve4) => setTimeout(resolve4, ms)),
+  random: Math.random
+};
+async function attemptOnce(send, timeoutMs) {
+  const controller = new AbortController();
+  let timer;
+  const timedOut = new Promise((resolve4) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+      resolve4({ kind: "retryable", detail: `timed out after ${timeoutMs} ms` });
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      send(controller.signal).catch(
+        (error3) => ({
+          kind: "retryable",
+          detail: error3 instanceof Error ? error3.message : String(error3)
+        })
+      ),
+      timedOut
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+async function deliverWithRetry(send, policy, clock = SYSTEM_CLOCK) {
+  const started = clock.nowMs();
+  const outcomes = [];
+  for (let attempt = 1; ; attempt++) {
+    const remaining = policy.totalBudgetMs - (clock.nowMs() - started);
+    const outcome = await attemptOnce(send, Math.max(1, Math.min(policy.attemptTimeoutMs, remaining)));
+    outcomes.push(outcome.detail);
+    const elapsedMs = clock.nowMs() - started;
+    if (outcome.kind === "delivered") return { delivered: true, attempts: attempt, elapsedMs, outcomes };
+    const decision = decideRetry(policy, attempt, elapsedMs, outcome, clock.random);
+    if (!decision.retry) {
+      return {
+        delivered: false,
+        attempts: attempt,
+        elapsedMs,
+        outcomes,
+        failure: `${decision.why}; last: ${outcome.detail}`
+      };
+    }
+    await clock.sleep(decision.delayMs);
+  }
+}
+
+// src/notify/events.ts
+import { createHash as createHash5 } from "node:crypto";
+var EVENT_TYPE_PREFIX = "dev.cutover.";
+function eventId(event, origin) {
+  const digest2 = createHash5("sha256").update(
+    [
+      origin.source,
+      origin.idScope ?? origin.correlationId,
+      event.name,
+      event.migration,
+      event.occurrence
+    ].join("\n")
+  ).digest("hex");
+  return `${digest2.slice(0, 8)}-${digest2.slice(8, 12)}-${digest2.slice(12, 16)}-${digest2.slice(16, 20)}-${digest2.slice(20, 32)}`;
+}
+function toCloudEvent(event, origin) {
+  const weights = event.weightsBefore || event.weightsAfter ? {
+    ...event.weightsBefore ? { before: event.weightsBefore } : {},
+    ...event.weightsAfter ? { after: event.weightsAfter } : {}
+  } : void 0;
+  const data = {
+    event: event.name,
+    migration: event.migration,
+    phase: event.phase,
+    summary: event.summary,
+    ...weights ? { weights } : {},
+    ...event.verdict ? { verdict: event.verdict } : {},
+    ...event.rollbackOrigin ? { rollback: { origin: event.rollbackOrigin, ...event.reason ? { reason: event.reason } : {} } } : {},
+    ...event.reason && !event.rollbackOrigin ? { reason: event.reason } : {},
+    ...event.runUrl ? { runUrl: event.runUrl } : {},
+    ...event.links && event.links.length > 0 ? { links: event.links } : {},
+    ...event.evidence ? { evidence: event.evidence } : {}
+  };
+  return {
+    specversion: "1.0",
+    id: eventId(event, origin),
+    source: origin.source,
+    type: `${EVENT_TYPE_PREFIX}${event.name}`,
+    time: event.time.toISOString(),
+    subject: event.migration,
+    datacontenttype: "application/json",
+    correlationid: origin.correlationId,
+    data
+  };
+}
+function formatWeights(weights) {
+  return `old ${weights.old} % / new ${weights.new} %`;
+}
+var EVENT_TITLES = {
+  "phase-started": "Phase started",
+  "shift-applied": "Traffic shifted",
+  "gate-verdict": "Gate verdict",
+  "rollback-started": "Rollback started",
+  "rollback-completed": "Rollback completed",
+  "decommission-scaled-down": "Old side scaled down",
+  "decommission-deleted": "Old side deleted",
+  "drift-detected": "Drift detected",
+  "waiting-for-approval": "Waiting for approval"
+};
+
+// src/notify/filter.ts
+function filterAccepts(filter, event) {
+  if (!filter) return true;
+  const name = event.data.event;
+  if (filter.events && !filter.events.includes(name)) return false;
+  if (name === "gate-verdict" && filter.verdicts && event.data.verdict) {
+    if (!filter.verdicts.includes(event.data.verdict.verdict)) return false;
+  }
+  if ((name === "rollback-started" || name === "rollback-completed") && filter.rollbackOrigins) {
+    const origin = event.data.rollback?.origin;
+    if (origin && !filter.rollbackOrigins.includes(origin)) return false;
+  }
+  return true;
+}
+
+// src/notify/secrets.ts
+function parseNotificationSecrets(text) {
+  const trimmed = text.trim();
+  if (trimmed === "") return { values: {}, problems: [] };
+  if (trimmed.startsWith("{")) {
+    let parsed;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      return {
+        values: {},
+        problems: ["is not valid JSON; give a JSON object of names to values, or NAME=value lines"]
+      };
+    }
+    const values2 = {};
+    const problems2 = [];
+    for (const [name, value] of Object.entries(parsed)) {
+      if (typeof value === "string") values2[name] = value;
+      else problems2.push(`"${name}" is not a string`);
+    }
+    return { values: values2, problems: problems2 };
+  }
+  const values = {};
+  const problems = [];
+  for (const [index, line] of trimmed.split(/\r?\n/).entries()) {
+    if (line.trim() === "" || line.trim().startsWith("#")) continue;
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (match) values[match[1]] = match[2];
+    else problems.push(`line ${index + 1} is not NAME=value`);
+  }
+  return { values, problems };
+}
+function describeReference(reference) {
+  return reference.secret !== void 0 ? `secret ${reference.secret}` : `environment variable ${reference.env}`;
+}
+function resolveReference(reference, lookup) {
+  const value = reference.secret !== void 0 ? lookup.secrets[reference.secret] : reference.env !== void 0 ? lookup.env[reference.env] : void 0;
+  return value === void 0 || value === "" ? void 0 : value;
+}
+var LOOPBACK_HOSTS = /* @__PURE__ */ new Set(["localhost", "127.0.0.1", "[::1]"]);
+function urlProblem(value, what) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${what} is not a URL`;
+  }
+  if (url.protocol === "https:") return void 0;
+  if (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)) return void 0;
+  return `${what} is a ${url.protocol.replace(":", "")} URL; give an https:// URL (plain http only reaches a receiver on this machine)`;
+}
+function resolveSink(sink, lookup) {
+  const values = [];
+  const take2 = (reference, what) => {
+    const value = resolveReference(reference, lookup);
+    if (value === void 0) return { problem: `${what} (${describeReference(reference)}) is not set` };
+    values.push(value);
+    return { value };
+  };
+  switch (sink.kind) {
+    case "sns":
+      return { ok: true, secrets: {}, values };
+    case "slack": {
+      const url = take2(sink.webhookUrl, "the webhook URL");
+      if (url.value === void 0) return { ok: false, problem: url.problem, values };
+      const problem = urlProblem(url.value, `the webhook URL (${describeReference(sink.webhookUrl)})`);
+      return problem ? { ok: false, problem, values } : { ok: true, secrets: { url: url.value }, values };
+    }
+    case "webhook": {
+      const url = take2(sink.url, "the URL");
+      const key = take2(sink.signingSecret, "the signing secret");
+      const problems = [url.problem, key.problem].filter(
+        (problem) => problem !== void 0
+      );
+      if (url.value !== void 0) {
+        const problem = urlProblem(url.value, `the URL (${describeReference(sink.url)})`);
+        if (problem) problems.push(problem);
+      }
+      if (problems.length > 0) return { ok: false, problem: problems.join("; "), values };
+      return { ok: true, secrets: { url: url.value, signingSecret: key.value }, values };
+    }
+  }
+}
+
+// src/notify/announcer.ts
+var Announcer = class {
+  constructor(options) {
+    this.options = options;
+  }
+  options;
+  /** Every delivery so far, in the order they finished. */
+  deliveries = [];
+  prepared;
+  /** True when the migration has sinks at all. */
+  get configured() {
+    return (this.options.migration.notifications?.sinks.length ?? 0) > 0;
+  }
+  sinks() {
+    if (this.prepared) return this.prepared;
+    this.prepared = (this.options.migration.notifications?.sinks ?? []).map((spec) => {
+      let resolution;
+      try {
+        resolution = resolveSink(spec, this.options.lookup);
+      } catch (error3) {
+        resolution = {
+          ok: false,
+          problem: error3 instanceof Error ? error3.message : String(error3),
+          values: []
+        };
+      }
+      for (const value of resolution.values) this.options.mask(value);
+      if (!resolution.ok) {
+        this.options.log.warn(`notification sink "${spec.name}" cannot be used: ${resolution.problem}`, {
+          sink: spec.name
+        });
+        return { spec, problem: resolution.problem };
+      }
+      try {
+        return { spec, transport: this.options.transports(spec, resolution.secrets) };
+      } catch (error3) {
+        const problem = error3 instanceof Error ? error3.message : String(error3);
+        this.options.log.warn(`notification sink "${spec.name}" cannot be used: ${problem}`, {
+          sink: spec.name
+        });
+        return { spec, problem };
+      }
+    });
+    return this.prepared;
+  }
+  /** The envelope an event becomes (the same for every sink). */
+  envelope(event) {
+    return toCloudEvent(event, this.options.origin);
+  }
+  /** Sends the event to every sink that accepts it; resolves when all are delivered or given up. Never rejects. */
+  async announce(event) {
+    try {
+      if (!this.configured) return [];
+      const envelope = this.envelope(event);
+      const targets = this.sinks().filter((sink) => filterAccepts(sink.spec.filter, envelope));
+      const records = await Promise.all(targets.map((sink) => this.deliverTo(sink, envelope)));
+      return records;
+    } catch (error3) {
+      this.options.log.warn(
+        `notifications for ${event.name} failed: ${error3 instanceof Error ? error3.message : String(error3)}`
+      );
+      return [];
+    }
+  }
+  async deliverTo(sink, envelope) {
+    const base2 = { sink: sink.spec.name, kind: sink.spec.kind, event: envelope.data.event, id: envelope.id };
+    let record;
+    if (!sink.transport) {
+      record = { ...base2, delivered: false, attempts: 0, elapsedMs: 0, error: sink.problem ?? "not usable" };
+    } else {
+      const transport = sink.transport;
+      const result = await deliverWithRetry(
+        (signal) => transport.send(envelope, signal),
+        this.options.policy ?? DEFAULT_RETRY_POLICY,
+        this.options.clock ?? SYSTEM_CLOCK
+      );
+      record = {
+        ...base2,
+        delivered: result.delivered,
+        attempts: result.attempts,
+        elapsedMs: result.elapsedMs,
+        ...result.failure ? { error: result.failure } : {}
+      };
+    }
+    const fields = { sink: record.sink, event: record.event, id: record.id, attempts: record.attempts };
+    if (record.delivered) this.options.log.info(`notified ${record.sink} of ${record.event}`, fields);
+    else this.options.log.warn(`could not notify ${record.sink} of ${record.event}: ${record.error}`, fields);
+    this.deliveries.push(record);
+    return record;
+  }
+};
+
+// src/notify/report.ts
+function notificationsOutput(deliveries) {
+  return JSON.stringify(deliveries);
+}
+function deliveriesTable(deliveries) {
+  if (deliveries.length === 0) return void 0;
+  return {
+    caption: "Notifications",
+    rows: [
+      ["Sink", "Event", "Result", "Attempts", "Event id"],
+      ...deliveries.map((delivery) => [
+        `${delivery.sink} (${delivery.kind})`,
+        delivery.event,
+        delivery.delivered ? "delivered" : `not delivered: ${delivery.error ?? "unknown"}`,
+        String(delivery.attempts),
+        delivery.id
+      ])
+    ]
+  };
+}
+function withDeliveries(report, deliveries) {
+  const table = deliveriesTable(deliveries);
+  if (!table) return report;
+  const failed = deliveries.filter((delivery) => !delivery.delivered);
+  return {
+    ...report,
+    tables: [...report.tables ?? [], table],
+    ...failed.length > 0 ? {
+      found: [
+        ...report.found ?? [],
+        `${failed.length} notification${failed.length === 1 ? "" : "s"} could not be delivered (${failed.map((delivery) => delivery.sink).join(", ")}); the step went on.`
+      ]
+    } : {}
+  };
+}
+
+// src/notify/action.ts
+var NOTIFICATION_SECRETS_INPUT = "notification-secrets";
+var NOTIFICATION_SECRETS_ENV = "CUTOVER_NOTIFICATION_SECRETS";
+var CORRELATION_ID_ENV = "CUTOVER_CORRELATION_ID";
+var NOTIFICATION_CONTRACT = {
+  input: {
+    description: "Secrets that notification sinks name, as NAME=value lines or a JSON object; when empty, the CUTOVER_NOTIFICATION_SECRETS environment variable. Values are masked in the log."
+  },
+  output: {
+    description: "JSON list of the notifications this step sent (sink, event, id, delivered, attempts, error); record-state records failed ones in the status history."
+  }
+};
+function workflowOrigin(run, env2) {
+  const server = env2.GITHUB_SERVER_URL ?? "https://github.com";
+  const source = run.repository ? `${server}/${run.repository}` : "urn:cutover:local";
+  const correlationId = env2[CORRELATION_ID_ENV] || run.correlationId;
+  return {
+    source,
+    correlationId,
+    ...env2.GITHUB_RUN_ID ? { idScope: `run-${env2.GITHUB_RUN_ID}` } : {}
+  };
+}
+var ActionNotifications = class {
+  constructor(options) {
+    this.options = options;
+    this.env = options.env ?? process.env;
+    const text = options.secretsInput || this.env[NOTIFICATION_SECRETS_ENV] || "";
+    const parsed = parseNotificationSecrets(text);
+    this.secrets = parsed.values;
+    for (const value of Object.values(parsed.values)) if (value !== "") options.mask(value);
+    for (const problem of parsed.problems) {
+      options.log.warn(`input "${NOTIFICATION_SECRETS_INPUT}": ${problem}; the secrets it holds are ignored`);
+    }
+  }
+  options;
+  announcers = [];
+  secrets;
+  env;
+  /** The announcer of a migration (sinks from its spec). */
+  announcerFor = (migration) => {
+    const announcer = new Announcer({
+      migration,
+      origin: workflowOrigin(this.options.run, this.env),
+      lookup: { secrets: this.secrets, env: this.env },
+      transports: this.options.transports,
+      log: this.options.log,
+      mask: this.options.mask,
+      ...this.options.policy ? { policy: this.options.policy } : {}
+    });
+    this.announcers.push(announcer);
+    return announcer;
+  };
+  get deliveries() {
+    return this.announcers.flatMap((announcer) => announcer.deliveries);
+  }
+  /** Writes the step's notifications output. */
+  publish(setOutput2) {
+    setOutput2(notificationsOutput(this.deliveries));
+  }
+};
+var NOTIFICATIONS_OUTPUT_NAME = "notifications";
+async function withActionNotifications(ctx, transports, body) {
+  const notifications = new ActionNotifications({
+    secretsInput: ctx.inputs.optional(NOTIFICATION_SECRETS_INPUT),
+    run: ctx.run,
+    log: ctx.log,
+    mask: (value) => ctx.secret(value),
+    transports
+  });
+  try {
+    return await body(notifications.announcerFor);
+  } finally {
+    notifications.publish((value) => ctx.setOutput(NOTIFICATIONS_OUTPUT_NAME, value));
+  }
+}
+
 // src/ops/decommission.ts
 var import_client_ecs3 = __toESM(require_dist_cjs18(), 1);
 import { resolve as resolve3 } from "node:path";
@@ -87779,6 +91166,25 @@ function requestMetrics(side) {
 }
 function requestCountStat(side) {
   return requestMetrics(side).requests;
+}
+
+// src/notify/event-builders.ts
+function base(context) {
+  return {
+    migration: context.migration,
+    phase: context.phase,
+    time: context.time,
+    ...context.runUrl ? { runUrl: context.runUrl } : {}
+  };
+}
+function decommissionEvent(context, step) {
+  return {
+    name: step.stage === "scaled-down" ? "decommission-scaled-down" : "decommission-deleted",
+    ...base(context),
+    occurrence: `${step.stage} ${step.target}`,
+    summary: step.stage === "scaled-down" ? `The old side of ${context.migration} (${step.target}) is scaled to zero${step.holdEndsAt ? `, held until ${step.holdEndsAt}` : ""}: ${step.detail}.` : `The old side of ${context.migration} (${step.target}) is deleted: ${step.detail}.`,
+    evidence: { target: step.target, ...step.holdEndsAt ? { holdEndsAt: step.holdEndsAt } : {} }
+  };
 }
 
 // src/providers/ecs-target.ts
@@ -89232,7 +92638,8 @@ var migrations_schema_default = {
           items: { $ref: "#/definitions/PhaseSpec" },
           "x-expected": "at least one phase"
         },
-        cost: { $ref: "#/definitions/CostSpec" }
+        cost: { $ref: "#/definitions/CostSpec" },
+        notifications: { $ref: "#/definitions/NotificationsSpec" }
       }
     },
     PromotionOverride: {
@@ -89866,6 +93273,147 @@ var migrations_schema_default = {
         }
       }
     },
+    NotificationsSpec: {
+      type: "object",
+      description: "Where decisions about this migration are announced besides GitHub: Slack, signed webhooks, SNS topics. A failed delivery never fails or blocks a step.",
+      required: ["sinks"],
+      additionalProperties: false,
+      properties: {
+        sinks: {
+          type: "array",
+          description: "The sinks; each receives the events its filter lets through.",
+          items: { $ref: "#/definitions/NotificationSinkSpec" }
+        }
+      }
+    },
+    NotificationSinkSpec: {
+      description: "One place notifications go.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [
+        { $ref: "#/definitions/SlackSinkSpec" },
+        { $ref: "#/definitions/WebhookSinkSpec" },
+        { $ref: "#/definitions/SnsSinkSpec" }
+      ]
+    },
+    SecretReference: {
+      type: "object",
+      description: "Names a value kept outside the spec, never the value itself: exactly one of secret (given to the action in notification-secrets) or env (an environment variable).",
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        secret: {
+          type: "string",
+          description: "Name of a secret handed to the action in its notification-secrets input, as GitHub names secrets.",
+          pattern: "^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]*$",
+          "x-expected": 'a secret name of letters, digits and underscores, not starting with a digit or GITHUB_, e.g. "SLACK_WEBHOOK_URL"'
+        },
+        env: {
+          type: "string",
+          description: "Name of an environment variable of the runner (or of the guardian Lambda).",
+          pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+          "x-expected": 'an environment variable name of letters, digits and underscores, e.g. "ORDERS_WEBHOOK_URL"'
+        }
+      },
+      "x-expected": '{"secret": "NAME"} (a secret given to the action in notification-secrets) or {"env": "NAME"} (an environment variable), never the URL or key itself'
+    },
+    NotificationFilter: {
+      type: "object",
+      description: "Which events a sink receives; all of them when events is absent.",
+      additionalProperties: false,
+      properties: {
+        events: {
+          type: "array",
+          description: "Event names the sink receives.",
+          minItems: 1,
+          uniqueItems: true,
+          items: { $ref: "#/definitions/NotificationEventName" }
+        },
+        verdicts: {
+          type: "array",
+          description: "gate-verdict: only these verdicts (all when absent).",
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ["pass", "fail", "rollback", "insufficient-data"] }
+        },
+        rollbackOrigins: {
+          type: "array",
+          description: "rollback-started and rollback-completed: only rollbacks from these origins (all when absent).",
+          minItems: 1,
+          uniqueItems: true,
+          items: { $ref: "#/definitions/RollbackOrigin" }
+        }
+      }
+    },
+    SlackSinkSpec: {
+      type: "object",
+      description: "A Slack incoming webhook. Its URL is a secret: name it, never write it here.",
+      required: ["kind", "name", "webhookUrl"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "slack", description: "Slack incoming webhook." },
+        name: { $ref: "#/definitions/SinkName" },
+        webhookUrl: { $ref: "#/definitions/SecretReference" },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    WebhookSinkSpec: {
+      type: "object",
+      description: "An HTTPS endpoint receiving CloudEvents 1.0 JSON, signed with HMAC-SHA256 over the timestamp and body.",
+      required: ["kind", "name", "url", "signingSecret"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "webhook", description: "Signed HTTPS webhook." },
+        name: { $ref: "#/definitions/SinkName" },
+        url: { $ref: "#/definitions/SecretReference" },
+        signingSecret: { $ref: "#/definitions/SecretReference" },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    SnsSinkSpec: {
+      type: "object",
+      description: "An SNS topic receiving CloudEvents 1.0 JSON.",
+      required: ["kind", "name", "topicArn"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "sns", description: "Amazon SNS topic." },
+        name: { $ref: "#/definitions/SinkName" },
+        topicArn: {
+          type: "string",
+          description: "ARN of the topic; the region comes from it.",
+          pattern: "^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\\d:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$",
+          "x-expected": 'an SNS topic ARN such as "arn:aws:sns:eu-west-1:123456789012:cutover-ops"'
+        },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    NotificationEventName: {
+      description: "An event a notification sink can be sent.",
+      enum: [
+        "phase-started",
+        "shift-applied",
+        "gate-verdict",
+        "rollback-started",
+        "rollback-completed",
+        "decommission-scaled-down",
+        "decommission-deleted",
+        "drift-detected",
+        "waiting-for-approval"
+      ]
+    },
+    RollbackOrigin: {
+      description: "Who rolled back: a workflow, the guardian Lambda, or someone with the CLI.",
+      enum: ["workflow", "guardian", "cli"]
+    },
+    SinkName: {
+      type: "string",
+      description: "Unique within the migration; names the sink in logs and the status history.",
+      pattern: "^[a-z0-9]+(-[a-z0-9]+)*$",
+      maxLength: 64,
+      "x-expected": 'a sink name of lowercase letters, digits and dashes, e.g. "ops-slack"'
+    },
     CostSpec: {
       type: "object",
       description: "Expected cost of the new side, checked by gates with `checkCost`.",
@@ -90118,7 +93666,8 @@ var status_schema_default = {
             "deploy",
             "decommission",
             "reconcile",
-            "override"
+            "override",
+            "notification"
           ]
         }
       }
@@ -90398,14 +93947,57 @@ function schemaErrors(name, data, file, locations) {
   return errors;
 }
 
-// src/core/gate/compare-rules.ts
+// src/notify/spec-rules.ts
 function isObject2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function notificationRuleFindings(migration, base2) {
+  const findings = [];
+  const notifications = migration.notifications;
+  if (!isObject2(notifications) || !Array.isArray(notifications.sinks)) return findings;
+  const firstAt = /* @__PURE__ */ new Map();
+  notifications.sinks.forEach((sink, index) => {
+    if (!isObject2(sink)) return;
+    const path = [...base2, "notifications", "sinks", index];
+    if (typeof sink.name === "string") {
+      const first = firstAt.get(sink.name);
+      if (first === void 0) firstAt.set(sink.name, index);
+      else
+        findings.push({
+          path: [...path, "name"],
+          message: `"${sink.name}" is also the name of notifications.sinks[${first}]`,
+          expected: "a sink name unique within the migration (it names the sink in logs and the status history)"
+        });
+    }
+    const filter = sink.filter;
+    if (!isObject2(filter) || !Array.isArray(filter.events)) return;
+    const events = filter.events;
+    if (filter.verdicts !== void 0 && !events.includes("gate-verdict")) {
+      findings.push({
+        path: [...path, "filter", "verdicts"],
+        message: "verdicts filter gate-verdict events, which this sink's events leave out",
+        expected: 'events that include "gate-verdict", or no verdicts'
+      });
+    }
+    if (filter.rollbackOrigins !== void 0 && !events.includes("rollback-started") && !events.includes("rollback-completed")) {
+      findings.push({
+        path: [...path, "filter", "rollbackOrigins"],
+        message: "rollbackOrigins filter rollback events, which this sink's events leave out",
+        expected: 'events that include "rollback-started" or "rollback-completed", or no rollbackOrigins'
+      });
+    }
+  });
+  return findings;
+}
+
+// src/core/gate/compare-rules.ts
+function isObject3(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function duplicates(items, pathOf, what, findings) {
   const first = /* @__PURE__ */ new Map();
   items.forEach((item, index) => {
-    const name = isObject2(item) ? item.name : void 0;
+    const name = isObject3(item) ? item.name : void 0;
     if (typeof name !== "string") return;
     const at = first.get(name);
     if (at === void 0) first.set(name, index);
@@ -90433,9 +94025,9 @@ function compareCheckFindings(gate, gatePath, bakes) {
   }
   duplicates(checks, (index) => [...gatePath, "checks", index, "name"], "checks", findings);
   checks.forEach((check, index) => {
-    if (!isObject2(check) || check.kind !== "compare") return;
+    if (!isObject3(check) || check.kind !== "compare") return;
     const path = [...gatePath, "checks", index];
-    const score = isObject2(check.score) ? check.score : void 0;
+    const score = isObject3(check.score) ? check.score : void 0;
     if (score && typeof score.pass === "number" && typeof score.marginal === "number" && score.marginal > score.pass) {
       findings.push({
         path: [...path, "score", "marginal"],
@@ -90446,7 +94038,7 @@ function compareCheckFindings(gate, gatePath, bakes) {
     const metrics = Array.isArray(check.metrics) ? check.metrics : [];
     duplicates(metrics, (i5) => [...path, "metrics", i5, "name"], "metrics", findings);
     metrics.forEach((metric, i5) => {
-      if (!isObject2(metric) || !isObject2(metric.metric) || !isObject2(metric.metric.queries)) return;
+      if (!isObject3(metric) || !isObject3(metric.metric) || !isObject3(metric.metric.queries)) return;
       const count = Object.keys(metric.metric.queries).length;
       if (metric.metric.expression === void 0 && count > 1) {
         findings.push({
@@ -90456,7 +94048,7 @@ function compareCheckFindings(gate, gatePath, bakes) {
         });
       }
     });
-    const early = isObject2(check.early) ? check.early : void 0;
+    const early = isObject3(check.early) ? check.early : void 0;
     if (early && typeof early.passAfter === "string") {
       const after = parseDuration(early.passAfter);
       const at = [...path, "early", "passAfter"];
@@ -90496,7 +94088,7 @@ function isValidPeriod(seconds) {
 }
 
 // src/core/spec-rules.ts
-function isObject3(value) {
+function isObject4(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function listOf(value) {
@@ -90548,8 +94140,8 @@ function checkGatePeriod(findings, period, path) {
   }
 }
 function checkThresholds(findings, metric, path) {
-  const pass2 = isObject3(metric.pass) ? metric.pass : void 0;
-  const rollback = isObject3(metric.rollback) ? metric.rollback : void 0;
+  const pass2 = isObject4(metric.pass) ? metric.pass : void 0;
+  const rollback = isObject4(metric.rollback) ? metric.rollback : void 0;
   if (pass2 && typeof pass2.min === "number" && typeof pass2.max === "number" && pass2.min > pass2.max) {
     findings.add(
       [...path, "pass"],
@@ -90588,7 +94180,7 @@ function checkThresholds(findings, metric, path) {
   }
 }
 function checkCustomMetric(findings, metric, path) {
-  if (!isObject3(metric) || !isObject3(metric.queries)) return;
+  if (!isObject4(metric) || !isObject4(metric.queries)) return;
   const count = Object.keys(metric.queries).length;
   if (metric.expression === void 0 && count > 1) {
     findings.add(
@@ -90598,10 +94190,10 @@ function checkCustomMetric(findings, metric, path) {
     );
   }
 }
-function gateBakes(migration, base, gateName) {
+function gateBakes(migration, base2, gateName) {
   const bakes = [];
   let weight;
-  for (const { step, path } of stepsOf(migration, base)) {
+  for (const { step, path } of stepsOf(migration, base2)) {
     if (step.kind === "shift" && typeof step.weight === "number") weight = step.weight;
     if (step.kind !== "bake" || step.gate !== gateName) continue;
     const seconds = typeof step.duration === "string" ? parseDuration(step.duration) : void 0;
@@ -90613,33 +94205,33 @@ function gateBakes(migration, base, gateName) {
   }
   return bakes;
 }
-function checkGates(findings, migration, base) {
-  if (!isObject3(migration.gates)) return;
+function checkGates(findings, migration, base2) {
+  if (!isObject4(migration.gates)) return;
   for (const [gateName, gate] of Object.entries(migration.gates)) {
-    if (!isObject3(gate)) continue;
-    const gatePath = [...base, "gates", gateName];
+    if (!isObject4(gate)) continue;
+    const gatePath = [...base2, "gates", gateName];
     checkGatePeriod(findings, gate.period, [...gatePath, "period"]);
-    if (gate.checkCost === true && !isObject3(migration.cost)) {
+    if (gate.checkCost === true && !isObject4(migration.cost)) {
       findings.add(
         [...gatePath, "checkCost"],
         "is true but the migration has no cost section",
         "a cost section (monthlyProjectionUsd, tolerance, prices) on the migration, or checkCost false"
       );
     }
-    for (const finding of compareCheckFindings(gate, gatePath, gateBakes(migration, base, gateName)))
+    for (const finding of compareCheckFindings(gate, gatePath, gateBakes(migration, base2, gateName)))
       findings.add(finding.path, finding.message, finding.expected);
     const metrics = listOf(gate.metrics);
     checkUnique(
       findings,
       metrics.map((metric, index) => ({
-        name: isObject3(metric) ? metric.name : void 0,
+        name: isObject4(metric) ? metric.name : void 0,
         path: [...gatePath, "metrics", index, "name"],
         label: `metrics[${index}]`
       })),
       "name"
     );
     metrics.forEach((metric, index) => {
-      if (!isObject3(metric)) return;
+      if (!isObject4(metric)) return;
       const metricPath = [...gatePath, "metrics", index];
       checkThresholds(findings, metric, metricPath);
       checkCustomMetric(findings, metric.metric, [...metricPath, "metric"]);
@@ -90673,10 +94265,10 @@ function checkLoadTest(findings, step, path, environment) {
     );
   }
 }
-function stepsOf(migration, base) {
+function stepsOf(migration, base2) {
   return listOf(migration.phases).flatMap(
-    (phase, phaseIndex) => isObject3(phase) ? listOf(phase.steps).flatMap(
-      (step, stepIndex) => isObject3(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
+    (phase, phaseIndex) => isObject4(phase) ? listOf(phase.steps).flatMap(
+      (step, stepIndex) => isObject4(step) ? [{ step, path: [...base2, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
     ) : []
   );
 }
@@ -90687,13 +94279,13 @@ function checkShiftWeight(findings, weight, path) {
     findings.add(path, problem, "an integer percentage 0\u2013100");
   }
 }
-function checkSteps(findings, migration, base, environment) {
+function checkSteps(findings, migration, base2, environment) {
   const phases = listOf(migration.phases);
   const lastPhase = phases.length - 1;
-  const gateNames = isObject3(migration.gates) ? Object.keys(migration.gates) : [];
-  const lastPhaseName = isObject3(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
+  const gateNames = isObject4(migration.gates) ? Object.keys(migration.gates) : [];
+  const lastPhaseName = isObject4(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
   let newWeight = 0;
-  for (const { step, path, phaseIndex } of stepsOf(migration, base)) {
+  for (const { step, path, phaseIndex } of stepsOf(migration, base2)) {
     switch (step.kind) {
       case "shift":
         checkShiftWeight(findings, step.weight, [...path, "weight"]);
@@ -90732,54 +94324,54 @@ function checkSteps(findings, migration, base, environment) {
     }
   }
 }
-function checkPhases(findings, migration, base) {
+function checkPhases(findings, migration, base2) {
   const phases = listOf(migration.phases);
   checkUnique(
     findings,
     phases.map((phase, index) => ({
-      name: isObject3(phase) ? phase.name : void 0,
-      path: [...base, "phases", index, "name"],
+      name: isObject4(phase) ? phase.name : void 0,
+      path: [...base2, "phases", index, "name"],
       label: `phases[${index}]`
     })),
     "name"
   );
   const names = phases.flatMap(
-    (phase) => isObject3(phase) && typeof phase.name === "string" ? [phase.name] : []
+    (phase) => isObject4(phase) && typeof phase.name === "string" ? [phase.name] : []
   );
   const desired = migration.phase;
   if (names.length > 0 && typeof desired === "string" && desired !== "" && !names.includes(desired)) {
     findings.add(
-      [...base, "phase"],
+      [...base2, "phase"],
       `"${migration.phase}" is not one of the phases`,
       `one of ${quoteList(names)}`
     );
   }
 }
-function checkRouter(findings, migration, base) {
+function checkRouter(findings, migration, base2) {
   const router = migration.router;
-  if (!isObject3(router)) return;
+  if (!isObject4(router)) return;
   if (typeof router.oldSetIdentifier === "string" && router.oldSetIdentifier === router.newSetIdentifier) {
     findings.add(
-      [...base, "router", "newSetIdentifier"],
+      [...base2, "router", "newSetIdentifier"],
       `"${router.newSetIdentifier}" is also the oldSetIdentifier: both sides would be the same record`,
       "a set identifier different from oldSetIdentifier"
     );
   }
   if (typeof router.oldTargetGroupArn === "string" && router.oldTargetGroupArn === router.newTargetGroupArn) {
     findings.add(
-      [...base, "router", "newTargetGroupArn"],
+      [...base2, "router", "newTargetGroupArn"],
       `"${router.newTargetGroupArn}" is also the oldTargetGroupArn: both sides would be the same target group`,
       "a target group different from oldTargetGroupArn"
     );
   }
 }
-function checkSides(findings, migration, base) {
+function checkSides(findings, migration, base2) {
   const oldSide = migration.oldSide;
   const newSide = migration.newSide;
-  if (!isObject3(oldSide) || !isObject3(newSide) || typeof oldSide.kind !== "string") return;
+  if (!isObject4(oldSide) || !isObject4(newSide) || typeof oldSide.kind !== "string") return;
   if (oldSide.kind === newSide.kind) {
     findings.add(
-      [...base, "newSide", "kind"],
+      [...base2, "newSide", "kind"],
       `"${newSide.kind}" is also the old side's kind: cutover moves traffic between two platforms, and its checkpoints keep one state per kind`,
       oldSide.kind === "ecs" ? '"lambda"' : '"ecs"'
     );
@@ -90787,25 +94379,26 @@ function checkSides(findings, migration, base) {
 }
 function specRuleFindings(document, environment) {
   const findings = new Findings();
-  if (!isObject3(document)) return findings.list;
+  if (!isObject4(document)) return findings.list;
   const migrations = listOf(document.migrations);
   checkUnique(
     findings,
     migrations.map((migration, index) => ({
-      name: isObject3(migration) ? migration.id : void 0,
+      name: isObject4(migration) ? migration.id : void 0,
       path: ["migrations", index, "id"],
       label: `migrations[${index}]`
     })),
     "id"
   );
   migrations.forEach((migration, index) => {
-    if (!isObject3(migration)) return;
-    const base = ["migrations", index];
-    checkRouter(findings, migration, base);
-    checkSides(findings, migration, base);
-    checkPhases(findings, migration, base);
-    checkGates(findings, migration, base);
-    checkSteps(findings, migration, base, environment);
+    if (!isObject4(migration)) return;
+    const base2 = ["migrations", index];
+    checkRouter(findings, migration, base2);
+    checkSides(findings, migration, base2);
+    checkPhases(findings, migration, base2);
+    checkGates(findings, migration, base2);
+    checkSteps(findings, migration, base2, environment);
+    findings.list.push(...notificationRuleFindings(migration, base2));
   });
   return findings.list;
 }
@@ -91466,14 +95059,36 @@ async function runDecommission(inputs, env2) {
       now: env2.now,
       onCheckpoint: (checkpoint) => env2.setOutput("checkpoint", checkpoint)
     };
+    const announce = async (step) => await env2.announcerFor?.(context.migration).announce(
+      decommissionEvent(
+        {
+          migration: context.migration.id,
+          phase: settings.phase,
+          time: env2.now(),
+          ...env2.run.runUrl ? { runUrl: env2.run.runUrl } : {}
+        },
+        step
+      )
+    ) ?? [];
     if (inputs.stage === "scale-down") {
       const result2 = await scaleDown(request, providers, journal);
       publishScaleDown(result2, env2.setOutput);
-      return scaleDownReport(title, result2, journal, context.statusPath);
+      const deliveries2 = result2.noOp ? [] : await announce({
+        stage: "scaled-down",
+        target: providers.oldSide.label,
+        detail: `desiredCount ${result2.desiredCountBefore} \u2192 0`,
+        holdEndsAt: result2.holdEndsAt.toISOString()
+      });
+      return withDeliveries(scaleDownReport(title, result2, journal, context.statusPath), deliveries2);
     }
     const result = await deleteOldSide(request, providers, journal);
     publishDelete(result, env2.setOutput);
-    return deleteReport(title, result, journal, context.statusPath);
+    const deliveries = result.noOp ? [] : await announce({
+      stage: "deleted",
+      target: providers.oldSide.label,
+      detail: `deleted after the hold${result.deregistered.length ? `, ${result.deregistered.length} task definitions deregistered` : ""}`
+    });
+    return withDeliveries(deleteReport(title, result, journal, context.statusPath), deliveries);
   } catch (error3) {
     const refusal2 = refusalOf2(`${title} refused`, error3, journal, nextAfterFailure(inputs.stage, journal));
     if (error3 instanceof DecommissionRefusal) {
@@ -91501,6 +95116,306 @@ function nextAfterFailure(stage, journal) {
   ];
 }
 
+// src/notify/slack.ts
+var SLACK_LIMITS = {
+  /** Characters of a header block's plain_text. */
+  header: 150,
+  /** Characters of a section block's text. */
+  sectionText: 3e3,
+  /** Characters of one section field. */
+  field: 2e3,
+  /** Fields of one section. */
+  fields: 10,
+  /** Characters of the message's top-level text; Slack truncates longer messages. */
+  text: 4e4,
+  /** Blocks of one message. */
+  blocks: 50
+};
+var ELLIPSIS = "\u2026";
+function shorten(text, limit) {
+  if (text.length <= limit) return text;
+  return `${text.slice(0, Math.max(0, limit - ELLIPSIS.length))}${ELLIPSIS}`;
+}
+function escapeMrkdwn(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function formatValue2(value) {
+  if (value === null) return "no data";
+  return Number.isInteger(value) ? String(value) : value.toPrecision(4).replace(/\.?0+$/, "");
+}
+function verdictTable(figures, limit = SLACK_LIMITS.sectionText) {
+  const header = ["metric", "value", "pass", "rollback", "verdict"];
+  const rows = figures.map((figure) => [
+    `${figure.metric}${figure.side === "old" ? " (old)" : ""}`,
+    formatValue2(figure.value),
+    figure.pass ?? "",
+    figure.rollback ?? "",
+    String(figure.verdict)
+  ]);
+  const widths = header.map(
+    (title, column) => Math.min(40, Math.max(title.length, ...rows.map((row) => row[column].length)))
+  );
+  const line = (cells) => cells.map((cell, column) => shorten(cell, widths[column]).padEnd(widths[column])).join("  ").trimEnd();
+  const fence = "```";
+  const lines = [line(header)];
+  let omitted = 0;
+  for (const [index, row] of rows.entries()) {
+    const candidate = line(row);
+    const more = rows.length - index - 1;
+    const tail = more > 0 ? `
+\u2026 and ${more} more` : "";
+    if ([...lines, candidate].join("\n").length + 2 * fence.length + 2 + tail.length > limit) {
+      omitted = rows.length - index;
+      break;
+    }
+    lines.push(candidate);
+  }
+  if (omitted > 0) lines.push(`\u2026 and ${omitted} more`);
+  return `${fence}
+${lines.join("\n")}
+${fence}`;
+}
+function slackMessage(event) {
+  const data = event.data;
+  const title = `${EVENT_TITLES[data.event]}: ${data.migration}${data.phase ? ` (${data.phase})` : ""}`;
+  const fields = [];
+  if (data.weights?.before) fields.push(`*Before*
+${formatWeights(data.weights.before)}`);
+  if (data.weights?.after) fields.push(`*After*
+${formatWeights(data.weights.after)}`);
+  if (data.verdict) {
+    fields.push(
+      `*Verdict*
+${data.verdict.verdict}${data.verdict.gate ? ` (gate ${data.verdict.gate})` : ""}`
+    );
+  }
+  if (data.rollback) fields.push(`*Rolled back by*
+${data.rollback.origin}`);
+  const blocks = [
+    { type: "header", text: { type: "plain_text", text: shorten(title, SLACK_LIMITS.header), emoji: false } },
+    {
+      type: "section",
+      text: { type: "mrkdwn", text: shorten(escapeMrkdwn(data.summary), SLACK_LIMITS.sectionText) }
+    }
+  ];
+  if (fields.length > 0) {
+    blocks.push({
+      type: "section",
+      fields: fields.slice(0, SLACK_LIMITS.fields).map((text2) => ({ type: "mrkdwn", text: shorten(escapeMrkdwn(text2), SLACK_LIMITS.field) }))
+    });
+  }
+  const reason = data.rollback?.reason ?? data.reason;
+  if (reason) {
+    blocks.push({
+      type: "section",
+      text: { type: "mrkdwn", text: shorten(`*Why:* ${escapeMrkdwn(reason)}`, SLACK_LIMITS.sectionText) }
+    });
+  }
+  if (data.verdict && data.verdict.figures.length > 0) {
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: verdictTable(data.verdict.figures) } });
+  }
+  const links = [...data.runUrl ? [{ label: "Run", url: data.runUrl }] : [], ...data.links ?? []];
+  const context = [
+    ...links.slice(0, 8).map((link) => ({ type: "mrkdwn", text: shorten(`<${link.url}|${escapeMrkdwn(link.label)}>`, 2e3) })),
+    { type: "mrkdwn", text: `correlation \`${shorten(event.correlationid, 200)}\` \xB7 event \`${event.id}\`` }
+  ];
+  blocks.push({ type: "context", elements: context });
+  const text = shorten(`${title}: ${data.summary}`, SLACK_LIMITS.text);
+  return { text, blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+}
+
+// src/providers/http-notification-transport.ts
+var MAX_ANSWER_BYTES = 4096;
+async function postOnce(url, headers, body, signal) {
+  const response = await fetch(url, { method: "POST", headers, body, signal, redirect: "error" });
+  const answer = await readSome(response);
+  const outcome = classifyHttpStatus(response.status, response.headers.get("retry-after"), Date.now());
+  if (outcome.kind === "rejected" && answer) return { ...outcome, detail: `${outcome.detail}: ${answer}` };
+  return outcome;
+}
+async function readSome(response) {
+  try {
+    const text = await response.text();
+    return text.slice(0, MAX_ANSWER_BYTES).replace(/\s+/g, " ").trim().slice(0, 200);
+  } catch {
+    return "";
+  }
+}
+
+// src/providers/slack-notification-transport.ts
+var SlackNotificationTransport = class {
+  constructor(webhookUrl) {
+    this.webhookUrl = webhookUrl;
+  }
+  webhookUrl;
+  send(event, signal) {
+    return postOnce(
+      this.webhookUrl,
+      { "content-type": "application/json; charset=utf-8" },
+      JSON.stringify(slackMessage(event)),
+      signal
+    );
+  }
+};
+
+// src/providers/sns-notification-transport.ts
+var import_client_sns = __toESM(require_dist_cjs23(), 1);
+
+// src/notify/fit.ts
+var SNS_MAX_MESSAGE_BYTES = 262144;
+function size(event) {
+  return Buffer.byteLength(JSON.stringify(event), "utf8");
+}
+function fitEnvelope(event, maxBytes) {
+  if (size(event) <= maxBytes) return event;
+  const copy = structuredClone(event);
+  copy.data.truncated = true;
+  if (copy.data.evidence) {
+    copy.data.evidence = { omitted: "too large for this sink; see the status file's history" };
+  }
+  if (size(copy) <= maxBytes) return copy;
+  const figures = copy.data.verdict?.figures;
+  while (figures && figures.length > 0 && size(copy) > maxBytes) figures.pop();
+  if (size(copy) <= maxBytes) return copy;
+  copy.data.links = copy.data.links?.slice(0, 2);
+  for (let round = 0; round < 64 && size(copy) > maxBytes; round++) {
+    const excess = size(copy) - maxBytes;
+    const data = copy.data;
+    const reason = data.rollback?.reason ?? data.reason ?? "";
+    if (reason.length > data.summary.length) {
+      const shorter = shorten(reason, Math.max(16, reason.length - excess - 16));
+      if (data.rollback?.reason) data.rollback.reason = shorter;
+      else data.reason = shorter;
+    } else {
+      data.summary = shorten(data.summary, Math.max(16, data.summary.length - excess - 16));
+    }
+  }
+  return copy;
+}
+
+// src/providers/sns-notification-transport.ts
+var ATTRIBUTE_ALLOWANCE = 1024;
+var RETRYABLE = /* @__PURE__ */ new Set([
+  "Throttled",
+  "ThrottlingException",
+  "ThrottledException",
+  "InternalError",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "KMSThrottlingException",
+  "RequestTimeout",
+  "TimeoutError"
+]);
+function regionOfTopicArn(topicArn) {
+  const region = topicArn.split(":")[3];
+  if (!region)
+    throw new Error(`"${topicArn}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)`);
+  return region;
+}
+function subjectOf(event) {
+  const text = `cutover ${event.subject}: ${event.data.event}${event.data.phase ? ` (${event.data.phase})` : ""}`;
+  return text.replace(/[^\x20-\x7e]/g, "?").slice(0, 99);
+}
+var SnsNotificationTransport = class {
+  constructor(topicArn, client) {
+    this.topicArn = topicArn;
+    this.client = client ?? new import_client_sns.SNSClient({ region: regionOfTopicArn(topicArn), maxAttempts: 1 });
+  }
+  topicArn;
+  client;
+  async send(event, signal) {
+    const message = JSON.stringify(fitEnvelope(event, SNS_MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE));
+    const fifo = this.topicArn.endsWith(".fifo");
+    try {
+      const result = await this.client.send(
+        new import_client_sns.PublishCommand({
+          TopicArn: this.topicArn,
+          Message: message,
+          Subject: subjectOf(event),
+          MessageAttributes: {
+            type: { DataType: "String", StringValue: event.type },
+            migration: { DataType: "String", StringValue: event.subject }
+          },
+          ...fifo ? { MessageGroupId: event.subject, MessageDeduplicationId: event.id } : {}
+        }),
+        { abortSignal: signal }
+      );
+      return { kind: "delivered", detail: `SNS message ${result.MessageId ?? "published"}` };
+    } catch (error3) {
+      const name = error3.name ?? "Error";
+      const status = error3.$metadata?.httpStatusCode;
+      const detail = `SNS ${name}: ${error3.message ?? String(error3)}`;
+      if (RETRYABLE.has(name) || status !== void 0 && status >= 500 || status === void 0) {
+        return { kind: "retryable", detail };
+      }
+      return { kind: "rejected", detail };
+    }
+  }
+};
+
+// src/notify/signing.ts
+import { createHmac as createHmac3, timingSafeEqual } from "node:crypto";
+var SIGNATURE_HEADER = "cutover-signature";
+var EVENT_ID_HEADER = "cutover-event-id";
+function signatureOf(secret, timestampSeconds, body) {
+  return createHmac3("sha256", secret).update(`${timestampSeconds}.${body}`, "utf8").digest("hex");
+}
+function signatureHeader(secret, timestampSeconds, body) {
+  return `t=${timestampSeconds},v1=${signatureOf(secret, timestampSeconds, body)}`;
+}
+
+// src/providers/webhook-notification-transport.ts
+var WebhookNotificationTransport = class {
+  constructor(url, signingSecret, nowSeconds = () => Math.floor(Date.now() / 1e3)) {
+    this.url = url;
+    this.signingSecret = signingSecret;
+    this.nowSeconds = nowSeconds;
+  }
+  url;
+  signingSecret;
+  nowSeconds;
+  send(event, signal) {
+    const body = JSON.stringify(event);
+    return postOnce(
+      this.url,
+      {
+        "content-type": "application/cloudevents+json; charset=utf-8",
+        [SIGNATURE_HEADER]: signatureHeader(this.signingSecret, this.nowSeconds(), body),
+        [EVENT_ID_HEADER]: event.id,
+        "user-agent": "cutover-notifications"
+      },
+      body,
+      signal
+    );
+  }
+};
+
+// src/providers/notification-transports.ts
+function needs(value, what, sink) {
+  if (!value) throw new Error(`sink "${sink.name}" has no ${what}`);
+  return value;
+}
+var TRANSPORTS = {
+  slack: (sink, secrets) => new SlackNotificationTransport(needs(secrets.url, "webhook URL", sink)),
+  webhook: (sink, secrets) => new WebhookNotificationTransport(
+    needs(secrets.url, "URL", sink),
+    needs(secrets.signingSecret, "signing secret", sink)
+  ),
+  sns: (sink) => {
+    if (sink.kind !== "sns") throw new Error(`sink "${sink.name}" is not an SNS sink`);
+    return new SnsNotificationTransport(sink.topicArn);
+  }
+};
+function createSinkTransport(sink, secrets) {
+  const kind = sink.kind;
+  if (!Object.hasOwn(TRANSPORTS, kind)) {
+    throw new Error(
+      `notification sink kind "${kind}" is not known; known kinds: ${Object.keys(TRANSPORTS).join(", ")}`
+    );
+  }
+  return TRANSPORTS[kind](sink, secrets);
+}
+
 // src/action/contract.ts
 function defineContract(contract2) {
   return contract2;
@@ -91523,7 +95438,8 @@ var contract = defineContract({
     "stable-timeout": {
       description: "Longest wait for the service to reach zero tasks, or to become inactive.",
       default: "10m"
-    }
+    },
+    "notification-secrets": NOTIFICATION_CONTRACT.input
   },
   outputs: {
     stage: { description: "The stage that ran." },
@@ -91543,7 +95459,8 @@ var contract = defineContract({
     decommission: {
       description: "JSON for the status's decommission field (stage, holdStartedAt, desiredCountBefore, deletedAt)."
     },
-    evidence: { description: "JSON evidence: every precondition with its figures, and the traffic query." }
+    evidence: { description: "JSON evidence: every precondition with its figures, and the traffic query." },
+    notifications: NOTIFICATION_CONTRACT.output
   }
 });
 
@@ -91560,11 +95477,16 @@ function parseInputs(inputs) {
 }
 await runAction(
   contract,
-  (ctx) => runDecommission(parseInputs(ctx.inputs), {
-    run: ctx.run,
-    log: ctx.log,
-    setOutput: ctx.setOutput,
-    clients: createAwsClients(),
-    now: () => /* @__PURE__ */ new Date()
-  })
+  (ctx) => withActionNotifications(
+    ctx,
+    createSinkTransport,
+    (announcerFor) => runDecommission(parseInputs(ctx.inputs), {
+      announcerFor,
+      run: ctx.run,
+      log: ctx.log,
+      setOutput: ctx.setOutput,
+      clients: createAwsClients(),
+      now: () => /* @__PURE__ */ new Date()
+    })
+  )
 );

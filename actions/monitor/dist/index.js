@@ -36812,9 +36812,9 @@ var init_JsonShapeDeserializer2 = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject4 = value !== null && typeof value === "object";
+        const isObject5 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject4) {
+        if (isObject5) {
           if (ns.isStructSchema()) {
             return this._readStruct(ns, value);
           }
@@ -36894,7 +36894,7 @@ var init_JsonShapeDeserializer2 = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject4) {
+          if (isObject5) {
             if (Array.isArray(value)) {
               for (let i5 = 0; i5 < value.length; ++i5) {
                 const v = value[i5];
@@ -37332,7 +37332,7 @@ var init_JsonShapeSerializer2 = __esm({
           return;
         }
         const ns = NormalizedSchema.of(schema);
-        const isObject4 = typeof value === "object";
+        const isObject5 = typeof value === "object";
         if (ns.isStringSchema()) {
           const mediaType = ns.getMergedTraits().mediaType;
           if (mediaType) {
@@ -37348,7 +37348,7 @@ var init_JsonShapeSerializer2 = __esm({
           this.writeAsciiQuoted(asString);
           return;
         }
-        if (isObject4) {
+        if (isObject5) {
           if (ns.isStructSchema()) {
             this.writeStruct(ns, value);
             return;
@@ -37754,9 +37754,9 @@ var init_JsonShapeDeserializer = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject4 = value !== null && typeof value === "object";
+        const isObject5 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject4) {
+        if (isObject5) {
           if (ns.isStructSchema()) {
             const record = value;
             const union = ns.isUnionSchema();
@@ -37872,7 +37872,7 @@ var init_JsonShapeDeserializer = __esm({
           return value;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject4) {
+          if (isObject5) {
             const out = Array.isArray(value) ? [] : {};
             for (const k5 in value) {
               if (!hasOwn(value, k5)) {
@@ -37995,9 +37995,9 @@ var init_JsonShapeSerializer = __esm({
         }
       }
       _write(schema, value, container) {
-        const isObject4 = value !== null && typeof value === "object";
+        const isObject5 = value !== null && typeof value === "object";
         const ns = NormalizedSchema.of(schema);
-        if (isObject4) {
+        if (isObject5) {
           if (ns.isStructSchema()) {
             const record = value;
             const out = {};
@@ -38127,7 +38127,7 @@ var init_JsonShapeSerializer = __esm({
           this.useReplacer = true;
         }
         if (ns.isDocumentSchema()) {
-          if (isObject4) {
+          if (isObject5) {
             if (value instanceof Uint8Array) {
               return (this.serdeContext?.base64Encoder ?? toBase64)(value);
             }
@@ -45956,8 +45956,8 @@ function writeValue(ns, value, container, serdeContext) {
     encodeHeader(majorMap, 0);
     return;
   }
-  const isObject4 = typeof value === "object";
-  if (isObject4) {
+  const isObject5 = typeof value === "object";
+  if (isObject5) {
     if (ns.isBlobSchema()) {
       if (value instanceof Uint8Array) {
         writeBytes(value);
@@ -66695,7 +66695,8 @@ var migrations_schema_default = {
           items: { $ref: "#/definitions/PhaseSpec" },
           "x-expected": "at least one phase"
         },
-        cost: { $ref: "#/definitions/CostSpec" }
+        cost: { $ref: "#/definitions/CostSpec" },
+        notifications: { $ref: "#/definitions/NotificationsSpec" }
       }
     },
     PromotionOverride: {
@@ -67329,6 +67330,147 @@ var migrations_schema_default = {
         }
       }
     },
+    NotificationsSpec: {
+      type: "object",
+      description: "Where decisions about this migration are announced besides GitHub: Slack, signed webhooks, SNS topics. A failed delivery never fails or blocks a step.",
+      required: ["sinks"],
+      additionalProperties: false,
+      properties: {
+        sinks: {
+          type: "array",
+          description: "The sinks; each receives the events its filter lets through.",
+          items: { $ref: "#/definitions/NotificationSinkSpec" }
+        }
+      }
+    },
+    NotificationSinkSpec: {
+      description: "One place notifications go.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [
+        { $ref: "#/definitions/SlackSinkSpec" },
+        { $ref: "#/definitions/WebhookSinkSpec" },
+        { $ref: "#/definitions/SnsSinkSpec" }
+      ]
+    },
+    SecretReference: {
+      type: "object",
+      description: "Names a value kept outside the spec, never the value itself: exactly one of secret (given to the action in notification-secrets) or env (an environment variable).",
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        secret: {
+          type: "string",
+          description: "Name of a secret handed to the action in its notification-secrets input, as GitHub names secrets.",
+          pattern: "^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]*$",
+          "x-expected": 'a secret name of letters, digits and underscores, not starting with a digit or GITHUB_, e.g. "SLACK_WEBHOOK_URL"'
+        },
+        env: {
+          type: "string",
+          description: "Name of an environment variable of the runner (or of the guardian Lambda).",
+          pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+          "x-expected": 'an environment variable name of letters, digits and underscores, e.g. "ORDERS_WEBHOOK_URL"'
+        }
+      },
+      "x-expected": '{"secret": "NAME"} (a secret given to the action in notification-secrets) or {"env": "NAME"} (an environment variable), never the URL or key itself'
+    },
+    NotificationFilter: {
+      type: "object",
+      description: "Which events a sink receives; all of them when events is absent.",
+      additionalProperties: false,
+      properties: {
+        events: {
+          type: "array",
+          description: "Event names the sink receives.",
+          minItems: 1,
+          uniqueItems: true,
+          items: { $ref: "#/definitions/NotificationEventName" }
+        },
+        verdicts: {
+          type: "array",
+          description: "gate-verdict: only these verdicts (all when absent).",
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ["pass", "fail", "rollback", "insufficient-data"] }
+        },
+        rollbackOrigins: {
+          type: "array",
+          description: "rollback-started and rollback-completed: only rollbacks from these origins (all when absent).",
+          minItems: 1,
+          uniqueItems: true,
+          items: { $ref: "#/definitions/RollbackOrigin" }
+        }
+      }
+    },
+    SlackSinkSpec: {
+      type: "object",
+      description: "A Slack incoming webhook. Its URL is a secret: name it, never write it here.",
+      required: ["kind", "name", "webhookUrl"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "slack", description: "Slack incoming webhook." },
+        name: { $ref: "#/definitions/SinkName" },
+        webhookUrl: { $ref: "#/definitions/SecretReference" },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    WebhookSinkSpec: {
+      type: "object",
+      description: "An HTTPS endpoint receiving CloudEvents 1.0 JSON, signed with HMAC-SHA256 over the timestamp and body.",
+      required: ["kind", "name", "url", "signingSecret"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "webhook", description: "Signed HTTPS webhook." },
+        name: { $ref: "#/definitions/SinkName" },
+        url: { $ref: "#/definitions/SecretReference" },
+        signingSecret: { $ref: "#/definitions/SecretReference" },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    SnsSinkSpec: {
+      type: "object",
+      description: "An SNS topic receiving CloudEvents 1.0 JSON.",
+      required: ["kind", "name", "topicArn"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "sns", description: "Amazon SNS topic." },
+        name: { $ref: "#/definitions/SinkName" },
+        topicArn: {
+          type: "string",
+          description: "ARN of the topic; the region comes from it.",
+          pattern: "^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\\d:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$",
+          "x-expected": 'an SNS topic ARN such as "arn:aws:sns:eu-west-1:123456789012:cutover-ops"'
+        },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    NotificationEventName: {
+      description: "An event a notification sink can be sent.",
+      enum: [
+        "phase-started",
+        "shift-applied",
+        "gate-verdict",
+        "rollback-started",
+        "rollback-completed",
+        "decommission-scaled-down",
+        "decommission-deleted",
+        "drift-detected",
+        "waiting-for-approval"
+      ]
+    },
+    RollbackOrigin: {
+      description: "Who rolled back: a workflow, the guardian Lambda, or someone with the CLI.",
+      enum: ["workflow", "guardian", "cli"]
+    },
+    SinkName: {
+      type: "string",
+      description: "Unique within the migration; names the sink in logs and the status history.",
+      pattern: "^[a-z0-9]+(-[a-z0-9]+)*$",
+      maxLength: 64,
+      "x-expected": 'a sink name of lowercase letters, digits and dashes, e.g. "ops-slack"'
+    },
     CostSpec: {
       type: "object",
       description: "Expected cost of the new side, checked by gates with `checkCost`.",
@@ -67581,7 +67723,8 @@ var status_schema_default = {
             "deploy",
             "decommission",
             "reconcile",
-            "override"
+            "override",
+            "notification"
           ]
         }
       }
@@ -67861,14 +68004,57 @@ function schemaErrors(name, data, file, locations) {
   return errors;
 }
 
-// src/core/gate/compare-rules.ts
+// src/notify/spec-rules.ts
 function isObject2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function notificationRuleFindings(migration, base) {
+  const findings = [];
+  const notifications = migration.notifications;
+  if (!isObject2(notifications) || !Array.isArray(notifications.sinks)) return findings;
+  const firstAt = /* @__PURE__ */ new Map();
+  notifications.sinks.forEach((sink, index) => {
+    if (!isObject2(sink)) return;
+    const path = [...base, "notifications", "sinks", index];
+    if (typeof sink.name === "string") {
+      const first = firstAt.get(sink.name);
+      if (first === void 0) firstAt.set(sink.name, index);
+      else
+        findings.push({
+          path: [...path, "name"],
+          message: `"${sink.name}" is also the name of notifications.sinks[${first}]`,
+          expected: "a sink name unique within the migration (it names the sink in logs and the status history)"
+        });
+    }
+    const filter = sink.filter;
+    if (!isObject2(filter) || !Array.isArray(filter.events)) return;
+    const events = filter.events;
+    if (filter.verdicts !== void 0 && !events.includes("gate-verdict")) {
+      findings.push({
+        path: [...path, "filter", "verdicts"],
+        message: "verdicts filter gate-verdict events, which this sink's events leave out",
+        expected: 'events that include "gate-verdict", or no verdicts'
+      });
+    }
+    if (filter.rollbackOrigins !== void 0 && !events.includes("rollback-started") && !events.includes("rollback-completed")) {
+      findings.push({
+        path: [...path, "filter", "rollbackOrigins"],
+        message: "rollbackOrigins filter rollback events, which this sink's events leave out",
+        expected: 'events that include "rollback-started" or "rollback-completed", or no rollbackOrigins'
+      });
+    }
+  });
+  return findings;
+}
+
+// src/core/gate/compare-rules.ts
+function isObject3(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function duplicates(items, pathOf, what, findings) {
   const first = /* @__PURE__ */ new Map();
   items.forEach((item, index) => {
-    const name = isObject2(item) ? item.name : void 0;
+    const name = isObject3(item) ? item.name : void 0;
     if (typeof name !== "string") return;
     const at = first.get(name);
     if (at === void 0) first.set(name, index);
@@ -67896,9 +68082,9 @@ function compareCheckFindings(gate, gatePath, bakes) {
   }
   duplicates(checks, (index) => [...gatePath, "checks", index, "name"], "checks", findings);
   checks.forEach((check, index) => {
-    if (!isObject2(check) || check.kind !== "compare") return;
+    if (!isObject3(check) || check.kind !== "compare") return;
     const path = [...gatePath, "checks", index];
-    const score = isObject2(check.score) ? check.score : void 0;
+    const score = isObject3(check.score) ? check.score : void 0;
     if (score && typeof score.pass === "number" && typeof score.marginal === "number" && score.marginal > score.pass) {
       findings.push({
         path: [...path, "score", "marginal"],
@@ -67909,7 +68095,7 @@ function compareCheckFindings(gate, gatePath, bakes) {
     const metrics = Array.isArray(check.metrics) ? check.metrics : [];
     duplicates(metrics, (i5) => [...path, "metrics", i5, "name"], "metrics", findings);
     metrics.forEach((metric, i5) => {
-      if (!isObject2(metric) || !isObject2(metric.metric) || !isObject2(metric.metric.queries)) return;
+      if (!isObject3(metric) || !isObject3(metric.metric) || !isObject3(metric.metric.queries)) return;
       const count = Object.keys(metric.metric.queries).length;
       if (metric.metric.expression === void 0 && count > 1) {
         findings.push({
@@ -67919,7 +68105,7 @@ function compareCheckFindings(gate, gatePath, bakes) {
         });
       }
     });
-    const early = isObject2(check.early) ? check.early : void 0;
+    const early = isObject3(check.early) ? check.early : void 0;
     if (early && typeof early.passAfter === "string") {
       const after = parseDuration(early.passAfter);
       const at = [...path, "early", "passAfter"];
@@ -67959,7 +68145,7 @@ function isValidPeriod(seconds) {
 }
 
 // src/core/spec-rules.ts
-function isObject3(value) {
+function isObject4(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function listOf(value) {
@@ -68011,8 +68197,8 @@ function checkGatePeriod(findings, period, path) {
   }
 }
 function checkThresholds(findings, metric, path) {
-  const pass2 = isObject3(metric.pass) ? metric.pass : void 0;
-  const rollback = isObject3(metric.rollback) ? metric.rollback : void 0;
+  const pass2 = isObject4(metric.pass) ? metric.pass : void 0;
+  const rollback = isObject4(metric.rollback) ? metric.rollback : void 0;
   if (pass2 && typeof pass2.min === "number" && typeof pass2.max === "number" && pass2.min > pass2.max) {
     findings.add(
       [...path, "pass"],
@@ -68051,7 +68237,7 @@ function checkThresholds(findings, metric, path) {
   }
 }
 function checkCustomMetric(findings, metric, path) {
-  if (!isObject3(metric) || !isObject3(metric.queries)) return;
+  if (!isObject4(metric) || !isObject4(metric.queries)) return;
   const count = Object.keys(metric.queries).length;
   if (metric.expression === void 0 && count > 1) {
     findings.add(
@@ -68077,12 +68263,12 @@ function gateBakes(migration, base, gateName) {
   return bakes;
 }
 function checkGates(findings, migration, base) {
-  if (!isObject3(migration.gates)) return;
+  if (!isObject4(migration.gates)) return;
   for (const [gateName, gate] of Object.entries(migration.gates)) {
-    if (!isObject3(gate)) continue;
+    if (!isObject4(gate)) continue;
     const gatePath = [...base, "gates", gateName];
     checkGatePeriod(findings, gate.period, [...gatePath, "period"]);
-    if (gate.checkCost === true && !isObject3(migration.cost)) {
+    if (gate.checkCost === true && !isObject4(migration.cost)) {
       findings.add(
         [...gatePath, "checkCost"],
         "is true but the migration has no cost section",
@@ -68095,14 +68281,14 @@ function checkGates(findings, migration, base) {
     checkUnique(
       findings,
       metrics.map((metric, index) => ({
-        name: isObject3(metric) ? metric.name : void 0,
+        name: isObject4(metric) ? metric.name : void 0,
         path: [...gatePath, "metrics", index, "name"],
         label: `metrics[${index}]`
       })),
       "name"
     );
     metrics.forEach((metric, index) => {
-      if (!isObject3(metric)) return;
+      if (!isObject4(metric)) return;
       const metricPath = [...gatePath, "metrics", index];
       checkThresholds(findings, metric, metricPath);
       checkCustomMetric(findings, metric.metric, [...metricPath, "metric"]);
@@ -68138,8 +68324,8 @@ function checkLoadTest(findings, step, path, environment) {
 }
 function stepsOf(migration, base) {
   return listOf(migration.phases).flatMap(
-    (phase, phaseIndex) => isObject3(phase) ? listOf(phase.steps).flatMap(
-      (step, stepIndex) => isObject3(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
+    (phase, phaseIndex) => isObject4(phase) ? listOf(phase.steps).flatMap(
+      (step, stepIndex) => isObject4(step) ? [{ step, path: [...base, "phases", phaseIndex, "steps", stepIndex], phaseIndex }] : []
     ) : []
   );
 }
@@ -68153,8 +68339,8 @@ function checkShiftWeight(findings, weight, path) {
 function checkSteps(findings, migration, base, environment) {
   const phases = listOf(migration.phases);
   const lastPhase = phases.length - 1;
-  const gateNames = isObject3(migration.gates) ? Object.keys(migration.gates) : [];
-  const lastPhaseName = isObject3(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
+  const gateNames = isObject4(migration.gates) ? Object.keys(migration.gates) : [];
+  const lastPhaseName = isObject4(phases[lastPhase]) ? String(phases[lastPhase].name) : "";
   let newWeight = 0;
   for (const { step, path, phaseIndex } of stepsOf(migration, base)) {
     switch (step.kind) {
@@ -68200,14 +68386,14 @@ function checkPhases(findings, migration, base) {
   checkUnique(
     findings,
     phases.map((phase, index) => ({
-      name: isObject3(phase) ? phase.name : void 0,
+      name: isObject4(phase) ? phase.name : void 0,
       path: [...base, "phases", index, "name"],
       label: `phases[${index}]`
     })),
     "name"
   );
   const names = phases.flatMap(
-    (phase) => isObject3(phase) && typeof phase.name === "string" ? [phase.name] : []
+    (phase) => isObject4(phase) && typeof phase.name === "string" ? [phase.name] : []
   );
   const desired = migration.phase;
   if (names.length > 0 && typeof desired === "string" && desired !== "" && !names.includes(desired)) {
@@ -68220,7 +68406,7 @@ function checkPhases(findings, migration, base) {
 }
 function checkRouter(findings, migration, base) {
   const router = migration.router;
-  if (!isObject3(router)) return;
+  if (!isObject4(router)) return;
   if (typeof router.oldSetIdentifier === "string" && router.oldSetIdentifier === router.newSetIdentifier) {
     findings.add(
       [...base, "router", "newSetIdentifier"],
@@ -68239,7 +68425,7 @@ function checkRouter(findings, migration, base) {
 function checkSides(findings, migration, base) {
   const oldSide = migration.oldSide;
   const newSide = migration.newSide;
-  if (!isObject3(oldSide) || !isObject3(newSide) || typeof oldSide.kind !== "string") return;
+  if (!isObject4(oldSide) || !isObject4(newSide) || typeof oldSide.kind !== "string") return;
   if (oldSide.kind === newSide.kind) {
     findings.add(
       [...base, "newSide", "kind"],
@@ -68250,25 +68436,26 @@ function checkSides(findings, migration, base) {
 }
 function specRuleFindings(document, environment) {
   const findings = new Findings();
-  if (!isObject3(document)) return findings.list;
+  if (!isObject4(document)) return findings.list;
   const migrations = listOf(document.migrations);
   checkUnique(
     findings,
     migrations.map((migration, index) => ({
-      name: isObject3(migration) ? migration.id : void 0,
+      name: isObject4(migration) ? migration.id : void 0,
       path: ["migrations", index, "id"],
       label: `migrations[${index}]`
     })),
     "id"
   );
   migrations.forEach((migration, index) => {
-    if (!isObject3(migration)) return;
+    if (!isObject4(migration)) return;
     const base = ["migrations", index];
     checkRouter(findings, migration, base);
     checkSides(findings, migration, base);
     checkPhases(findings, migration, base);
     checkGates(findings, migration, base);
     checkSteps(findings, migration, base, environment);
+    findings.list.push(...notificationRuleFindings(migration, base));
   });
   return findings.list;
 }

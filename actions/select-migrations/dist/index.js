@@ -27277,7 +27277,8 @@ var migrations_schema_default = {
           items: { $ref: "#/definitions/PhaseSpec" },
           "x-expected": "at least one phase"
         },
-        cost: { $ref: "#/definitions/CostSpec" }
+        cost: { $ref: "#/definitions/CostSpec" },
+        notifications: { $ref: "#/definitions/NotificationsSpec" }
       }
     },
     PromotionOverride: {
@@ -27911,6 +27912,147 @@ var migrations_schema_default = {
         }
       }
     },
+    NotificationsSpec: {
+      type: "object",
+      description: "Where decisions about this migration are announced besides GitHub: Slack, signed webhooks, SNS topics. A failed delivery never fails or blocks a step.",
+      required: ["sinks"],
+      additionalProperties: false,
+      properties: {
+        sinks: {
+          type: "array",
+          description: "The sinks; each receives the events its filter lets through.",
+          items: { $ref: "#/definitions/NotificationSinkSpec" }
+        }
+      }
+    },
+    NotificationSinkSpec: {
+      description: "One place notifications go.",
+      type: "object",
+      required: ["kind"],
+      discriminator: { propertyName: "kind" },
+      oneOf: [
+        { $ref: "#/definitions/SlackSinkSpec" },
+        { $ref: "#/definitions/WebhookSinkSpec" },
+        { $ref: "#/definitions/SnsSinkSpec" }
+      ]
+    },
+    SecretReference: {
+      type: "object",
+      description: "Names a value kept outside the spec, never the value itself: exactly one of secret (given to the action in notification-secrets) or env (an environment variable).",
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        secret: {
+          type: "string",
+          description: "Name of a secret handed to the action in its notification-secrets input, as GitHub names secrets.",
+          pattern: "^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]*$",
+          "x-expected": 'a secret name of letters, digits and underscores, not starting with a digit or GITHUB_, e.g. "SLACK_WEBHOOK_URL"'
+        },
+        env: {
+          type: "string",
+          description: "Name of an environment variable of the runner (or of the guardian Lambda).",
+          pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+          "x-expected": 'an environment variable name of letters, digits and underscores, e.g. "ORDERS_WEBHOOK_URL"'
+        }
+      },
+      "x-expected": '{"secret": "NAME"} (a secret given to the action in notification-secrets) or {"env": "NAME"} (an environment variable), never the URL or key itself'
+    },
+    NotificationFilter: {
+      type: "object",
+      description: "Which events a sink receives; all of them when events is absent.",
+      additionalProperties: false,
+      properties: {
+        events: {
+          type: "array",
+          description: "Event names the sink receives.",
+          minItems: 1,
+          uniqueItems: true,
+          items: { $ref: "#/definitions/NotificationEventName" }
+        },
+        verdicts: {
+          type: "array",
+          description: "gate-verdict: only these verdicts (all when absent).",
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ["pass", "fail", "rollback", "insufficient-data"] }
+        },
+        rollbackOrigins: {
+          type: "array",
+          description: "rollback-started and rollback-completed: only rollbacks from these origins (all when absent).",
+          minItems: 1,
+          uniqueItems: true,
+          items: { $ref: "#/definitions/RollbackOrigin" }
+        }
+      }
+    },
+    SlackSinkSpec: {
+      type: "object",
+      description: "A Slack incoming webhook. Its URL is a secret: name it, never write it here.",
+      required: ["kind", "name", "webhookUrl"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "slack", description: "Slack incoming webhook." },
+        name: { $ref: "#/definitions/SinkName" },
+        webhookUrl: { $ref: "#/definitions/SecretReference" },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    WebhookSinkSpec: {
+      type: "object",
+      description: "An HTTPS endpoint receiving CloudEvents 1.0 JSON, signed with HMAC-SHA256 over the timestamp and body.",
+      required: ["kind", "name", "url", "signingSecret"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "webhook", description: "Signed HTTPS webhook." },
+        name: { $ref: "#/definitions/SinkName" },
+        url: { $ref: "#/definitions/SecretReference" },
+        signingSecret: { $ref: "#/definitions/SecretReference" },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    SnsSinkSpec: {
+      type: "object",
+      description: "An SNS topic receiving CloudEvents 1.0 JSON.",
+      required: ["kind", "name", "topicArn"],
+      additionalProperties: false,
+      properties: {
+        kind: { const: "sns", description: "Amazon SNS topic." },
+        name: { $ref: "#/definitions/SinkName" },
+        topicArn: {
+          type: "string",
+          description: "ARN of the topic; the region comes from it.",
+          pattern: "^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\\d:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$",
+          "x-expected": 'an SNS topic ARN such as "arn:aws:sns:eu-west-1:123456789012:cutover-ops"'
+        },
+        filter: { $ref: "#/definitions/NotificationFilter" }
+      }
+    },
+    NotificationEventName: {
+      description: "An event a notification sink can be sent.",
+      enum: [
+        "phase-started",
+        "shift-applied",
+        "gate-verdict",
+        "rollback-started",
+        "rollback-completed",
+        "decommission-scaled-down",
+        "decommission-deleted",
+        "drift-detected",
+        "waiting-for-approval"
+      ]
+    },
+    RollbackOrigin: {
+      description: "Who rolled back: a workflow, the guardian Lambda, or someone with the CLI.",
+      enum: ["workflow", "guardian", "cli"]
+    },
+    SinkName: {
+      type: "string",
+      description: "Unique within the migration; names the sink in logs and the status history.",
+      pattern: "^[a-z0-9]+(-[a-z0-9]+)*$",
+      maxLength: 64,
+      "x-expected": 'a sink name of lowercase letters, digits and dashes, e.g. "ops-slack"'
+    },
     CostSpec: {
       type: "object",
       description: "Expected cost of the new side, checked by gates with `checkCost`.",
@@ -28163,7 +28305,8 @@ var status_schema_default = {
             "deploy",
             "decommission",
             "reconcile",
-            "override"
+            "override",
+            "notification"
           ]
         }
       }
