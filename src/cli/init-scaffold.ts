@@ -245,6 +245,16 @@ export function scaffoldSpec(answers: InitAnswers): MigrationsFile & { $schema: 
   } as unknown as MigrationsFile & { $schema: string };
 }
 
+/**
+ * In cutover's own repository the called plan workflow is the pull request's own copy, so a pull request
+ * could change the code that grades it: there the plan runs the base branch's action instead. A repository
+ * that calls a released cutover grades with that release.
+ */
+const OWN_REPOSITORY_GRADING = `    with:
+      # The called workflow here is the pull request's: grade with the base branch's plan action.
+      grade-with: base
+`;
+
 /** The reusable workflows a scaffold calls, by the caller file that calls each. */
 export const REUSABLE_WORKFLOWS = {
   "plan.yml": "cutover-plan.yml",
@@ -290,7 +300,7 @@ jobs:
       # Post and update the one sticky plan comment.
       pull-requests: write
     uses: ${uses}
-`;
+${uses.startsWith("./") ? OWN_REPOSITORY_GRADING : ""}`;
     case "apply.yml":
       return `# Apply: when migrations.json changes on the default branch (or on demand), run each changed
 # migration's phase: one approval in the phase's environment, then reconcile, deploy, load test, shift

@@ -455,6 +455,19 @@ describe("6. the smaller ones", () => {
       ref: "${{ github.event.pull_request.base.sha }}",
       specFromPullRequest: true,
     });
+    // Here the called workflow is the pull request's own copy, so its $/ action would be too: this
+    // repository grades with the base checkout's ./actions/plan; a caller of a release with the release's.
+    const caller = parseYaml(readFileSync(join(NOW, "plan.yml"), "utf8")) as {
+      jobs: { plan: { with?: Record<string, string> } };
+    };
+    expect(caller.jobs.plan.with?.["grade-with"]).toBe("base");
+    const steps = (
+      parseYaml(readFileSync(join(NOW, "cutover-plan.yml"), "utf8")) as {
+        jobs: { plan: { steps: Array<{ uses?: string; if?: string }> } };
+      }
+    ).jobs.plan.steps;
+    expect(steps.find((step) => step.uses === "./actions/plan")?.if).toBe("inputs.grade-with == 'base'");
+    expect(steps.find((step) => step.uses === "$/actions/plan")?.if).toBe("inputs.grade-with != 'base'");
   });
 
   it("a fork's pull request reads the state branch from the tracked file, not from vars it does not get", async () => {
@@ -653,6 +666,31 @@ describe("6. the smaller ones", () => {
       result: "success",
       locked: false,
     });
+  });
+
+  it("hands the notification secrets only to the steps that notify, never to a whole workflow or job", () => {
+    for (const file of ["apply-migration.yml", "monitor-migration.yml", "cutover-rollback.yml"]) {
+      const doc = parseYaml(readFileSync(join(NOW, file), "utf8")) as {
+        env?: Record<string, string>;
+        jobs: Record<
+          string,
+          { env?: Record<string, string>; steps?: Array<{ uses?: string; env?: Record<string, string> }> }
+        >;
+      };
+      expect(JSON.stringify(doc.env ?? {}), file).not.toContain("secrets.");
+      let given = 0;
+      for (const [id, job] of Object.entries(doc.jobs)) {
+        expect(JSON.stringify(job.env ?? {}), `${file} ${id}`).not.toContain("secrets.");
+        for (const step of job.steps ?? []) {
+          if (!step.env?.CUTOVER_NOTIFICATION_SECRETS) continue;
+          given++;
+          expect(step.uses, `${file} ${id}`).toMatch(
+            /^[.$]\/actions\/(shift-traffic|metric-gate|rollback|decommission|reconcile|record-state|propose-phase)$/,
+          );
+        }
+      }
+      expect(given, file).toBeGreaterThan(0);
+    }
   });
 
   it("hands the role's credentials only to the steps that call AWS", async () => {
