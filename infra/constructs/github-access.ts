@@ -137,11 +137,13 @@ export class GitHubAccess extends Construct {
 export function jobSubject(github: GitHubRepositoryConfig, environment: string, workflow: string): string {
   const repository = `${github.owner}/${github.repository}`;
   const ref = `refs/heads/${github.defaultBranch}`;
+  // A repository calling a released cutover runs its jobs in cutover's workflows, at the ref it pinned.
+  const workflows = github.workflows ?? { repository, ref };
   return [
     `repo:${repository}`,
     `environment:${environment}`,
     `ref:${ref}`,
-    `job_workflow_ref:${repository}/.github/workflows/${workflow}@${ref}`,
+    `job_workflow_ref:${workflows.repository}/.github/workflows/${workflow}@${workflows.ref}`,
   ].join(":");
 }
 

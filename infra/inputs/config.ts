@@ -16,6 +16,12 @@ export interface GitHubRepositoryConfig {
   repository: string;
   /** Branch whose workflow runs (schedule, repository_dispatch) may use the read-only role. */
   defaultBranch: string;
+  /**
+   * Where the jobs' workflows live, as GitHub writes them in the OIDC claim job_workflow_ref: a repository
+   * that calls a released cutover runs its jobs in cutover's reusable workflows at the pinned ref
+   * ("acme/cutover" at "refs/tags/v1.2.0"); absent, the repository's own workflows on its default branch.
+   */
+  workflows?: { repository: string; ref: string };
 }
 
 /** Where the GitHub token that sends `repository_dispatch` comes from; never the code. */
@@ -194,7 +200,32 @@ function readGitHub(
     }
   }
   const defaultBranch = optionalString(section, "defaultBranch", "$.github", problems) ?? "main";
-  return { owner: owner ?? "", repository: repository ?? "", defaultBranch };
+  const workflows = readWorkflowSource(section["workflows"], problems);
+  return {
+    owner: owner ?? "",
+    repository: repository ?? "",
+    defaultBranch,
+    ...(workflows ? { workflows } : {}),
+  };
+}
+
+/** `$.github.workflows`: the repository and exact ref of cutover's reusable workflows the jobs run in. */
+function readWorkflowSource(value: unknown, problems: string[]): GitHubRepositoryConfig["workflows"] {
+  if (value === undefined) return undefined;
+  const section = asObject(value, "$.github.workflows", problems);
+  if (!section) return undefined;
+  const repository = optionalString(section, "repository", "$.github.workflows", problems);
+  const ref = optionalString(section, "ref", "$.github.workflows", problems);
+  if (repository === undefined || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository))
+    problems.push(
+      `$.github.workflows.repository is ${JSON.stringify(repository)}: expected "owner/repository" of cutover's workflows`,
+    );
+  // GitHub writes the ref in full in job_workflow_ref; a short or moving name would never match a token.
+  if (ref === undefined || !/^refs\/(tags|heads)\/[^\s*?]+$|^[0-9a-f]{40}$/.test(ref))
+    problems.push(
+      `$.github.workflows.ref is ${JSON.stringify(ref)}: expected the full ref the callers pin ("refs/tags/v1.2.0") or a 40-character commit SHA`,
+    );
+  return repository && ref ? { repository, ref } : undefined;
 }
 
 function readDispatchToken(value: unknown, problems: string[]): DispatchTokenSource {

@@ -38,6 +38,20 @@ function planProblems(specFile: MigrationsFile, config = exampleConfig()): strin
 }
 
 describe("infrastructure configuration", () => {
+  it("refuses a workflow source that no OIDC token could name, with its JSON path", () => {
+    const raw = JSON.parse(readFileSync(join(INFRA_DIR, "config.json"), "utf8"));
+    raw.github.workflows = { repository: "cutover", ref: "v1" };
+    const problems = configProblems(raw);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^\$\.github\.workflows\.repository is "cutover": expected "owner\/repository"/,
+        ),
+        expect.stringMatching(/^\$\.github\.workflows\.ref is "v1": expected the full ref the callers pin/),
+      ]),
+    );
+  });
+
   it("reports every problem with its JSON path and what would be accepted", () => {
     const problems = configProblems({
       github: { owner: "acme" },

@@ -617,6 +617,26 @@ describe("GitHub access", () => {
     expect(resources(staging, "aws_iam_role").some(([id]) => id.includes("cutover-rollback"))).toBe(false);
   });
 
+  it("trusts the jobs of a repository that calls a released cutover in cutover's workflows at the pinned ref", () => {
+    const base = configFromFile(join(INFRA_DIR, "config.json"), {
+      CUTOVER_GITHUB_REPOSITORY: "acme/traffic",
+    });
+    const config = {
+      ...base,
+      github: { ...base.github, workflows: { repository: "cutover-dev/cutover", ref: "refs/tags/v1.2.0" } },
+    };
+    const stack = synthesize(EXAMPLE_SPEC, config).get("production")!;
+    const [trust] = statements(
+      one(stack, "aws_iam_role", "github-access_deploy-role-production_")["assume_role_policy"],
+    );
+    expect(trust!.Condition!["StringEquals"]!["token.actions.githubusercontent.com:sub"]).toEqual(
+      ["apply-migration.yml", "monitor-migration.yml"].map(
+        (workflow) =>
+          `repo:acme/traffic:environment:cutover-production:ref:refs/heads/main:job_workflow_ref:cutover-dev/cutover/.github/workflows/${workflow}@refs/tags/v1.2.0`,
+      ),
+    );
+  });
+
   it("takes the repository from CUTOVER_GITHUB_REPOSITORY when set", () => {
     const config = configFromFile(join(INFRA_DIR, "config.json"), {
       CUTOVER_GITHUB_REPOSITORY: "acme/traffic",
