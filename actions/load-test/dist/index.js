@@ -27686,22 +27686,25 @@ function findLoadTestStep(migration, phaseName, step, scenario) {
 }
 async function resolveStep(request) {
   if (request.migrationId) {
-    const migration = await readSpecMigration(
-      resolve2(request.workspace, request.specPath ?? "migrations.json"),
-      request.migrationId
-    );
+    const specFile = resolve2(request.workspace, request.specPath ?? "migrations.json");
+    const migration = await readSpecMigration(specFile, request.migrationId);
     const step = findLoadTestStep(migration, request.phase, request.step, request.scenario);
     if (request.scenario && request.scenario !== step.scenario && request.step !== void 0) {
       throw new OperationRefusal(
         `input "scenario": "${request.scenario}" differs from the scenario of ${step.from} ("${step.scenario}"); give one or the other`
       );
     }
-    return { ...step, thresholds: { ...step.thresholds, ...request.thresholds } };
+    return { ...step, baseDir: dirname(specFile), thresholds: { ...step.thresholds, ...request.thresholds } };
   }
   if (!request.scenario) {
     throw new OperationRefusal('input "scenario": required when no "migration" names a load-test step');
   }
-  return { scenario: request.scenario, thresholds: request.thresholds, from: "inputs" };
+  return {
+    scenario: request.scenario,
+    baseDir: request.workspace,
+    thresholds: request.thresholds,
+    from: "inputs"
+  };
 }
 async function findOnPath(name, env) {
   for (const dir of (env.PATH ?? "").split(delimiter)) {
@@ -27783,7 +27786,7 @@ async function runLoadTest(request, deps) {
       `input "target": "${target}" is not an http(s) URL such as https://staging.example.com`
     );
   }
-  const scenarioPath = inside2(request.workspace, step.scenario);
+  const scenarioPath = inside2(step.baseDir, step.scenario);
   let scenarioText;
   try {
     scenarioText = await readFile(scenarioPath, "utf8");
