@@ -108546,7 +108546,7 @@ var contract = defineContract({
   outputs: {
     "previous-weights": { description: 'Share of traffic before, as JSON: {"old":50,"new":50}.' },
     weights: { description: 'Share of traffic after, as JSON: {"old":90,"new":10}.' },
-    "change-id": { description: "Route 53 change id; empty when the weights already matched." },
+    "change-id": { description: "The router's change id (a Route 53 change, an ALB listener or rule change); empty when the weights already matched." },
     "insync-at": { description: "When the change was seen INSYNC (ISO 8601); empty when nothing changed." },
     "gate-window-start": {
       description: "When metrics reflect the restored weights (ISO 8601): INSYNC plus the records' TTL (60 s for alias records)."

@@ -8,7 +8,7 @@ import type { ShiftTrafficInputs } from "../../../src/ops/shift-traffic.js";
 export const contract = defineContract({
   name: "shift-traffic",
   description:
-    "Moves a migration's traffic to a weight (percent of the new side, or a phase's shift step) by writing both weighted Route 53 records in one change, after checking the receiving side can serve; waits for INSYNC and reports when the gate window starts.",
+    "Moves a migration's traffic to a weight (percent of the new side, or a phase's shift step) by writing both weights in one change of the migration's router (Route 53 weighted records, ALB weighted target groups), after checking the receiving side can serve; waits until the change is in effect and reports when the gate window starts.",
   inputs: {
     migration: { description: "Id of the migration in the spec.", required: true },
     weight: {
@@ -34,7 +34,7 @@ export const contract = defineContract({
   outputs: {
     "previous-weights": { description: 'Share of traffic before, as JSON: {"old":100,"new":0}.' },
     weights: { description: 'Share of traffic after, as JSON: {"old":90,"new":10}.' },
-    "change-id": { description: "Route 53 change id; empty when nothing changed." },
+    "change-id": { description: "The router's change id (a Route 53 change, an ALB listener or rule change); empty when nothing changed." },
     "insync-at": { description: "When the change was seen INSYNC (ISO 8601); empty when nothing changed." },
     "gate-window-start": {
       description:
