@@ -27,6 +27,7 @@ import { S3BucketVersioningA } from "@cdktn/provider-aws/lib/s3-bucket-versionin
 import { SqsQueue } from "@cdktn/provider-aws/lib/sqs-queue/index.js";
 import { SqsQueuePolicy } from "@cdktn/provider-aws/lib/sqs-queue-policy/index.js";
 import { Construct } from "constructs";
+import { GUARDIAN_NOTIFY_ENV } from "../../src/notify/guardian.js";
 import type { GuardianCodeConfig } from "../inputs/config.js";
 import { type PolicyStatement, policyDocument, trustDocument, weightChangeStatement } from "./iam-policy.js";
 import { awsName, NAME_LIMITS } from "./names.js";
@@ -71,6 +72,8 @@ export interface GuardianProps {
   partition: string;
   region: string;
   tags: Record<string, string>;
+  /** SNS topic the guardian announces its rollbacks to; none when absent. */
+  notifyTopicArn?: string;
 }
 
 /** The checkpoint store, the dead-letter queue and the guardian function of one environment. */
@@ -188,6 +191,7 @@ export class Guardian extends Construct {
           CUTOVER_CHECKPOINT_STORE: this.storeUrl,
           CUTOVER_ENVIRONMENT: props.stackName,
           CUTOVER_MIGRATIONS: props.migrationIds.join(","),
+          ...(props.notifyTopicArn ? { [GUARDIAN_NOTIFY_ENV.snsTopicArn]: props.notifyTopicArn } : {}),
         },
       },
       loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
@@ -274,6 +278,13 @@ export class Guardian extends Construct {
         Resource: [`arn:${partition}:route53:::change/*`],
       });
     }
+    if (this.props.notifyTopicArn)
+      statements.push({
+        Sid: "AnnounceRollbacks",
+        Effect: "Allow",
+        Action: ["sns:Publish"],
+        Resource: [this.props.notifyTopicArn],
+      });
     for (const migration of migrations) statements.push(...guardianMigrationStatements(migration, this));
     return statements;
   }

@@ -49,6 +49,8 @@ export interface EnvironmentConfig {
   routers: Record<string, RouterOverride>;
   /** Remote state; local state when absent. */
   backend?: { kind: "s3"; bucket: string; keyPrefix: string; region: string };
+  /** SNS topic of this account the guardian announces its rollbacks to (its role may publish only there). */
+  guardianNotifyTopicArn?: string;
 }
 
 /** The new side's function settings that the spec does not carry. */
@@ -276,9 +278,20 @@ function readEnvironments(value: unknown, problems: string[]): Record<string, En
         `${path}.rollbackEnvironment "${rollbackEnvironment}" is also one of its githubEnvironments: the rollback environment must be one of its own`,
       );
     }
+    const guardianNotifyTopicArn = optionalString(entry, "guardianNotifyTopicArn", path, problems);
+    if (
+      guardianNotifyTopicArn !== undefined &&
+      !new RegExp(
+        `^arn:aws[a-z-]*:sns:${region.replace(/[^a-z0-9-]/g, "")}:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$`,
+      ).test(guardianNotifyTopicArn)
+    )
+      problems.push(
+        `${path}.guardianNotifyTopicArn is ${JSON.stringify(guardianNotifyTopicArn)}: expected an SNS topic ARN in this environment's region (arn:aws:sns:${region}:<account>:<topic>)`,
+      );
     result[name] = {
       region,
       githubEnvironments,
+      ...(guardianNotifyTopicArn !== undefined ? { guardianNotifyTopicArn } : {}),
       ...(rollbackEnvironment !== undefined ? { rollbackEnvironment } : {}),
       oidcProvider: oidcProvider === "existing" ? "existing" : "create",
       routers: readRouterOverrides(entry["routers"], `${path}.routers`, problems),

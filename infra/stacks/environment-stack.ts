@@ -59,6 +59,7 @@ export class CutoverEnvironmentStack extends TerraformStack {
       partition: account.partition,
       region: account.region,
       tags: {},
+      ...(environment.guardianNotifyTopicArn ? { notifyTopicArn: environment.guardianNotifyTopicArn } : {}),
     });
 
     for (const migration of plan.migrations) {

@@ -115,6 +115,30 @@ describe("guardian function", () => {
     );
   });
 
+  it("announces its rollbacks to the environment's SNS topic when one is configured, and may publish only there", () => {
+    expect(guardianStatements().some((statement) => statement.Action.includes("sns:Publish"))).toBe(false);
+    const base = configFromFile(CONFIG);
+    const topic = `arn:aws:sns:${base.environments["production"]!.region}:123456789012:cutover-rollbacks`;
+    const config = {
+      ...base,
+      environments: {
+        ...base.environments,
+        production: { ...base.environments["production"]!, guardianNotifyTopicArn: topic },
+      },
+    };
+    const announcing = synthesize(SPEC, config).get("production")!;
+    const fn = one(announcing, "aws_lambda_function", "guardian_");
+    expect((fn["environment"] as { variables: Record<string, string> }).variables).toMatchObject({
+      CUTOVER_NOTIFY_SNS_TOPIC_ARN: topic,
+    });
+    const publish = statements(
+      one(announcing, "aws_iam_role_policy", "guardian_role-policy")["policy"],
+    ).filter((statement) => statement.Action.includes("sns:Publish"));
+    expect(publish).toEqual([
+      { Sid: "AnnounceRollbacks", Effect: "Allow", Action: ["sns:Publish"], Resource: [topic] },
+    ]);
+  });
+
   it("retries an async invocation twice, then sends it to the dead-letter queue", () => {
     expect(one(stack, "aws_lambda_function_event_invoke_config", "guardian_")).toMatchObject({
       function_name: ref(

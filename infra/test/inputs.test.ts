@@ -38,6 +38,16 @@ function planProblems(specFile: MigrationsFile, config = exampleConfig()): strin
 }
 
 describe("infrastructure configuration", () => {
+  it("refuses a guardian topic that is not an SNS topic of the environment's region", () => {
+    const raw = JSON.parse(readFileSync(join(INFRA_DIR, "config.json"), "utf8"));
+    raw.environments.production.guardianNotifyTopicArn = "arn:aws:sns:us-west-2:123456789012:alerts";
+    expect(configProblems(raw)).toEqual([
+      expect.stringMatching(
+        /^\$\.environments\.production\.guardianNotifyTopicArn is "arn:aws:sns:us-west-2:123456789012:alerts": expected an SNS topic ARN in this environment's region/,
+      ),
+    ]);
+  });
+
   it("refuses a workflow source that no OIDC token could name, with its JSON path", () => {
     const raw = JSON.parse(readFileSync(join(INFRA_DIR, "config.json"), "utf8"));
     raw.github.workflows = { repository: "cutover", ref: "v1" };
