@@ -95,6 +95,11 @@ export interface RollbackCompletedEvent extends EventOrigin {
 export interface DecommissionScaledDownEvent extends EventOrigin {
   type: "decommission-scaled-down";
   desiredCountBefore: number;
+  /**
+   * When the old side reached zero, as the scale-down reported it (ISO-8601); the hold counts from there,
+   * not from when the event is recorded. Absent or later than the recording: the recording's time.
+   */
+  holdStartedAt?: string;
   evidence?: Evidence;
 }
 
@@ -478,6 +483,14 @@ const rollbackCompleted: Handler<RollbackCompletedEvent> = (status, event) => {
   };
 };
 
+/** The hold's start: the scale-down's own time when it gave a valid one no later than now, else now. */
+function holdStartOf(event: DecommissionScaledDownEvent, now: Date): string {
+  const reported = event.holdStartedAt ? new Date(event.holdStartedAt) : undefined;
+  return reported && !Number.isNaN(reported.getTime()) && reported.getTime() <= now.getTime()
+    ? reported.toISOString()
+    : now.toISOString();
+}
+
 const decommissionScaledDown: Handler<DecommissionScaledDownEvent> = (status, event, now) => {
   if (status.state !== "applying")
     return `the old side is scaled down only while the last phase is applying; ${describe(status)}`;
@@ -498,7 +511,7 @@ const decommissionScaledDown: Handler<DecommissionScaledDownEvent> = (status, ev
       });
       next.decommission = {
         stage: "scaled-down",
-        holdStartedAt: now.toISOString(),
+        holdStartedAt: holdStartOf(event, now),
         desiredCountBefore: event.desiredCountBefore,
       };
     },

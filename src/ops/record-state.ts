@@ -513,6 +513,7 @@ function decommissionStartedSteps(
       event: {
         type: "decommission-scaled-down",
         desiredCountBefore: before,
+        ...(outputs["hold-started-at"] ? { holdStartedAt: outputs["hold-started-at"] } : {}),
         ...(evidence ? { evidence } : {}),
         ...origin,
       },

@@ -231,7 +231,7 @@ describe("the GitOps loop", () => {
     const comment = world.github.comments.find((candidate) => candidate.issueNumber === 7);
     expect(comment?.body).toContain("<!-- cutover:plan -->");
     expect(comment?.body).toContain("canary-10");
-    expect(plan.step("plan / plan", "plan").outputs.ok).toBe("true");
+    expect(plan.step("plan / plan", "plan-base").outputs.ok).toBe("true");
 
     // 2. The merge: the apply chain shifts to 10 %, commits the status, creates the deployment.
     const [before, after] = pushPhase(world, "canary-10");

@@ -374,12 +374,29 @@ describe("record-state: deploys, load tests and decommission", () => {
       request({
         event: "decommission-started",
         phase: "decommission",
-        outputs: { "desired-count-before": "3", "no-op": "false" },
+        outputs: { "desired-count-before": "3", "no-op": "false", "hold-started-at": at(58).toISOString() },
       }),
       at(60),
     );
     expect(change.status.state).toBe("decommissioning");
-    expect(change.status.decommission).toMatchObject({ stage: "scaled-down", desiredCountBefore: 3 });
+    // The hold counts from when the old side reached zero, as the scale-down reported it, not from the recording.
+    expect(change.status.decommission).toMatchObject({
+      stage: "scaled-down",
+      desiredCountBefore: 3,
+      holdStartedAt: at(58).toISOString(),
+    });
+    // A reported time after the recording (a skewed clock) is not taken: the hold never starts in the future.
+    const skewed = applyRecord(
+      migration,
+      status,
+      request({
+        event: "decommission-started",
+        phase: "decommission",
+        outputs: { "desired-count-before": "3", "no-op": "false", "hold-started-at": at(90).toISOString() },
+      }),
+      at(60),
+    );
+    expect(skewed.status.decommission?.holdStartedAt).toBe(at(60).toISOString());
 
     // A default rollback of the scaled-down old side sends everything back to it, and the history says so.
     const rolled = applyRecord(

@@ -103936,6 +103936,10 @@ var rollbackCompleted = (status, event) => {
     }
   };
 };
+function holdStartOf(event, now) {
+  const reported = event.holdStartedAt ? new Date(event.holdStartedAt) : void 0;
+  return reported && !Number.isNaN(reported.getTime()) && reported.getTime() <= now.getTime() ? reported.toISOString() : now.toISOString();
+}
 var decommissionScaledDown = (status, event, now) => {
   if (status.state !== "applying")
     return `the old side is scaled down only while the last phase is applying; ${describe146(status)}`;
@@ -103956,7 +103960,7 @@ var decommissionScaledDown = (status, event, now) => {
       });
       next.decommission = {
         stage: "scaled-down",
-        holdStartedAt: now.toISOString(),
+        holdStartedAt: holdStartOf(event, now),
         desiredCountBefore: event.desiredCountBefore
       };
     }

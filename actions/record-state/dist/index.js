@@ -59504,6 +59504,10 @@ var rollbackCompleted = (status, event) => {
     }
   };
 };
+function holdStartOf(event, now) {
+  const reported = event.holdStartedAt ? new Date(event.holdStartedAt) : void 0;
+  return reported && !Number.isNaN(reported.getTime()) && reported.getTime() <= now.getTime() ? reported.toISOString() : now.toISOString();
+}
 var decommissionScaledDown = (status, event, now) => {
   if (status.state !== "applying")
     return `the old side is scaled down only while the last phase is applying; ${describe(status)}`;
@@ -59524,7 +59528,7 @@ var decommissionScaledDown = (status, event, now) => {
       });
       next.decommission = {
         stage: "scaled-down",
-        holdStartedAt: now.toISOString(),
+        holdStartedAt: holdStartOf(event, now),
         desiredCountBefore: event.desiredCountBefore
       };
     }
@@ -62455,6 +62459,7 @@ function decommissionStartedSteps(migration, status, phase, request2) {
       event: {
         type: "decommission-scaled-down",
         desiredCountBefore: before,
+        ...outputs["hold-started-at"] ? { holdStartedAt: outputs["hold-started-at"] } : {},
         ...evidence ? { evidence } : {},
         ...origin
       }
