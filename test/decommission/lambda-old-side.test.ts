@@ -3,6 +3,7 @@
 // rollback that brings the reservation back before any weight returns.
 import { describe, expect, it } from "vitest";
 import { decommissionSettings } from "../../src/core/decommission.js";
+import { transition, transitionOrThrow } from "../../src/core/transitions.js";
 import type { Migration, Route53RouterSpec } from "../../src/model/spec.js";
 import type { MigrationStatus } from "../../src/model/status.js";
 import {
@@ -11,6 +12,7 @@ import {
   deleteLambdaOldSide,
   holdLambdaOldSide,
 } from "../../src/ops/decommission.js";
+import { applyRecord } from "../../src/ops/record-state.js";
 import { resolveRestorePoint } from "../../src/ops/rollback.js";
 import { LambdaTarget, lambdaReadiness } from "../../src/providers/lambda-target.js";
 import {
@@ -22,6 +24,7 @@ import {
   statusAtFull,
 } from "../fixtures/deploy/migration.js";
 import { DeployWorld } from "../fixtures/deploy/world.js";
+import { at, exampleMigration, shiftedAndBaking, stagingPassed } from "../gitops/statuses.js";
 
 /** The reference migration turned around: the Lambda alias is the old side. */
 function lambdaToEcs(): Migration {
@@ -223,5 +226,87 @@ describe("rollback from the hold of a Lambda old side", () => {
     const target = new LambdaTarget(migration.oldSide as never, world.lambda);
     expect(await target.restore({}, { willServe: false, stableTimeoutSeconds: 5 })).toEqual([]);
     expect(world.reservedConcurrency).toBe(0);
+  });
+});
+
+describe("recording the hold of a Lambda old side", () => {
+  /** A status in phase full at 100 % new, with the decommission phase applying. */
+  async function fullAndApplyingDecommission() {
+    const migration = await exampleMigration("decommission");
+    const order = migration.phases.map((phase) => phase.name);
+    let status = shiftedAndBaking(stagingPassed(), "canary-10", 10, 0);
+    for (const [phase, weight] of [
+      ["canary-50", 50],
+      ["full", 100],
+    ] as const) {
+      status = transitionOrThrow(status, { type: "apply-started", phase, phaseOrder: order }, at(5));
+      status = transitionOrThrow(
+        status,
+        {
+          type: "shift-applied",
+          weights: { old: 100 - weight, new: weight },
+          checkpoint: { phase, takenAt: at(5).toISOString(), weights: status.weights },
+          insyncAt: at(5),
+          ttlSeconds: 60,
+        },
+        at(5),
+      );
+      status = transitionOrThrow(status, { type: "apply-succeeded", bakeSeconds: 0 }, at(5));
+    }
+    return { migration, status };
+  }
+
+  it("keeps the reservation the hold replaced from the action's decommission output", async () => {
+    const { migration: spec, status } = await fullAndApplyingDecommission();
+    const held = (reservedConcurrencyBefore: number | null) =>
+      applyRecord(
+        spec,
+        status,
+        {
+          event: "decommission-started",
+          phase: "decommission",
+          outcome: "success",
+          origin: { runUrl: "https://github.com/example/platform/actions/runs/1" },
+          outputs: {
+            "desired-count-before": "",
+            "no-op": "false",
+            decommission: JSON.stringify({
+              stage: "scaled-down",
+              holdStartedAt: at(60).toISOString(),
+              desiredCountBefore: 0,
+              reservedConcurrencyBefore,
+            }),
+          },
+        },
+        at(60),
+      ).status;
+    const reserved = held(25);
+    expect(reserved.decommission).toMatchObject({ stage: "scaled-down", reservedConcurrencyBefore: 25 });
+    expect(reserved.checkpoints.at(-1)?.lambdaReservedConcurrency).toBe(25);
+    const none = held(null);
+    expect(none.decommission?.reservedConcurrencyBefore).toBeNull();
+    expect(none.checkpoints.at(-1)?.lambdaReservedConcurrency).toBeUndefined();
+  });
+
+  it("refuses a reservation that is not one", async () => {
+    const { status } = await fullAndApplyingDecommission();
+    const applying = transitionOrThrow(
+      status,
+      {
+        type: "apply-started",
+        phase: "decommission",
+        phaseOrder: (await exampleMigration("decommission")).phases.map((phase) => phase.name),
+      },
+      at(6),
+    );
+    const result = transition(
+      applying,
+      { type: "decommission-scaled-down", desiredCountBefore: 0, reservedConcurrencyBefore: -1 },
+      at(6),
+    );
+    expect(result).toEqual({
+      ok: false,
+      refusal: expect.stringContaining("reservedConcurrencyBefore -1 is not a reserved concurrency"),
+    });
   });
 });
