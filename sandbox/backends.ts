@@ -335,7 +335,12 @@ export class LambdaBackend implements Backend {
         : `alias ${this.resource} does not exist`;
       return this.gatewayFailure(500, reason);
     }
-    if (this.concurrency >= (this.seed.reservedConcurrency ?? DEFAULT_LAMBDA_CONCURRENCY)) {
+    // What PutFunctionConcurrency reserved wins over the seed's figure; 0 throttles every request.
+    const limit =
+      this.lambda.reservedConcurrency?.(this.seed.functionName) ??
+      this.seed.reservedConcurrency ??
+      DEFAULT_LAMBDA_CONCURRENCY;
+    if (this.concurrency >= limit) {
       return this.gatewayFailure(500, `function ${this.resource} is throttled`, (at) =>
         this.throttles.add(at),
       );

@@ -1,7 +1,8 @@
 /**
  * Lambda on its REST-JSON wire protocol (/2015-03-31/functions/...):
  * GetFunction, GetFunctionConfiguration, UpdateFunctionCode, PublishVersion,
- * ListVersionsByFunction, GetAlias, CreateAlias and UpdateAlias. A code
+ * ListVersionsByFunction, GetAlias, CreateAlias, UpdateAlias, and the reserved
+ * concurrency of a function (Put/Get/DeleteFunctionConcurrency). A code
  * update leaves LastUpdateStatus InProgress for a configurable time, derived
  * from timestamps, so `waitUntilFunctionUpdatedV2` behaves as on AWS.
  */
@@ -41,7 +42,12 @@ export interface LambdaOptions {
    * Lambda waits about a minute, then two (the default, 60000); tests scale it down.
    */
   asyncRetryDelayMs?: number;
+  /** The account's concurrent executions limit in the region (Lambda's default quota, 1000). */
+  accountConcurrencyLimit?: number;
 }
+
+/** Lambda keeps this much of the account's concurrency unreserved, whatever functions reserve. */
+export const MINIMUM_UNRESERVED_CONCURRENCY = 100;
 
 /** What a running function's SDK clients need to reach the sandbox. */
 export interface FunctionRuntimeEnvironment {
@@ -89,6 +95,8 @@ interface FunctionState {
   /** The warm execution environment of a runnable function, once invoked. */
   environment?: ExecutionEnvironment;
   eventInvokeConfig?: EventInvokeConfig;
+  /** PutFunctionConcurrency's ReservedConcurrentExecutions; absent: the function draws on the unreserved pool. */
+  reservedConcurrency?: number;
 }
 
 type Route = { operation: string; functionName: string; alias?: string };
@@ -219,6 +227,7 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
 
   operationOf(req: IncomingMessage): string | undefined {
     return (
+      concurrencyRouteOf(req.method ?? "GET", pathOf(req))?.operation ??
       executionRouteOf(req.method ?? "GET", pathOf(req))?.operation ??
       routeOf(req.method ?? "GET", pathOf(req))?.operation
     );
@@ -226,6 +235,11 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
 
   async handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
     try {
+      const concurrency = concurrencyRouteOf(req.method ?? "GET", pathOf(req));
+      if (concurrency) {
+        this.handleConcurrency(concurrency, body, req, res);
+        return;
+      }
       const execution = executionRouteOf(req.method ?? "GET", pathOf(req));
       if (execution) {
         await this.handleExecution(execution, req, body, res);
@@ -258,6 +272,66 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
               500,
             );
       sendServiceError(req, res, "rest-json", serviceError);
+    }
+  }
+
+  // ------------------------------------------------------------ reserved concurrency
+
+  private handleConcurrency(
+    route: ConcurrencyRoute,
+    body: Buffer,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
+    const { fn, qualifier } = this.functionOf(route.functionName);
+    // These operations name a function, never a version or alias.
+    if (qualifier !== undefined)
+      throw validation(
+        `Value '${route.functionName}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)`,
+      );
+    switch (route.operation) {
+      case "PutFunctionConcurrency": {
+        const input = JsonInput.parse(body, INPUT_CODES);
+        if (!input.has("ReservedConcurrentExecutions"))
+          throw validation(
+            "Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null",
+          );
+        const reserved = input.optionalInteger("ReservedConcurrentExecutions")!;
+        if (reserved < 0)
+          throw validation(
+            `Value '${reserved}' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0`,
+          );
+        const limit = this.options.accountConcurrencyLimit ?? 1000;
+        const reservedByOthers = [...this.functions.values()]
+          .filter((other) => other !== fn)
+          .reduce((sum, other) => sum + (other.reservedConcurrency ?? 0), 0);
+        // Lowering a reservation always frees concurrency, so it is never refused.
+        const lowering = fn.reservedConcurrency !== undefined && reserved <= fn.reservedConcurrency;
+        if (!lowering && limit - reservedByOthers - reserved < MINIMUM_UNRESERVED_CONCURRENCY)
+          throw new ServiceError(
+            "InvalidParameterValueException",
+            `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${MINIMUM_UNRESERVED_CONCURRENCY}].`,
+          );
+        fn.reservedConcurrency = reserved;
+        sendJsonBody(req, res, "rest-json", 200, { ReservedConcurrentExecutions: reserved });
+        return;
+      }
+      case "GetFunctionConcurrency":
+        // A function without a reservation answers an empty object, not an error.
+        sendJsonBody(
+          req,
+          res,
+          "rest-json",
+          200,
+          fn.reservedConcurrency === undefined
+            ? {}
+            : { ReservedConcurrentExecutions: fn.reservedConcurrency },
+        );
+        return;
+      case "DeleteFunctionConcurrency":
+        delete fn.reservedConcurrency;
+        sendJsonBody(req, res, "rest-json", 204, undefined);
+        return;
     }
   }
 
@@ -396,6 +470,12 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
   ): Promise<void> {
     const typeHeader = req.headers["x-amz-invocation-type"];
     const type = typeof typeHeader === "string" ? typeHeader : "RequestResponse";
+    // Reserved concurrency 0 throttles every synchronous invocation (async ones wait in the queue on AWS).
+    if (fn.reservedConcurrency === 0 && type === "RequestResponse")
+      throw new ServiceError("TooManyRequestsException", "Rate Exceeded.", 429, {
+        Type: "User",
+        Reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
+      });
     if (type !== "RequestResponse" && type !== "Event" && type !== "DryRun")
       throw validation(
         `Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`,
@@ -511,6 +591,11 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
     );
   }
 
+  /** The function's reserved concurrency; undefined when it has none (or does not exist). */
+  reservedConcurrency(functionName: string): number | undefined {
+    return this.functions.get(functionName)?.reservedConcurrency;
+  }
+
   functionState(functionName: string): "Pending" | "Active" | "Inactive" | "Failed" | undefined {
     return this.functions.has(functionName) ? "Active" : undefined;
   }
@@ -522,6 +607,7 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
         configuration: this.configurationOf(fn, fn.latest),
         versions: fn.versions.map((version) => this.configurationOf(fn, version)),
         aliases: [...fn.aliases.values()].map((alias) => this.aliasShape(fn, alias)),
+        ...(fn.reservedConcurrency === undefined ? {} : { reservedConcurrency: fn.reservedConcurrency }),
       })),
     };
   }
@@ -537,7 +623,14 @@ export class LambdaService implements ServiceHandler, LambdaView, AsyncInvoker {
             RepositoryType: "S3",
             Location: `https://awslambda-${this.options.region}-tasks.s3.${this.options.region}.amazonaws.com/snapshots/${this.options.accountId}/${fn.name}-${version.revisionId}`,
           };
-    return { Configuration: this.configurationOf(fn, version), Code: code, Tags: {} };
+    return {
+      Configuration: this.configurationOf(fn, version),
+      Code: code,
+      Tags: {},
+      ...(fn.reservedConcurrency === undefined
+        ? {}
+        : { Concurrency: { ReservedConcurrentExecutions: fn.reservedConcurrency } }),
+    };
   }
 
   private updateFunctionCode(fn: FunctionState, input: JsonInput): Record<string, unknown> {
@@ -942,6 +1035,23 @@ type ExecutionRoute =
         | "GetFunctionEventInvokeConfig";
       functionName: string;
     };
+
+type ConcurrencyRoute = {
+  operation: "PutFunctionConcurrency" | "GetFunctionConcurrency" | "DeleteFunctionConcurrency";
+  functionName: string;
+};
+
+/** The reserved concurrency operations; Get lives under a later API version than Put and Delete. */
+function concurrencyRouteOf(method: string, path: string): ConcurrencyRoute | undefined {
+  const match = /^\/(2017-10-31|2019-09-30)\/functions\/([^/]+)\/concurrency\/?$/.exec(path);
+  if (!match) return undefined;
+  const functionName = decodeURIComponent(match[2] ?? "");
+  if (match[1] === "2019-09-30")
+    return method === "GET" ? { operation: "GetFunctionConcurrency", functionName } : undefined;
+  if (method === "PUT") return { operation: "PutFunctionConcurrency", functionName };
+  if (method === "DELETE") return { operation: "DeleteFunctionConcurrency", functionName };
+  return undefined;
+}
 
 /** The operations that create, delete, run and configure the running of functions. */
 function executionRouteOf(method: string, path: string): ExecutionRoute | undefined {

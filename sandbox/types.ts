@@ -67,6 +67,8 @@ export interface LambdaAliasView {
 export interface LambdaView {
   /** Undefined when the function or alias does not exist. */
   alias(functionName: string, alias: string): LambdaAliasView | undefined;
+  /** The function's reserved concurrency (PutFunctionConcurrency); undefined when it has none. */
+  reservedConcurrency?(functionName: string): number | undefined;
   /** Function state, "Active" when it can be invoked. */
   functionState(functionName: string): "Pending" | "Active" | "Inactive" | "Failed" | undefined;
 }

@@ -198,6 +198,7 @@ function readStatements(targets: MigrationAccessTarget[], partition: string): Po
       Action: [
         "lambda:GetFunction",
         "lambda:GetFunctionConfiguration",
+        "lambda:GetFunctionConcurrency",
         "lambda:GetAlias",
         "lambda:ListAliases",
         "lambda:ListVersionsByFunction",

@@ -320,11 +320,18 @@ export function guardianMigrationStatements(
       Resource: [migration.aliasArn],
     },
     {
-      // Readiness of the version the alias goes back to (qualified ARNs name a version).
+      // Readiness of the version the alias goes back to (qualified ARNs name a version), and of the function's concurrency.
       Sid: `ReadFunction${sid}`,
       Effect: "Allow",
-      Action: ["lambda:GetFunctionConfiguration"],
+      Action: ["lambda:GetFunctionConfiguration", "lambda:GetFunctionConcurrency"],
       Resource: [migration.functionArn, `${migration.functionArn}:*`],
+    },
+    {
+      // Lifting a decommission hold (reserved concurrency 0) before weight returns to the function.
+      Sid: `RestoreConcurrency${sid}`,
+      Effect: "Allow",
+      Action: ["lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"],
+      Resource: [migration.functionArn],
     },
     {
       Sid: `Checkpoint${sid}`,

@@ -273,7 +273,12 @@ describe("guardian role", () => {
       "arn",
     );
     const payments = guardianStatements().filter((statement) => statement.Sid!.endsWith("PaymentsApi"));
-    expect(payments).toHaveLength(7);
+    // Seven statements, and one more to lift a decommission hold on the function.
+    expect(payments).toHaveLength(8);
+    expect(payments.find((statement) => statement.Sid === "RestoreConcurrencyPaymentsApi")?.Action).toEqual([
+      "lambda:PutFunctionConcurrency",
+      "lambda:DeleteFunctionConcurrency",
+    ]);
     const text = JSON.stringify(payments);
     for (const foreign of ["api.example.com", "Z0EXAMPLE00001", "service/prod/orders-api", "orders-api"]) {
       expect(text).not.toContain(foreign);

@@ -100,6 +100,8 @@ export interface DecommissionScaledDownEvent extends EventOrigin {
    * not from when the event is recorded. Absent or later than the recording: the recording's time.
    */
   holdStartedAt?: string;
+  /** A Lambda old side held at reserved concurrency 0: the reservation it had, null for none. */
+  reservedConcurrencyBefore?: number | null;
   evidence?: Evidence;
 }
 
@@ -498,6 +500,10 @@ const decommissionScaledDown: Handler<DecommissionScaledDownEvent> = (status, ev
   if (!Number.isInteger(event.desiredCountBefore) || event.desiredCountBefore < 0) {
     return `desiredCountBefore ${event.desiredCountBefore} is not a task count`;
   }
+  const held = event.reservedConcurrencyBefore;
+  if (held !== undefined && held !== null && (!Number.isInteger(held) || held < 0)) {
+    return `reservedConcurrencyBefore ${held} is not a reserved concurrency (an integer ≥ 0, or null for none)`;
+  }
   return {
     to: "decommissioning",
     reason: "old side scaled to zero; the hold starts",
@@ -508,11 +514,13 @@ const decommissionScaledDown: Handler<DecommissionScaledDownEvent> = (status, ev
         takenAt: now.toISOString(),
         weights: { ...status.weights },
         ecsDesiredCount: event.desiredCountBefore,
+        ...(held ? { lambdaReservedConcurrency: held } : {}),
       });
       next.decommission = {
         stage: "scaled-down",
         holdStartedAt: holdStartOf(event, now),
         desiredCountBefore: event.desiredCountBefore,
+        ...(held !== undefined ? { reservedConcurrencyBefore: held } : {}),
       };
     },
   };

@@ -76,6 +76,8 @@ export interface Checkpoint {
   ecsTaskDefinition?: string;
   /** ECS desired count before a scale-down. */
   ecsDesiredCount?: number;
+  /** Lambda reserved concurrency before a hold at 0; absent when the function reserved none. */
+  lambdaReservedConcurrency?: number;
   /**
    * GitHub environment (and so AWS account) whose resources a deploy's
    * checkpoint describes; its version and task definition are restored only there.
@@ -88,6 +90,11 @@ export interface DecommissionStatus {
   stage: "scaled-down" | "deleted";
   holdStartedAt: string;
   desiredCountBefore: number;
+  /**
+   * Set when the held side is a Lambda function (its reserved concurrency is
+   * 0 during the hold): the reservation before it, or null when it had none.
+   */
+  reservedConcurrencyBefore?: number | null;
   deletedAt?: string;
 }
 

@@ -1,9 +1,10 @@
 /**
  * decommission: retires the old side in two stages. `scale-down` takes it to
- * zero tasks once it has no weight and no traffic, and starts the hold during
- * which a rollback can still scale it back up. `delete` removes the service
- * once the hold has elapsed with no rollback and still no traffic, and lists
- * what the infrastructure code must remove after it.
+ * zero tasks (an ECS service) or holds it at reserved concurrency 0 (a Lambda
+ * function) once it has no weight and no traffic, and starts the hold during
+ * which a rollback can still bring it back at once. `delete` removes the
+ * service or the function once the hold has elapsed with no rollback and
+ * still no traffic, and lists what the infrastructure code must remove after it.
  */
 import { resolve } from "node:path";
 import {
@@ -14,6 +15,7 @@ import {
   paginateListTaskDefinitions,
   waitUntilServicesInactive,
 } from "@aws-sdk/client-ecs";
+import { DeleteFunctionCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import type { AwsClients } from "../action/aws.js";
 import type { RunContext } from "../action/run-context.js";
 import type { ActionReport } from "../action/summary.js";
@@ -36,12 +38,13 @@ import {
 import { requestCountStat } from "../core/gate/presets.js";
 import { seriesSum } from "../core/gate/queries.js";
 import { formatDuration } from "../model/duration.js";
-import type { EcsTargetSpec, Migration, TargetSpec } from "../model/spec.js";
+import type { EcsTargetSpec, LambdaTargetSpec, Migration, TargetSpec } from "../model/spec.js";
 import type { Checkpoint, DecommissionStatus, MigrationStatus, Weights } from "../model/status.js";
 import type { AnnouncerFor } from "../notify/action.js";
 import { decommissionEvent } from "../notify/event-builders.js";
 import { withDeliveries } from "../notify/report.js";
 import { type EcsServiceState, EcsTarget, shortTaskDefinition } from "../providers/ecs-target.js";
+import { type LambdaAliasState, LambdaTarget } from "../providers/lambda-target.js";
 import { createMetricsSource, type MetricsSource } from "../providers/metrics-source.js";
 import { retryThrottled } from "../providers/throttling.js";
 import { type RouterReading, readingWeights, type TrafficRouter } from "../providers/traffic-router.js";
@@ -205,6 +208,8 @@ export interface ScaleDownResult {
   decommission?: DecommissionStatus;
   preconditions: PreconditionResult[];
   traffic: TrafficEvidence;
+  /** A Lambda old side: what was held, "reserved concurrency 10 → 0" or "no reservation → 0". */
+  held?: string;
 }
 
 /** The count to restore on rollback when the service is already at zero: what the status recorded last. */
@@ -443,6 +448,268 @@ export async function deleteOldSide(
 }
 
 // ---------------------------------------------------------------------------
+// A Lambda old side: held at reserved concurrency 0, then the function deleted
+
+/** The providers decommissioning a Lambda old side works with. */
+export interface LambdaDecommissionProviders {
+  router: TrafficRouter;
+  oldSide: LambdaTarget;
+  lambda: LambdaClient;
+  metrics: MetricsSource;
+}
+
+/** What both Lambda stages observe before deciding. */
+interface LambdaObservation {
+  reading: RouterReading;
+  weights: Weights;
+  alias: LambdaAliasState;
+  traffic: TrafficEvidence;
+}
+
+function reservationText(value: number | undefined): string {
+  return value === undefined ? "no reservation" : `reserved concurrency ${value}`;
+}
+
+async function observeLambdaOldSide(
+  providers: LambdaDecommissionProviders,
+  migration: Migration,
+  windowSeconds: number,
+  now: Date,
+  journal: OperationJournal,
+): Promise<LambdaObservation> {
+  const observed = await journal.step(
+    "read weights, function and traffic",
+    async () => {
+      const [reading, alias, traffic] = await Promise.all([
+        providers.router.read(),
+        providers.oldSide.describeAlias(),
+        countSideRequests(providers.metrics, migration.oldSide, windowSeconds, now),
+      ]);
+      return { reading, weights: providers.router.effectiveWeights(readingWeights(reading)), alias, traffic };
+    },
+    (result) =>
+      `old side ${result.weights.old} %, ${result.traffic.requests} requests in ${formatDuration(windowSeconds)}, ` +
+      `${result.alias.aliasVersion === undefined ? "alias missing" : reservationText(result.alias.reservedConcurrency)}`,
+  );
+  journal.found.push(
+    `${providers.router.label}: old side ${observed.reading.sides.old.title} weight ${observed.reading.sides.old.weight}, ` +
+      `new side ${observed.reading.sides.new.title} weight ${observed.reading.sides.new.weight} ` +
+      `(old ${observed.weights.old} % / new ${observed.weights.new} %).`,
+    observed.alias.aliasVersion === undefined
+      ? `${providers.oldSide.label} does not exist.`
+      : `${providers.oldSide.label}: version ${observed.alias.aliasVersion}, State ${observed.alias.state ?? "unknown"}, ` +
+          `${reservationText(observed.alias.reservedConcurrency)}.`,
+  );
+  return observed;
+}
+
+/** The reservation to bring back when the function is already at 0: what the status recorded; null for none. */
+function recordedReservation(status: MigrationStatus): number | null | undefined {
+  const recorded = status.decommission?.reservedConcurrencyBefore;
+  if (recorded !== undefined) return recorded;
+  return status.checkpoints.findLast((checkpoint) => checkpoint.lambdaReservedConcurrency !== undefined)
+    ?.lambdaReservedConcurrency;
+}
+
+/**
+ * Stage one for a Lambda old side: refuse unless it has no weight and no
+ * traffic; then set its reserved concurrency to 0, so it serves nothing while
+ * the function, its versions and its alias stay ready to come back at once.
+ */
+export async function holdLambdaOldSide(
+  request: DecommissionRequest,
+  providers: LambdaDecommissionProviders,
+  journal: OperationJournal,
+): Promise<ScaleDownResult> {
+  const { settings, status } = request;
+  const observed = await observeLambdaOldSide(
+    providers,
+    request.migration,
+    settings.quietWindowSeconds,
+    request.now(),
+    journal,
+  );
+  const { alias } = observed;
+  const exists: PreconditionResult = {
+    name: "function-exists",
+    ok: alias.aliasVersion !== undefined,
+    detail:
+      alias.aliasVersion !== undefined
+        ? `${providers.oldSide.label} exists (version ${alias.aliasVersion})`
+        : `${providers.oldSide.label} does not exist`,
+  };
+  const preconditions = [
+    checkOldWeightZero(observed.weights, routerLabel(observed.reading)),
+    checkNoTraffic(observed.traffic),
+    exists,
+  ];
+  enforce("scale-down", preconditions, journal);
+  const alreadyHeld = alias.reservedConcurrency === 0;
+  // A re-run finds the function at 0: what it reserved before is what the first run recorded.
+  const before = alreadyHeld ? (recordedReservation(status) ?? null) : (alias.reservedConcurrency ?? null);
+  const checkpoint: Checkpoint = {
+    phase: status.phase,
+    takenAt: request.now().toISOString(),
+    weights: observed.weights,
+    router: observed.reading.snapshot,
+    ...(alias.aliasVersion ? { lambdaVersion: alias.aliasVersion } : {}),
+    ...(before !== null && before > 0 ? { lambdaReservedConcurrency: before } : {}),
+  };
+  request.onCheckpoint?.(checkpoint);
+  const held = `${reservationText(before ?? undefined)} → reserved concurrency 0`;
+  if (alreadyHeld) {
+    journal.done.push(`Nothing to hold: ${providers.oldSide.label} already has reserved concurrency 0.`);
+  } else {
+    await journal.step(
+      "hold at concurrency 0",
+      () => providers.oldSide.setReservedConcurrency(0),
+      () => `${providers.oldSide.label}: ${held}`,
+    );
+    journal.done.push(
+      `Held ${providers.oldSide.label} at reserved concurrency 0 (was ${reservationText(before ?? undefined)}): every invocation is throttled.`,
+    );
+  }
+  const recordedStart = status.decommission?.holdStartedAt
+    ? new Date(status.decommission.holdStartedAt)
+    : undefined;
+  const holdStartedAt = alreadyHeld && recordedStart ? recordedStart : request.now();
+  const holdEndsAt = new Date(holdStartedAt.getTime() + settings.holdSeconds * 1000);
+  journal.done.push(
+    `Hold of ${formatDuration(settings.holdSeconds)} started ${holdStartedAt.toISOString()}; delete is allowed from ${holdEndsAt.toISOString()}.`,
+  );
+  return {
+    noOp: alreadyHeld,
+    checkpoint,
+    holdStartedAt,
+    holdEndsAt,
+    decommission: {
+      stage: "scaled-down",
+      holdStartedAt: holdStartedAt.toISOString(),
+      // A function has no task count; what the hold replaced is its reservation.
+      desiredCountBefore: 0,
+      reservedConcurrencyBefore: before,
+    },
+    preconditions,
+    traffic: observed.traffic,
+    held,
+  };
+}
+
+/** Delete only a function the hold left at reserved concurrency 0; anything else means it may serve again. */
+export function checkHeldAtZero(label: string, alias: LambdaAliasState): PreconditionResult {
+  if (alias.reservedConcurrency === 0)
+    return { name: "held-at-zero", ok: true, detail: `${label} has reserved concurrency 0` };
+  return {
+    name: "held-at-zero",
+    ok: false,
+    detail:
+      `${label} has ${reservationText(alias.reservedConcurrency)}, must be reserved concurrency 0; ` +
+      "its hold was lifted (a rollback?): run stage scale-down again before deleting",
+  };
+}
+
+/** What the infrastructure code still declares once the old function is gone. */
+function lambdaLeftovers(migration: Migration, spec: LambdaTargetSpec): InfrastructureLeftover[] {
+  const router = infrastructureLeftovers(migration, undefined).filter(
+    (left) => left.resource !== "Container image" && left.resource !== "ECR repository",
+  );
+  return [
+    ...router,
+    {
+      resource: "Lambda function",
+      identifier: `${spec.functionName} (alias ${spec.alias})`,
+      change: `remove the function ${spec.functionName}, its alias, reserved concurrency and permissions from the infrastructure code, or the next apply recreates it`,
+    },
+    {
+      resource: "Log group",
+      identifier: `/aws/lambda/${spec.functionName}`,
+      change:
+        "delete the function's log group once its retention is no longer needed; deleting the function keeps it",
+    },
+  ];
+}
+
+/**
+ * Stage two for a Lambda old side: refuse unless the hold elapsed with no
+ * rollback since it started, the old side still has no weight and no
+ * traffic, and it is still held at 0; then delete the function (its
+ * versions and aliases go with it).
+ */
+export async function deleteLambdaOldSide(
+  request: DecommissionRequest,
+  providers: LambdaDecommissionProviders,
+  journal: OperationJournal,
+): Promise<DeleteResult> {
+  const { settings, status } = request;
+  const now = request.now();
+  const holdStart = resolveHoldStart(status, request.holdStartedAt);
+  const sinceHold = holdStart ? Math.floor((now.getTime() - holdStart.at.getTime()) / 1000) : 0;
+  const windowSeconds = Math.max(settings.quietWindowSeconds, sinceHold);
+  const observed = await observeLambdaOldSide(providers, request.migration, windowSeconds, now, journal);
+  const gone = observed.alias.aliasVersion === undefined;
+  const preconditions = [
+    checkHoldElapsed(holdStart, settings.holdSeconds, now, settings.hold),
+    checkNoRollbackSince(status.history, holdStart),
+    checkOldWeightZero(observed.weights, routerLabel(observed.reading)),
+    checkNoTraffic(observed.traffic),
+    ...(gone ? [] : [checkHeldAtZero(providers.oldSide.label, observed.alias)]),
+  ];
+  enforce("delete", preconditions, journal);
+  const spec = providers.oldSide.spec;
+  if (gone) {
+    journal.done.push(
+      `Nothing to delete: ${providers.oldSide.label} is already gone (deleted before; record it).`,
+    );
+  } else {
+    await journal.step(
+      "delete function",
+      () =>
+        retryThrottled(() =>
+          providers.lambda.send(new DeleteFunctionCommand({ FunctionName: spec.functionName })),
+        ),
+      () => `Lambda ${spec.functionName} deleted with its versions and aliases`,
+    );
+    journal.done.push(
+      `Deleted Lambda ${spec.functionName} with its versions and aliases (it was held at reserved concurrency 0).`,
+    );
+  }
+  const deletedAt = request.now();
+  return {
+    noOp: gone,
+    deletedAt,
+    deregistered: [],
+    leftovers: lambdaLeftovers(request.migration, spec),
+    decommission: {
+      stage: "deleted",
+      holdStartedAt: (holdStart?.at ?? deletedAt).toISOString(),
+      desiredCountBefore: 0,
+      reservedConcurrencyBefore: status.decommission?.reservedConcurrencyBefore ?? null,
+      deletedAt: deletedAt.toISOString(),
+    },
+    preconditions,
+    traffic: observed.traffic,
+  };
+}
+
+/** Creates the providers for a Lambda old side. */
+export function createLambdaDecommissionProviders(
+  migration: Migration,
+  env: Pick<DecommissionEnvironment, "clients">,
+): LambdaDecommissionProviders {
+  if (migration.oldSide.kind !== "lambda") {
+    throw new OperationRefusal(
+      `oldSide.kind of ${migration.id} is "${migration.oldSide.kind}": this holds and deletes a Lambda function ("lambda")`,
+    );
+  }
+  return {
+    router: createTrafficRouter(migration.router, env.clients),
+    oldSide: new LambdaTarget(migration.oldSide as LambdaTargetSpec, env.clients.lambda),
+    lambda: env.clients.lambda,
+    metrics: createMetricsSource("cloudwatch", env.clients),
+  };
+}
+
+// ---------------------------------------------------------------------------
 // The action
 
 /** Outputs of the decommission action. */
@@ -473,7 +740,7 @@ export interface DecommissionEnvironment {
   run: RunContext;
   log: OperationLog;
   setOutput: OutputSetter<DecommissionOutput>;
-  clients: RouterClients & Pick<AwsClients, "ecs" | "cloudwatch">;
+  clients: RouterClients & Pick<AwsClients, "ecs" | "cloudwatch" | "lambda">;
   now: () => Date;
   /** Polling while waiting for the service to become stable, in seconds. */
   stablePollSeconds?: { min: number; max: number };
@@ -498,6 +765,33 @@ export function createDecommissionProviders(
     }),
     ecs: env.clients.ecs,
     metrics: createMetricsSource("cloudwatch", env.clients),
+  };
+}
+
+/** The two stages for the old side's kind, with the providers they need. */
+interface DecommissionStages {
+  label: string;
+  scaleDown(request: DecommissionRequest, journal: OperationJournal): Promise<ScaleDownResult>;
+  delete(request: DecommissionRequest, journal: OperationJournal): Promise<DeleteResult>;
+}
+
+function decommissionStages(
+  migration: Migration,
+  env: Pick<DecommissionEnvironment, "clients" | "stablePollSeconds">,
+): DecommissionStages {
+  if (migration.oldSide.kind === "lambda") {
+    const providers = createLambdaDecommissionProviders(migration, env);
+    return {
+      label: providers.oldSide.label,
+      scaleDown: (request, journal) => holdLambdaOldSide(request, providers, journal),
+      delete: (request, journal) => deleteLambdaOldSide(request, providers, journal),
+    };
+  }
+  const providers = createDecommissionProviders(migration, env);
+  return {
+    label: providers.oldSide.label,
+    scaleDown: (request, journal) => scaleDown(request, providers, journal),
+    delete: (request, journal) => deleteOldSide(request, providers, journal),
   };
 }
 
@@ -553,7 +847,9 @@ function scaleDownReport(
     title,
     headline: result.noOp
       ? `Already at zero; the hold started ${result.holdStartedAt.toISOString()} and ends ${result.holdEndsAt.toISOString()}.`
-      : `Scaled the old side to zero (desiredCount ${result.desiredCountBefore} → 0); hold until ${result.holdEndsAt.toISOString()}.`,
+      : result.held
+        ? `Held the old side at zero (${result.held}); hold until ${result.holdEndsAt.toISOString()}.`
+        : `Scaled the old side to zero (desiredCount ${result.desiredCountBefore} → 0); hold until ${result.holdEndsAt.toISOString()}.`,
     found: journal.found,
     done: journal.done,
     tables: [
@@ -562,7 +858,9 @@ function scaleDownReport(
     ],
     next: [
       `Commit ${statusPath}: state decommissioning, decommission ${JSON.stringify(result.decommission ?? {})}, the \`checkpoint\` output pushed onto checkpoints.`,
-      `Until ${result.holdEndsAt.toISOString()} a rollback scales the old side back to desiredCount ${result.desiredCountBefore ?? "(give fallback-desired-count)"} before moving any traffic.`,
+      result.held
+        ? `Until ${result.holdEndsAt.toISOString()} a rollback restores the old function's concurrency (${result.held.split(" → ")[0]}) before moving any traffic.`
+        : `Until ${result.holdEndsAt.toISOString()} a rollback scales the old side back to desiredCount ${result.desiredCountBefore ?? "(give fallback-desired-count)"} before moving any traffic.`,
       `After ${result.holdEndsAt.toISOString()}, run decommission with stage delete.`,
     ],
   };
@@ -587,8 +885,8 @@ function deleteReport(
   return {
     title,
     headline: result.noOp
-      ? "The old service was already deleted; the leftovers below remain for the infrastructure code."
-      : `Deleted the old service${result.deregistered.length ? ` and deregistered ${result.deregistered.length} task definitions` : ""}. This cannot be rolled back.`,
+      ? "The old side was already deleted; the leftovers below remain for the infrastructure code."
+      : `Deleted the old side${result.deregistered.length ? ` and deregistered ${result.deregistered.length} task definitions` : ""}. This cannot be rolled back.`,
     found: journal.found,
     done: journal.done,
     tables: [
@@ -631,7 +929,7 @@ export async function runDecommission(
       `Decommission step of phase ${settings.phase}: hold ${formatDuration(settings.holdSeconds)}, quiet window ` +
         `${formatDuration(settings.quietWindowSeconds)}, deregister task definitions ${inputs.deregisterTaskDefinitions ?? settings.deregisterTaskDefinitions}.`,
     );
-    const providers = createDecommissionProviders(context.migration, env);
+    const stages = decommissionStages(context.migration, env);
     const request: DecommissionRequest = {
       migration: context.migration,
       status: context.status,
@@ -655,25 +953,25 @@ export async function runDecommission(
         ),
       )) ?? [];
     if (inputs.stage === "scale-down") {
-      const result = await scaleDown(request, providers, journal);
+      const result = await stages.scaleDown(request, journal);
       publishScaleDown(result, env.setOutput);
       const deliveries = result.noOp
         ? []
         : await announce({
             stage: "scaled-down",
-            target: providers.oldSide.label,
-            detail: `desiredCount ${result.desiredCountBefore} → 0`,
+            target: stages.label,
+            detail: result.held ?? `desiredCount ${result.desiredCountBefore} → 0`,
             holdEndsAt: result.holdEndsAt.toISOString(),
           });
       return withDeliveries(scaleDownReport(title, result, journal, context.statusPath), deliveries);
     }
-    const result = await deleteOldSide(request, providers, journal);
+    const result = await stages.delete(request, journal);
     publishDelete(result, env.setOutput);
     const deliveries = result.noOp
       ? []
       : await announce({
           stage: "deleted",
-          target: providers.oldSide.label,
+          target: stages.label,
           detail: `deleted after the hold${result.deregistered.length ? `, ${result.deregistered.length} task definitions deregistered` : ""}`,
         });
     return withDeliveries(deleteReport(title, result, journal, context.statusPath), deliveries);
@@ -692,7 +990,9 @@ export async function runDecommission(
 
 function nextAfterFailure(stage: DecommissionStage, journal: OperationJournal): string[] {
   const changed = journal.steps.some(
-    (step) => step.outcome === "ok" && (step.step === "scale to zero" || step.step === "delete service"),
+    (step) =>
+      step.outcome === "ok" &&
+      ["scale to zero", "hold at concurrency 0", "delete service", "delete function"].includes(step.step),
   );
   if (!changed)
     return [
@@ -703,6 +1003,6 @@ function nextAfterFailure(stage: DecommissionStage, journal: OperationJournal): 
         "The scale-down was submitted: commit the status with the `checkpoint` output so a rollback knows the count to restore, then re-run to confirm.",
       ]
     : [
-        "The service deletion was submitted: re-run stage delete to finish deregistering and to list what remains.",
+        "The deletion was submitted: re-run stage delete to finish (deregistering, for a service) and to list what remains.",
       ];
 }

@@ -484,6 +484,19 @@ function rolledBackSteps(status: MigrationStatus, request: RecordRequest): Statu
   return steps;
 }
 
+/** What a hold of a Lambda old side replaced, from the `decommission` output; nothing for an ECS side. */
+function heldReservation(outputs: Record<string, string>): { reservedConcurrencyBefore?: number | null } {
+  const recorded = outputJson<{ reservedConcurrencyBefore?: unknown }>(outputs, "decommission");
+  const held = recorded?.reservedConcurrencyBefore;
+  if (held === undefined) return {};
+  if (held !== null && (typeof held !== "number" || !Number.isInteger(held) || held < 0)) {
+    throw new OperationRefusal(
+      `input "step-outputs": output "decommission" has reservedConcurrencyBefore ${JSON.stringify(held)}; an integer ≥ 0 or null is accepted`,
+    );
+  }
+  return { reservedConcurrencyBefore: held };
+}
+
 function decommissionStartedSteps(
   migration: Migration,
   status: MigrationStatus,
@@ -514,6 +527,7 @@ function decommissionStartedSteps(
         type: "decommission-scaled-down",
         desiredCountBefore: before,
         ...(outputs["hold-started-at"] ? { holdStartedAt: outputs["hold-started-at"] } : {}),
+        ...heldReservation(outputs),
         ...(evidence ? { evidence } : {}),
         ...origin,
       },

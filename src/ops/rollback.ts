@@ -70,9 +70,10 @@ function targetFields(
 ): TargetCheckpointFields {
   if (!checkpoint) return {};
   if (checkpoint.environment !== undefined && checkpoint.environment !== environment) return {};
-  const { lambdaVersion, ecsTaskDefinition, ecsDesiredCount } = checkpoint;
+  const { lambdaVersion, ecsTaskDefinition, ecsDesiredCount, lambdaReservedConcurrency } = checkpoint;
   return {
     ...(lambdaVersion !== undefined ? { lambdaVersion } : {}),
+    ...(lambdaReservedConcurrency !== undefined ? { lambdaReservedConcurrency } : {}),
     ...(ecsTaskDefinition !== undefined ? { ecsTaskDefinition } : {}),
     ...(ecsDesiredCount !== undefined ? { ecsDesiredCount } : {}),
   };
@@ -106,11 +107,18 @@ export function resolveRestorePoint(
   const last = status.checkpoints[status.checkpoints.length - 1];
   // The rollback acts on the account of the applied phase's environment.
   const environment = migration.phases.find((phase) => phase.name === status.phase)?.environment;
-  const withDecommission = (fields: TargetCheckpointFields): TargetCheckpointFields =>
+  const withDecommission = (fields: TargetCheckpointFields): TargetCheckpointFields => {
+    const held = status.decommission?.reservedConcurrencyBefore;
+    // A function held at concurrency 0: bring back the reservation it had (none when null).
+    if (held !== undefined)
+      return held !== null && held > 0 && fields.lambdaReservedConcurrency === undefined
+        ? { ...fields, lambdaReservedConcurrency: held }
+        : fields;
     // A count of 0 was taken while the old side was already scaled down: what it served with is the decommission's.
-    !fields.ecsDesiredCount && status.decommission
+    return !fields.ecsDesiredCount && status.decommission
       ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore }
       : fields;
+  };
   const defaultAllOld = targetPhase === undefined && defaultRollbackTarget(status).kind === "all-old";
   const target = defaultAllOld ? ALL_OLD : targetPhase;
   if (target === undefined) {

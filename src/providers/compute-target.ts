@@ -21,7 +21,7 @@ export interface Readiness {
 /** The fields of a checkpoint that describe a compute target rather than the router. */
 export type TargetCheckpointFields = Pick<
   Checkpoint,
-  "lambdaVersion" | "ecsTaskDefinition" | "ecsDesiredCount"
+  "lambdaVersion" | "ecsTaskDefinition" | "ecsDesiredCount" | "lambdaReservedConcurrency"
 >;
 
 /** One thing a target did to bring itself back, with how long it took. */
@@ -32,7 +32,10 @@ export interface TargetStep {
 }
 
 export interface RestoreOptions {
-  /** True when the side will carry traffic after the change; capacity is restored only then. */
+  /**
+   * True when the side will carry traffic after the change; capacity (an ECS
+   * service's tasks, a Lambda function's concurrency held at 0) is restored only then.
+   */
   willServe: boolean;
   /** Bound on waiting for the side to become stable, in seconds. */
   stableTimeoutSeconds: number;

@@ -1,14 +1,19 @@
 /**
  * A Lambda function alias as a compute target. The surface other operations
- * build on: {@link LambdaTarget.aliasVersion}, {@link LambdaTarget.pointAlias}
- * and {@link LambdaTarget.readiness}. Publishing code is not done here.
+ * build on: {@link LambdaTarget.aliasVersion}, {@link LambdaTarget.pointAlias},
+ * {@link LambdaTarget.readiness}, and the function's reserved concurrency
+ * (held at 0 while decommissioning). Publishing code is not done here.
  */
 import {
+  DeleteFunctionConcurrencyCommand,
   GetAliasCommand,
   type GetAliasCommandOutput,
+  GetFunctionConcurrencyCommand,
+  type GetFunctionConcurrencyCommandOutput,
   GetFunctionConfigurationCommand,
   type GetFunctionConfigurationCommandOutput,
   type LambdaClient,
+  PutFunctionConcurrencyCommand,
   UpdateAliasCommand,
 } from "@aws-sdk/client-lambda";
 import type { LambdaTargetSpec } from "../model/spec.js";
@@ -32,6 +37,8 @@ export interface LambdaAliasState {
   stateReason?: string;
   lastUpdateStatus?: string;
   lastUpdateStatusReason?: string;
+  /** The function's reserved concurrency; undefined when it reserves none (it draws on the unreserved pool). */
+  reservedConcurrency?: number;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -58,6 +65,10 @@ export function lambdaReadiness(label: string, state: LambdaAliasState): Readine
     return not(
       `function State ${state.state ?? "unknown"}${state.stateReason ? ` (${state.stateReason})` : ""}, not Active`,
     );
+  }
+  if (state.reservedConcurrency === 0) {
+    figures.reservedConcurrency = 0;
+    return not("reserved concurrency is 0 (held by decommissioning): every invocation is throttled");
   }
   if (state.lastUpdateStatus === "InProgress") {
     return not(
@@ -86,7 +97,7 @@ export class LambdaTarget implements ComputeTarget {
 
   /** The alias and the version it serves; reads both at once. */
   async describeAlias(): Promise<LambdaAliasState> {
-    const [alias, configuration] = await Promise.all([
+    const [alias, configuration, concurrency] = await Promise.all([
       this.send(() =>
         this.client.send(
           new GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias }),
@@ -100,6 +111,9 @@ export class LambdaTarget implements ComputeTarget {
           }),
         ),
       ),
+      this.send(() =>
+        this.client.send(new GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName })),
+      ),
     ]);
     return {
       aliasVersion: alias?.FunctionVersion,
@@ -108,7 +122,40 @@ export class LambdaTarget implements ComputeTarget {
       stateReason: configuration?.StateReason,
       lastUpdateStatus: configuration?.LastUpdateStatus,
       lastUpdateStatusReason: configuration?.LastUpdateStatusReason,
+      ...(concurrency?.ReservedConcurrentExecutions !== undefined
+        ? { reservedConcurrency: concurrency.ReservedConcurrentExecutions }
+        : {}),
     };
+  }
+
+  /** The function's reserved concurrency: a number, "none" when it reserves none, undefined when the function does not exist. */
+  async reservedConcurrency(): Promise<number | "none" | undefined> {
+    const output = await this.send(() =>
+      this.client.send(new GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName })),
+    );
+    if (output === undefined) return undefined;
+    return output.ReservedConcurrentExecutions ?? "none";
+  }
+
+  /**
+   * Sets the function's reserved concurrency; `"none"` removes the
+   * reservation, so the function draws on the account's unreserved pool
+   * again. A reservation of 0 throttles every invocation while the function,
+   * its versions and its alias stay as they are.
+   */
+  async setReservedConcurrency(value: number | "none"): Promise<void> {
+    await retryThrottled(
+      () =>
+        value === "none"
+          ? this.client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
+          : this.client.send(
+              new PutFunctionConcurrencyCommand({
+                FunctionName: this.spec.functionName,
+                ReservedConcurrentExecutions: value,
+              }),
+            ),
+      this.retry,
+    );
   }
 
   /** The version the alias points at, or undefined when the alias does not exist. */
@@ -153,7 +200,32 @@ export class LambdaTarget implements ComputeTarget {
    * moved it since, or left a share of its traffic on another version (a
    * weighted alias rollout that did not finish).
    */
-  async restore(recorded: TargetCheckpointFields, _options: RestoreOptions): Promise<TargetStep[]> {
+  async restore(recorded: TargetCheckpointFields, options: RestoreOptions): Promise<TargetStep[]> {
+    // Capacity first, as for any side that will serve: a function held at 0 serves nothing.
+    const lifted = options.willServe ? await this.liftHold(recorded) : [];
+    return [...lifted, ...(await this.restoreVersion(recorded))];
+  }
+
+  /** Brings back the reservation a hold at 0 replaced (the recorded one, else none); nothing when not held. */
+  private async liftHold(recorded: TargetCheckpointFields): Promise<TargetStep[]> {
+    const started = Date.now();
+    const current = await this.reservedConcurrency();
+    if (current !== 0) return [];
+    const restored =
+      recorded.lambdaReservedConcurrency !== undefined && recorded.lambdaReservedConcurrency > 0
+        ? recorded.lambdaReservedConcurrency
+        : "none";
+    await this.setReservedConcurrency(restored);
+    return [
+      {
+        step: "restore concurrency",
+        detail: `Lambda ${this.spec.functionName} reserved concurrency 0 → ${restored === "none" ? "none (unreserved pool)" : restored}`,
+        elapsedMs: Date.now() - started,
+      },
+    ];
+  }
+
+  private async restoreVersion(recorded: TargetCheckpointFields): Promise<TargetStep[]> {
     if (!recorded.lambdaVersion) return [];
     const started = Date.now();
     const alias = await this.send(() =>
@@ -186,9 +258,12 @@ export class LambdaTarget implements ComputeTarget {
   }
 
   /** Sends with the throttling bound; a missing function or alias is undefined, not an error. */
-  private async send<T extends GetAliasCommandOutput | GetFunctionConfigurationCommandOutput>(
-    call: () => Promise<T>,
-  ): Promise<T | undefined> {
+  private async send<
+    T extends
+      | GetAliasCommandOutput
+      | GetFunctionConfigurationCommandOutput
+      | GetFunctionConcurrencyCommandOutput,
+  >(call: () => Promise<T>): Promise<T | undefined> {
     try {
       return await retryThrottled(call, this.retry);
     } catch (error) {

@@ -1,9 +1,17 @@
 // The reverse direction, as seed 000 evolves: the old side is a Lambda
 // function, the new side an ECS Fargate service. The bundled actions deploy
 // the ECS revision, shift onto it under traffic, refuse to shift onto it once
-// it cannot serve, and roll back, nothing assuming which kind is which side.
+// it cannot serve, and roll back, nothing assuming which kind is which side;
+// then decommission the Lambda side: hold it at reserved concurrency 0, roll
+// back from the hold under traffic, and delete the function after a hold.
 
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import {
+  GetFunctionCommand,
+  GetFunctionConcurrencyCommand,
+  LambdaClient,
+  ResourceNotFoundException,
+} from "@aws-sdk/client-lambda";
 import {
   ChangeResourceRecordSetsCommand,
   ListResourceRecordSetsCommand,
@@ -14,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import { startTraffic } from "../../sandbox/traffic.js";
 import type { Migration, Route53RouterSpec } from "../../src/model/spec.js";
-import type { Checkpoint } from "../../src/model/status.js";
+import type { Checkpoint, DecommissionStatus } from "../../src/model/status.js";
 import { referenceMigration } from "../fixtures/traffic/migration.js";
 import { trafficSeed } from "../fixtures/traffic/seed.js";
 import { TrafficWorkspace } from "../fixtures/traffic/workspace.js";
@@ -23,6 +31,7 @@ import { type BundledActionRun, runBundledAction } from "../support/run-action.j
 let sandbox: Sandbox;
 let route53: Route53Client;
 let ecs: ECSClient;
+let lambda: LambdaClient;
 
 /** The reference migration turned around: Lambda is the old side, the ECS service the new one. */
 function lambdaToEcs(): Migration {
@@ -41,7 +50,7 @@ function lambdaToEcs(): Migration {
 }
 
 function action(
-  name: "deploy" | "shift-traffic" | "rollback",
+  name: "deploy" | "shift-traffic" | "rollback" | "decommission",
   workspace: TrafficWorkspace,
   inputs: Record<string, string>,
 ) {
@@ -85,6 +94,7 @@ beforeAll(async () => {
   };
   route53 = new Route53Client(config);
   ecs = new ECSClient(config);
+  lambda = new LambdaClient(config);
   // Before the migration all traffic is on the Lambda side.
   const listed = await route53.send(
     new ListResourceRecordSetsCommand({
@@ -116,6 +126,7 @@ beforeAll(async () => {
 afterAll(async () => {
   route53?.destroy();
   ecs?.destroy();
+  lambda?.destroy();
   await sandbox?.close();
 });
 
@@ -183,5 +194,148 @@ describe("Lambda → ECS Fargate through the bundled actions", () => {
     const back = await action("rollback", workspace, { reason: "new side down", "target-phase": "all-old" });
     expect(back.exitCode, back.stdout + back.stderr).toBe(0);
     expect(await recordWeights()).toEqual({ lambda: 100, "ecs-fargate": 0 });
+  });
+});
+
+const QUIET_MS = 3_000;
+const HOLD_MS = 4_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Lambda → ECS with a short decommission step: hold 4 s, quiet window 3 s. */
+function lambdaToEcsShortHold(): Migration {
+  const migration = lambdaToEcs();
+  return {
+    ...migration,
+    phases: migration.phases.map((phase) => ({
+      ...phase,
+      steps: phase.steps.map((step) =>
+        step.kind === "decommission"
+          ? { kind: "decommission" as const, hold: "4s", quietWindow: "3s" }
+          : step,
+      ),
+    })),
+  };
+}
+
+async function reservedConcurrency(): Promise<number | undefined> {
+  return (await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: "orders-api" })))
+    .ReservedConcurrentExecutions;
+}
+
+describe("decommission of the Lambda old side through the bundled actions", () => {
+  const workspace = new TrafficWorkspace(lambdaToEcsShortHold());
+  const url = () => sandbox.dataPlaneUrls["api.example.com"]!;
+
+  function decommission(stage: "scale-down" | "delete") {
+    sandbox.dataPlane?.flush();
+    return action("decommission", workspace, { stage, "stable-timeout": "30s" });
+  }
+
+  async function shiftAllToEcs(): Promise<void> {
+    const shifted = await action("shift-traffic", workspace, { weight: "100", "insync-timeout": "20s" });
+    expect(shifted.exitCode, shifted.stdout + shifted.stderr).toBe(0);
+    workspace.commitMove("full", shifted.outputs);
+  }
+
+  async function holdAndRecord(): Promise<DecommissionStatus> {
+    const held = await decommission("scale-down");
+    expect(held.exitCode, held.stdout + held.stderr).toBe(0);
+    const recorded = JSON.parse(held.outputs.decommission!) as DecommissionStatus;
+    const status = workspace.readStatus();
+    workspace.writeStatus({
+      ...status,
+      phase: "decommission",
+      state: "decommissioning",
+      decommission: recorded,
+      checkpoints: [...status.checkpoints, JSON.parse(held.outputs.checkpoint!) as Checkpoint],
+    });
+    return recorded;
+  }
+
+  it("refuses the hold while the function served requests, holds it at concurrency 0 once quiet", async () => {
+    // The ECS side was scaled to zero above: bring it back before moving traffic onto it.
+    await ecs.send(new UpdateServiceCommand({ cluster: "prod", service: "orders-api", desiredCount: 2 }));
+    const deadline = Date.now() + 15_000;
+    while ((await ecsService()).runningCount !== 2) {
+      if (Date.now() > deadline) throw new Error("the ECS side did not reach 2 running tasks within 15 s");
+      await sleep(50);
+    }
+    const traffic = startTraffic({ url: url(), rps: 40, durationMs: 2000 });
+    await sleep(1000);
+    await shiftAllToEcs();
+    await traffic.done;
+    const refused = await decommission("scale-down");
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stdout).toMatch(/old side served [\d,]+ requests in the last 3s/);
+    expect(await reservedConcurrency()).toBeUndefined();
+
+    await sleep(QUIET_MS + 500);
+    const recorded = await holdAndRecord();
+    expect(recorded).toMatchObject({ stage: "scaled-down", reservedConcurrencyBefore: null });
+    expect(await reservedConcurrency()).toBe(0);
+  });
+
+  it("rollback from the hold restores the concurrency before the weights: no request of a running load fails", async () => {
+    const load = startTraffic({ url: url(), rps: 40, durationMs: 5000 });
+    await sleep(500);
+    const back = await action("rollback", workspace, {
+      reason: "new side errors",
+      "target-phase": "all-old",
+      "stable-timeout": "30s",
+    });
+    expect(back.exitCode, back.stdout + back.stderr).toBe(0);
+    const report = await load.done;
+    expect(report.failures, JSON.stringify(report.failureReasons)).toBe(0);
+    expect(report.serverErrors, JSON.stringify(report.byStatus)).toBe(0);
+    expect(report.byBackend.lambda ?? 0).toBeGreaterThan(0);
+    expect(await reservedConcurrency()).toBeUndefined();
+    expect(await recordWeights()).toEqual({ lambda: 100, "ecs-fargate": 0 });
+    // The concurrency came back before the weight change was submitted.
+    const restored = back.stdout.indexOf("reserved concurrency 0 → none");
+    expect(restored).toBeGreaterThan(-1);
+    expect(restored).toBeLessThan(back.stdout.indexOf('step="submit change"'));
+    const status = workspace.readStatus();
+    workspace.writeStatus({
+      ...status,
+      state: "rolled-back",
+      weights: { old: 100, new: 0 },
+      history: [
+        ...status.history,
+        {
+          at: new Date().toISOString(),
+          event: "rollback",
+          phase: status.phase,
+          from: "decommissioning",
+          to: "rolled-back",
+          reason: "new side errors",
+        },
+      ],
+    });
+  });
+
+  it("refuses delete during a new hold, and deletes the function once it has elapsed", async () => {
+    await shiftAllToEcs();
+    await sleep(QUIET_MS + 1500);
+    const recorded = await holdAndRecord();
+    const early = await decommission("delete");
+    expect(early.exitCode).toBe(1);
+    expect(early.stdout).toContain(
+      `hold started ${recorded.holdStartedAt} (status decommission.holdStartedAt);`,
+    );
+    expect(
+      (await lambda.send(new GetFunctionCommand({ FunctionName: "orders-api" }))).Configuration,
+    ).toBeDefined();
+
+    await sleep(HOLD_MS);
+    const deleted = await decommission("delete");
+    expect(deleted.exitCode, deleted.stdout + deleted.stderr).toBe(0);
+    expect(JSON.parse(deleted.outputs.decommission!)).toMatchObject({ stage: "deleted" });
+    const gone = await lambda.send(new GetFunctionCommand({ FunctionName: "orders-api" })).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(gone).toBeInstanceOf(ResourceNotFoundException);
+    expect(deleted.summary).toContain("What remains for the infrastructure code to remove");
+    expect(deleted.summary).toContain("/aws/lambda/orders-api");
   });
 });

@@ -43,7 +43,10 @@ export const contract = defineContract({
   outputs: {
     "previous-weights": { description: 'Share of traffic before, as JSON: {"old":50,"new":50}.' },
     weights: { description: 'Share of traffic after, as JSON: {"old":90,"new":10}.' },
-    "change-id": { description: "The router's change id (a Route 53 change, an ALB listener or rule change); empty when the weights already matched." },
+    "change-id": {
+      description:
+        "The router's change id (a Route 53 change, an ALB listener or rule change); empty when the weights already matched.",
+    },
     "insync-at": { description: "When the change was seen INSYNC (ISO 8601); empty when nothing changed." },
     "gate-window-start": {
       description:

@@ -34,7 +34,10 @@ export const contract = defineContract({
   outputs: {
     "previous-weights": { description: 'Share of traffic before, as JSON: {"old":100,"new":0}.' },
     weights: { description: 'Share of traffic after, as JSON: {"old":90,"new":10}.' },
-    "change-id": { description: "The router's change id (a Route 53 change, an ALB listener or rule change); empty when nothing changed." },
+    "change-id": {
+      description:
+        "The router's change id (a Route 53 change, an ALB listener or rule change); empty when nothing changed.",
+    },
     "insync-at": { description: "When the change was seen INSYNC (ISO 8601); empty when nothing changed." },
     "gate-window-start": {
       description:
