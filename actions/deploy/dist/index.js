@@ -52692,7 +52692,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var DeleteFunctionCommand = class extends command5(_ep05, _mw05, "DeleteFunction", DeleteFunction$) {
     };
-    var DeleteFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "DeleteFunctionConcurrency", DeleteFunctionConcurrency$) {
+    var DeleteFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "DeleteFunctionConcurrency", DeleteFunctionConcurrency$) {
     };
     var DeleteFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "DeleteFunctionEventInvokeConfig", DeleteFunctionEventInvokeConfig$) {
     };
@@ -52724,7 +52724,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var GetFunctionCommand = class extends command5(_ep05, _mw05, "GetFunction", GetFunction$) {
     };
-    var GetFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "GetFunctionConcurrency", GetFunctionConcurrency$) {
+    var GetFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "GetFunctionConcurrency", GetFunctionConcurrency$) {
     };
     var GetFunctionConfigurationCommand3 = class extends command5(_ep05, _mw05, "GetFunctionConfiguration", GetFunctionConfiguration$) {
     };
@@ -52792,7 +52792,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var PutFunctionCodeSigningConfigCommand = class extends command5(_ep05, _mw05, "PutFunctionCodeSigningConfig", PutFunctionCodeSigningConfig$) {
     };
-    var PutFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "PutFunctionConcurrency", PutFunctionConcurrency$) {
+    var PutFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "PutFunctionConcurrency", PutFunctionConcurrency$) {
     };
     var PutFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "PutFunctionEventInvokeConfig", PutFunctionEventInvokeConfig$) {
     };
@@ -53123,7 +53123,7 @@ var require_dist_cjs20 = __commonJS({
       DeleteEventSourceMappingCommand,
       DeleteFunctionCommand,
       DeleteFunctionCodeSigningConfigCommand,
-      DeleteFunctionConcurrencyCommand,
+      DeleteFunctionConcurrencyCommand: DeleteFunctionConcurrencyCommand2,
       DeleteFunctionEventInvokeConfigCommand,
       DeleteFunctionUrlConfigCommand,
       DeleteLayerVersionCommand,
@@ -53139,7 +53139,7 @@ var require_dist_cjs20 = __commonJS({
       GetEventSourceMappingCommand,
       GetFunctionCommand,
       GetFunctionCodeSigningConfigCommand,
-      GetFunctionConcurrencyCommand,
+      GetFunctionConcurrencyCommand: GetFunctionConcurrencyCommand2,
       GetFunctionConfigurationCommand: GetFunctionConfigurationCommand3,
       GetFunctionEventInvokeConfigCommand,
       GetFunctionRecursionConfigCommand,
@@ -53173,7 +53173,7 @@ var require_dist_cjs20 = __commonJS({
       PublishLayerVersionCommand,
       PublishVersionCommand: PublishVersionCommand2,
       PutFunctionCodeSigningConfigCommand,
-      PutFunctionConcurrencyCommand,
+      PutFunctionConcurrencyCommand: PutFunctionConcurrencyCommand2,
       PutFunctionEventInvokeConfigCommand,
       PutFunctionRecursionConfigCommand,
       PutFunctionScalingConfigCommand,
@@ -53725,7 +53725,7 @@ var require_dist_cjs20 = __commonJS({
     exports.DeleteFunctionCodeSigningConfigRequest$ = DeleteFunctionCodeSigningConfigRequest$;
     exports.DeleteFunctionCommand = DeleteFunctionCommand;
     exports.DeleteFunctionConcurrency$ = DeleteFunctionConcurrency$;
-    exports.DeleteFunctionConcurrencyCommand = DeleteFunctionConcurrencyCommand;
+    exports.DeleteFunctionConcurrencyCommand = DeleteFunctionConcurrencyCommand2;
     exports.DeleteFunctionConcurrencyRequest$ = DeleteFunctionConcurrencyRequest$;
     exports.DeleteFunctionEventInvokeConfig$ = DeleteFunctionEventInvokeConfig$;
     exports.DeleteFunctionEventInvokeConfigCommand = DeleteFunctionEventInvokeConfigCommand;
@@ -53849,7 +53849,7 @@ var require_dist_cjs20 = __commonJS({
     exports.GetFunctionCodeSigningConfigResponse$ = GetFunctionCodeSigningConfigResponse$;
     exports.GetFunctionCommand = GetFunctionCommand;
     exports.GetFunctionConcurrency$ = GetFunctionConcurrency$;
-    exports.GetFunctionConcurrencyCommand = GetFunctionConcurrencyCommand;
+    exports.GetFunctionConcurrencyCommand = GetFunctionConcurrencyCommand2;
     exports.GetFunctionConcurrencyRequest$ = GetFunctionConcurrencyRequest$;
     exports.GetFunctionConcurrencyResponse$ = GetFunctionConcurrencyResponse$;
     exports.GetFunctionConfiguration$ = GetFunctionConfiguration$;
@@ -54061,7 +54061,7 @@ var require_dist_cjs20 = __commonJS({
     exports.PutFunctionCodeSigningConfigRequest$ = PutFunctionCodeSigningConfigRequest$;
     exports.PutFunctionCodeSigningConfigResponse$ = PutFunctionCodeSigningConfigResponse$;
     exports.PutFunctionConcurrency$ = PutFunctionConcurrency$;
-    exports.PutFunctionConcurrencyCommand = PutFunctionConcurrencyCommand;
+    exports.PutFunctionConcurrencyCommand = PutFunctionConcurrencyCommand2;
     exports.PutFunctionConcurrencyRequest$ = PutFunctionConcurrencyRequest$;
     exports.PutFunctionEventInvokeConfig$ = PutFunctionEventInvokeConfig$;
     exports.PutFunctionEventInvokeConfigCommand = PutFunctionEventInvokeConfigCommand;
@@ -87749,6 +87749,10 @@ function lambdaReadiness(label, state2) {
       `function State ${state2.state ?? "unknown"}${state2.stateReason ? ` (${state2.stateReason})` : ""}, not Active`
     );
   }
+  if (state2.reservedConcurrency === 0) {
+    figures.reservedConcurrency = 0;
+    return not2("reserved concurrency is 0 (held by decommissioning): every invocation is throttled");
+  }
   if (state2.lastUpdateStatus === "InProgress") {
     return not2(
       `LastUpdateStatus InProgress${state2.lastUpdateStatusReason ? ` (${state2.lastUpdateStatusReason})` : ""}: an update is being applied`
@@ -87774,7 +87778,7 @@ var LambdaTarget = class {
   label;
   /** The alias and the version it serves; reads both at once. */
   async describeAlias() {
-    const [alias, configuration] = await Promise.all([
+    const [alias, configuration, concurrency] = await Promise.all([
       this.send(
         () => this.client.send(
           new import_client_lambda2.GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias })
@@ -87787,6 +87791,9 @@ var LambdaTarget = class {
             Qualifier: this.spec.alias
           })
         )
+      ),
+      this.send(
+        () => this.client.send(new import_client_lambda2.GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
       )
     ]);
     return {
@@ -87795,8 +87802,34 @@ var LambdaTarget = class {
       state: configuration?.State,
       stateReason: configuration?.StateReason,
       lastUpdateStatus: configuration?.LastUpdateStatus,
-      lastUpdateStatusReason: configuration?.LastUpdateStatusReason
+      lastUpdateStatusReason: configuration?.LastUpdateStatusReason,
+      ...concurrency?.ReservedConcurrentExecutions !== void 0 ? { reservedConcurrency: concurrency.ReservedConcurrentExecutions } : {}
     };
+  }
+  /** The function's reserved concurrency: a number, "none" when it reserves none, undefined when the function does not exist. */
+  async reservedConcurrency() {
+    const output = await this.send(
+      () => this.client.send(new import_client_lambda2.GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
+    );
+    if (output === void 0) return void 0;
+    return output.ReservedConcurrentExecutions ?? "none";
+  }
+  /**
+   * Sets the function's reserved concurrency; `"none"` removes the
+   * reservation, so the function draws on the account's unreserved pool
+   * again. A reservation of 0 throttles every invocation while the function,
+   * its versions and its alias stay as they are.
+   */
+  async setReservedConcurrency(value) {
+    await retryThrottled(
+      () => value === "none" ? this.client.send(new import_client_lambda2.DeleteFunctionConcurrencyCommand({ FunctionName: this.spec.functionName })) : this.client.send(
+        new import_client_lambda2.PutFunctionConcurrencyCommand({
+          FunctionName: this.spec.functionName,
+          ReservedConcurrentExecutions: value
+        })
+      ),
+      this.retry
+    );
   }
   /** The version the alias points at, or undefined when the alias does not exist. */
   async aliasVersion() {
@@ -87835,7 +87868,26 @@ var LambdaTarget = class {
    * moved it since, or left a share of its traffic on another version (a
    * weighted alias rollout that did not finish).
    */
-  async restore(recorded, _options) {
+  async restore(recorded, options) {
+    const lifted = options.willServe ? await this.liftHold(recorded) : [];
+    return [...lifted, ...await this.restoreVersion(recorded)];
+  }
+  /** Brings back the reservation a hold at 0 replaced (the recorded one, else none); nothing when not held. */
+  async liftHold(recorded) {
+    const started = Date.now();
+    const current = await this.reservedConcurrency();
+    if (current !== 0) return [];
+    const restored = recorded.lambdaReservedConcurrency !== void 0 && recorded.lambdaReservedConcurrency > 0 ? recorded.lambdaReservedConcurrency : "none";
+    await this.setReservedConcurrency(restored);
+    return [
+      {
+        step: "restore concurrency",
+        detail: `Lambda ${this.spec.functionName} reserved concurrency 0 \u2192 ${restored === "none" ? "none (unreserved pool)" : restored}`,
+        elapsedMs: Date.now() - started
+      }
+    ];
+  }
+  async restoreVersion(recorded) {
     if (!recorded.lambdaVersion) return [];
     const started = Date.now();
     const alias = await this.send(
@@ -90383,6 +90435,11 @@ var status_schema_default = {
           minimum: 0,
           description: "ECS desired count before a scale-down."
         },
+        lambdaReservedConcurrency: {
+          type: "integer",
+          minimum: 0,
+          description: "Lambda reserved concurrency before a hold at 0; absent when the function reserved none."
+        },
         environment: {
           type: "string",
           description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
@@ -90398,6 +90455,12 @@ var status_schema_default = {
         stage: { enum: ["scaled-down", "deleted"] },
         holdStartedAt: { $ref: "#/definitions/Timestamp" },
         desiredCountBefore: { type: "integer", minimum: 0 },
+        reservedConcurrencyBefore: {
+          type: ["number", "null"],
+          multipleOf: 1,
+          minimum: 0,
+          description: "Set when the held side is a Lambda function: its reserved concurrency before the hold at 0, or null when it had none."
+        },
         deletedAt: { $ref: "#/definitions/Timestamp" }
       }
     },

@@ -67690,6 +67690,11 @@ var status_schema_default = {
           minimum: 0,
           description: "ECS desired count before a scale-down."
         },
+        lambdaReservedConcurrency: {
+          type: "integer",
+          minimum: 0,
+          description: "Lambda reserved concurrency before a hold at 0; absent when the function reserved none."
+        },
         environment: {
           type: "string",
           description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
@@ -67705,6 +67710,12 @@ var status_schema_default = {
         stage: { enum: ["scaled-down", "deleted"] },
         holdStartedAt: { $ref: "#/definitions/Timestamp" },
         desiredCountBefore: { type: "integer", minimum: 0 },
+        reservedConcurrencyBefore: {
+          type: ["number", "null"],
+          multipleOf: 1,
+          minimum: 0,
+          description: "Set when the held side is a Lambda function: its reserved concurrency before the hold at 0, or null when it had none."
+        },
         deletedAt: { $ref: "#/definitions/Timestamp" }
       }
     },

@@ -71806,7 +71806,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var DeleteFunctionCommand = class extends command5(_ep05, _mw05, "DeleteFunction", DeleteFunction$) {
     };
-    var DeleteFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "DeleteFunctionConcurrency", DeleteFunctionConcurrency$) {
+    var DeleteFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "DeleteFunctionConcurrency", DeleteFunctionConcurrency$) {
     };
     var DeleteFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "DeleteFunctionEventInvokeConfig", DeleteFunctionEventInvokeConfig$) {
     };
@@ -71838,7 +71838,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var GetFunctionCommand = class extends command5(_ep05, _mw05, "GetFunction", GetFunction$) {
     };
-    var GetFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "GetFunctionConcurrency", GetFunctionConcurrency$) {
+    var GetFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "GetFunctionConcurrency", GetFunctionConcurrency$) {
     };
     var GetFunctionConfigurationCommand2 = class extends command5(_ep05, _mw05, "GetFunctionConfiguration", GetFunctionConfiguration$) {
     };
@@ -71906,7 +71906,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var PutFunctionCodeSigningConfigCommand = class extends command5(_ep05, _mw05, "PutFunctionCodeSigningConfig", PutFunctionCodeSigningConfig$) {
     };
-    var PutFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "PutFunctionConcurrency", PutFunctionConcurrency$) {
+    var PutFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "PutFunctionConcurrency", PutFunctionConcurrency$) {
     };
     var PutFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "PutFunctionEventInvokeConfig", PutFunctionEventInvokeConfig$) {
     };
@@ -72237,7 +72237,7 @@ var require_dist_cjs20 = __commonJS({
       DeleteEventSourceMappingCommand,
       DeleteFunctionCommand,
       DeleteFunctionCodeSigningConfigCommand,
-      DeleteFunctionConcurrencyCommand,
+      DeleteFunctionConcurrencyCommand: DeleteFunctionConcurrencyCommand2,
       DeleteFunctionEventInvokeConfigCommand,
       DeleteFunctionUrlConfigCommand,
       DeleteLayerVersionCommand,
@@ -72253,7 +72253,7 @@ var require_dist_cjs20 = __commonJS({
       GetEventSourceMappingCommand,
       GetFunctionCommand,
       GetFunctionCodeSigningConfigCommand,
-      GetFunctionConcurrencyCommand,
+      GetFunctionConcurrencyCommand: GetFunctionConcurrencyCommand2,
       GetFunctionConfigurationCommand: GetFunctionConfigurationCommand2,
       GetFunctionEventInvokeConfigCommand,
       GetFunctionRecursionConfigCommand,
@@ -72287,7 +72287,7 @@ var require_dist_cjs20 = __commonJS({
       PublishLayerVersionCommand,
       PublishVersionCommand,
       PutFunctionCodeSigningConfigCommand,
-      PutFunctionConcurrencyCommand,
+      PutFunctionConcurrencyCommand: PutFunctionConcurrencyCommand2,
       PutFunctionEventInvokeConfigCommand,
       PutFunctionRecursionConfigCommand,
       PutFunctionScalingConfigCommand,
@@ -72839,7 +72839,7 @@ var require_dist_cjs20 = __commonJS({
     exports.DeleteFunctionCodeSigningConfigRequest$ = DeleteFunctionCodeSigningConfigRequest$;
     exports.DeleteFunctionCommand = DeleteFunctionCommand;
     exports.DeleteFunctionConcurrency$ = DeleteFunctionConcurrency$;
-    exports.DeleteFunctionConcurrencyCommand = DeleteFunctionConcurrencyCommand;
+    exports.DeleteFunctionConcurrencyCommand = DeleteFunctionConcurrencyCommand2;
     exports.DeleteFunctionConcurrencyRequest$ = DeleteFunctionConcurrencyRequest$;
     exports.DeleteFunctionEventInvokeConfig$ = DeleteFunctionEventInvokeConfig$;
     exports.DeleteFunctionEventInvokeConfigCommand = DeleteFunctionEventInvokeConfigCommand;
@@ -72963,7 +72963,7 @@ var require_dist_cjs20 = __commonJS({
     exports.GetFunctionCodeSigningConfigResponse$ = GetFunctionCodeSigningConfigResponse$;
     exports.GetFunctionCommand = GetFunctionCommand;
     exports.GetFunctionConcurrency$ = GetFunctionConcurrency$;
-    exports.GetFunctionConcurrencyCommand = GetFunctionConcurrencyCommand;
+    exports.GetFunctionConcurrencyCommand = GetFunctionConcurrencyCommand2;
     exports.GetFunctionConcurrencyRequest$ = GetFunctionConcurrencyRequest$;
     exports.GetFunctionConcurrencyResponse$ = GetFunctionConcurrencyResponse$;
     exports.GetFunctionConfiguration$ = GetFunctionConfiguration$;
@@ -73175,7 +73175,7 @@ var require_dist_cjs20 = __commonJS({
     exports.PutFunctionCodeSigningConfigRequest$ = PutFunctionCodeSigningConfigRequest$;
     exports.PutFunctionCodeSigningConfigResponse$ = PutFunctionCodeSigningConfigResponse$;
     exports.PutFunctionConcurrency$ = PutFunctionConcurrency$;
-    exports.PutFunctionConcurrencyCommand = PutFunctionConcurrencyCommand;
+    exports.PutFunctionConcurrencyCommand = PutFunctionConcurrencyCommand2;
     exports.PutFunctionConcurrencyRequest$ = PutFunctionConcurrencyRequest$;
     exports.PutFunctionEventInvokeConfig$ = PutFunctionEventInvokeConfig$;
     exports.PutFunctionEventInvokeConfigCommand = PutFunctionEventInvokeConfigCommand;
@@ -103947,6 +103947,10 @@ var decommissionScaledDown = (status, event, now) => {
   if (!Number.isInteger(event.desiredCountBefore) || event.desiredCountBefore < 0) {
     return `desiredCountBefore ${event.desiredCountBefore} is not a task count`;
   }
+  const held = event.reservedConcurrencyBefore;
+  if (held !== void 0 && held !== null && (!Number.isInteger(held) || held < 0)) {
+    return `reservedConcurrencyBefore ${held} is not a reserved concurrency (an integer \u2265 0, or null for none)`;
+  }
   return {
     to: "decommissioning",
     reason: "old side scaled to zero; the hold starts",
@@ -103956,12 +103960,14 @@ var decommissionScaledDown = (status, event, now) => {
         phase: status.phase,
         takenAt: now.toISOString(),
         weights: { ...status.weights },
-        ecsDesiredCount: event.desiredCountBefore
+        ecsDesiredCount: event.desiredCountBefore,
+        ...held ? { lambdaReservedConcurrency: held } : {}
       });
       next.decommission = {
         stage: "scaled-down",
         holdStartedAt: holdStartOf(event, now),
-        desiredCountBefore: event.desiredCountBefore
+        desiredCountBefore: event.desiredCountBefore,
+        ...held !== void 0 ? { reservedConcurrencyBefore: held } : {}
       };
     }
   };
@@ -105365,6 +105371,11 @@ var status_schema_default = {
           minimum: 0,
           description: "ECS desired count before a scale-down."
         },
+        lambdaReservedConcurrency: {
+          type: "integer",
+          minimum: 0,
+          description: "Lambda reserved concurrency before a hold at 0; absent when the function reserved none."
+        },
         environment: {
           type: "string",
           description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
@@ -105380,6 +105391,12 @@ var status_schema_default = {
         stage: { enum: ["scaled-down", "deleted"] },
         holdStartedAt: { $ref: "#/definitions/Timestamp" },
         desiredCountBefore: { type: "integer", minimum: 0 },
+        reservedConcurrencyBefore: {
+          type: ["number", "null"],
+          multipleOf: 1,
+          minimum: 0,
+          description: "Set when the held side is a Lambda function: its reserved concurrency before the hold at 0, or null when it had none."
+        },
         deletedAt: { $ref: "#/definitions/Timestamp" }
       }
     },
@@ -106657,6 +106674,10 @@ function lambdaReadiness(label, state2) {
       `function State ${state2.state ?? "unknown"}${state2.stateReason ? ` (${state2.stateReason})` : ""}, not Active`
     );
   }
+  if (state2.reservedConcurrency === 0) {
+    figures.reservedConcurrency = 0;
+    return not2("reserved concurrency is 0 (held by decommissioning): every invocation is throttled");
+  }
   if (state2.lastUpdateStatus === "InProgress") {
     return not2(
       `LastUpdateStatus InProgress${state2.lastUpdateStatusReason ? ` (${state2.lastUpdateStatusReason})` : ""}: an update is being applied`
@@ -106682,7 +106703,7 @@ var LambdaTarget = class {
   label;
   /** The alias and the version it serves; reads both at once. */
   async describeAlias() {
-    const [alias, configuration] = await Promise.all([
+    const [alias, configuration, concurrency] = await Promise.all([
       this.send(
         () => this.client.send(
           new import_client_lambda2.GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias })
@@ -106695,6 +106716,9 @@ var LambdaTarget = class {
             Qualifier: this.spec.alias
           })
         )
+      ),
+      this.send(
+        () => this.client.send(new import_client_lambda2.GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
       )
     ]);
     return {
@@ -106703,8 +106727,34 @@ var LambdaTarget = class {
       state: configuration?.State,
       stateReason: configuration?.StateReason,
       lastUpdateStatus: configuration?.LastUpdateStatus,
-      lastUpdateStatusReason: configuration?.LastUpdateStatusReason
+      lastUpdateStatusReason: configuration?.LastUpdateStatusReason,
+      ...concurrency?.ReservedConcurrentExecutions !== void 0 ? { reservedConcurrency: concurrency.ReservedConcurrentExecutions } : {}
     };
+  }
+  /** The function's reserved concurrency: a number, "none" when it reserves none, undefined when the function does not exist. */
+  async reservedConcurrency() {
+    const output = await this.send(
+      () => this.client.send(new import_client_lambda2.GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
+    );
+    if (output === void 0) return void 0;
+    return output.ReservedConcurrentExecutions ?? "none";
+  }
+  /**
+   * Sets the function's reserved concurrency; `"none"` removes the
+   * reservation, so the function draws on the account's unreserved pool
+   * again. A reservation of 0 throttles every invocation while the function,
+   * its versions and its alias stay as they are.
+   */
+  async setReservedConcurrency(value) {
+    await retryThrottled(
+      () => value === "none" ? this.client.send(new import_client_lambda2.DeleteFunctionConcurrencyCommand({ FunctionName: this.spec.functionName })) : this.client.send(
+        new import_client_lambda2.PutFunctionConcurrencyCommand({
+          FunctionName: this.spec.functionName,
+          ReservedConcurrentExecutions: value
+        })
+      ),
+      this.retry
+    );
   }
   /** The version the alias points at, or undefined when the alias does not exist. */
   async aliasVersion() {
@@ -106743,7 +106793,26 @@ var LambdaTarget = class {
    * moved it since, or left a share of its traffic on another version (a
    * weighted alias rollout that did not finish).
    */
-  async restore(recorded, _options) {
+  async restore(recorded, options) {
+    const lifted = options.willServe ? await this.liftHold(recorded) : [];
+    return [...lifted, ...await this.restoreVersion(recorded)];
+  }
+  /** Brings back the reservation a hold at 0 replaced (the recorded one, else none); nothing when not held. */
+  async liftHold(recorded) {
+    const started = Date.now();
+    const current = await this.reservedConcurrency();
+    if (current !== 0) return [];
+    const restored = recorded.lambdaReservedConcurrency !== void 0 && recorded.lambdaReservedConcurrency > 0 ? recorded.lambdaReservedConcurrency : "none";
+    await this.setReservedConcurrency(restored);
+    return [
+      {
+        step: "restore concurrency",
+        detail: `Lambda ${this.spec.functionName} reserved concurrency 0 \u2192 ${restored === "none" ? "none (unreserved pool)" : restored}`,
+        elapsedMs: Date.now() - started
+      }
+    ];
+  }
+  async restoreVersion(recorded) {
     if (!recorded.lambdaVersion) return [];
     const started = Date.now();
     const alias = await this.send(

@@ -59515,6 +59515,10 @@ var decommissionScaledDown = (status, event, now) => {
   if (!Number.isInteger(event.desiredCountBefore) || event.desiredCountBefore < 0) {
     return `desiredCountBefore ${event.desiredCountBefore} is not a task count`;
   }
+  const held = event.reservedConcurrencyBefore;
+  if (held !== void 0 && held !== null && (!Number.isInteger(held) || held < 0)) {
+    return `reservedConcurrencyBefore ${held} is not a reserved concurrency (an integer \u2265 0, or null for none)`;
+  }
   return {
     to: "decommissioning",
     reason: "old side scaled to zero; the hold starts",
@@ -59524,12 +59528,14 @@ var decommissionScaledDown = (status, event, now) => {
         phase: status.phase,
         takenAt: now.toISOString(),
         weights: { ...status.weights },
-        ecsDesiredCount: event.desiredCountBefore
+        ecsDesiredCount: event.desiredCountBefore,
+        ...held ? { lambdaReservedConcurrency: held } : {}
       });
       next.decommission = {
         stage: "scaled-down",
         holdStartedAt: holdStartOf(event, now),
-        desiredCountBefore: event.desiredCountBefore
+        desiredCountBefore: event.desiredCountBefore,
+        ...held !== void 0 ? { reservedConcurrencyBefore: held } : {}
       };
     }
   };
@@ -60908,6 +60914,11 @@ var status_schema_default = {
           minimum: 0,
           description: "ECS desired count before a scale-down."
         },
+        lambdaReservedConcurrency: {
+          type: "integer",
+          minimum: 0,
+          description: "Lambda reserved concurrency before a hold at 0; absent when the function reserved none."
+        },
         environment: {
           type: "string",
           description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
@@ -60923,6 +60934,12 @@ var status_schema_default = {
         stage: { enum: ["scaled-down", "deleted"] },
         holdStartedAt: { $ref: "#/definitions/Timestamp" },
         desiredCountBefore: { type: "integer", minimum: 0 },
+        reservedConcurrencyBefore: {
+          type: ["number", "null"],
+          multipleOf: 1,
+          minimum: 0,
+          description: "Set when the held side is a Lambda function: its reserved concurrency before the hold at 0, or null when it had none."
+        },
         deletedAt: { $ref: "#/definitions/Timestamp" }
       }
     },
@@ -62435,6 +62452,17 @@ function rolledBackSteps(status, request2) {
   });
   return steps;
 }
+function heldReservation(outputs) {
+  const recorded = outputJson(outputs, "decommission");
+  const held = recorded?.reservedConcurrencyBefore;
+  if (held === void 0) return {};
+  if (held !== null && (typeof held !== "number" || !Number.isInteger(held) || held < 0)) {
+    throw new OperationRefusal(
+      `input "step-outputs": output "decommission" has reservedConcurrencyBefore ${JSON.stringify(held)}; an integer \u2265 0 or null is accepted`
+    );
+  }
+  return { reservedConcurrencyBefore: held };
+}
 function decommissionStartedSteps(migration, status, phase, request2) {
   const { outputs, origin } = request2;
   const evidence = outputJson(outputs, "evidence");
@@ -62460,6 +62488,7 @@ function decommissionStartedSteps(migration, status, phase, request2) {
         type: "decommission-scaled-down",
         desiredCountBefore: before,
         ...outputs["hold-started-at"] ? { holdStartedAt: outputs["hold-started-at"] } : {},
+        ...heldReservation(outputs),
         ...evidence ? { evidence } : {},
         ...origin
       }

@@ -52692,7 +52692,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var DeleteFunctionCommand = class extends command5(_ep05, _mw05, "DeleteFunction", DeleteFunction$) {
     };
-    var DeleteFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "DeleteFunctionConcurrency", DeleteFunctionConcurrency$) {
+    var DeleteFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "DeleteFunctionConcurrency", DeleteFunctionConcurrency$) {
     };
     var DeleteFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "DeleteFunctionEventInvokeConfig", DeleteFunctionEventInvokeConfig$) {
     };
@@ -52724,7 +52724,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var GetFunctionCommand = class extends command5(_ep05, _mw05, "GetFunction", GetFunction$) {
     };
-    var GetFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "GetFunctionConcurrency", GetFunctionConcurrency$) {
+    var GetFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "GetFunctionConcurrency", GetFunctionConcurrency$) {
     };
     var GetFunctionConfigurationCommand2 = class extends command5(_ep05, _mw05, "GetFunctionConfiguration", GetFunctionConfiguration$) {
     };
@@ -52792,7 +52792,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var PutFunctionCodeSigningConfigCommand = class extends command5(_ep05, _mw05, "PutFunctionCodeSigningConfig", PutFunctionCodeSigningConfig$) {
     };
-    var PutFunctionConcurrencyCommand = class extends command5(_ep05, _mw05, "PutFunctionConcurrency", PutFunctionConcurrency$) {
+    var PutFunctionConcurrencyCommand2 = class extends command5(_ep05, _mw05, "PutFunctionConcurrency", PutFunctionConcurrency$) {
     };
     var PutFunctionEventInvokeConfigCommand = class extends command5(_ep05, _mw05, "PutFunctionEventInvokeConfig", PutFunctionEventInvokeConfig$) {
     };
@@ -53123,7 +53123,7 @@ var require_dist_cjs20 = __commonJS({
       DeleteEventSourceMappingCommand,
       DeleteFunctionCommand,
       DeleteFunctionCodeSigningConfigCommand,
-      DeleteFunctionConcurrencyCommand,
+      DeleteFunctionConcurrencyCommand: DeleteFunctionConcurrencyCommand2,
       DeleteFunctionEventInvokeConfigCommand,
       DeleteFunctionUrlConfigCommand,
       DeleteLayerVersionCommand,
@@ -53139,7 +53139,7 @@ var require_dist_cjs20 = __commonJS({
       GetEventSourceMappingCommand,
       GetFunctionCommand,
       GetFunctionCodeSigningConfigCommand,
-      GetFunctionConcurrencyCommand,
+      GetFunctionConcurrencyCommand: GetFunctionConcurrencyCommand2,
       GetFunctionConfigurationCommand: GetFunctionConfigurationCommand2,
       GetFunctionEventInvokeConfigCommand,
       GetFunctionRecursionConfigCommand,
@@ -53173,7 +53173,7 @@ var require_dist_cjs20 = __commonJS({
       PublishLayerVersionCommand,
       PublishVersionCommand,
       PutFunctionCodeSigningConfigCommand,
-      PutFunctionConcurrencyCommand,
+      PutFunctionConcurrencyCommand: PutFunctionConcurrencyCommand2,
       PutFunctionEventInvokeConfigCommand,
       PutFunctionRecursionConfigCommand,
       PutFunctionScalingConfigCommand,
@@ -53725,7 +53725,7 @@ var require_dist_cjs20 = __commonJS({
     exports.DeleteFunctionCodeSigningConfigRequest$ = DeleteFunctionCodeSigningConfigRequest$;
     exports.DeleteFunctionCommand = DeleteFunctionCommand;
     exports.DeleteFunctionConcurrency$ = DeleteFunctionConcurrency$;
-    exports.DeleteFunctionConcurrencyCommand = DeleteFunctionConcurrencyCommand;
+    exports.DeleteFunctionConcurrencyCommand = DeleteFunctionConcurrencyCommand2;
     exports.DeleteFunctionConcurrencyRequest$ = DeleteFunctionConcurrencyRequest$;
     exports.DeleteFunctionEventInvokeConfig$ = DeleteFunctionEventInvokeConfig$;
     exports.DeleteFunctionEventInvokeConfigCommand = DeleteFunctionEventInvokeConfigCommand;
@@ -53849,7 +53849,7 @@ var require_dist_cjs20 = __commonJS({
     exports.GetFunctionCodeSigningConfigResponse$ = GetFunctionCodeSigningConfigResponse$;
     exports.GetFunctionCommand = GetFunctionCommand;
     exports.GetFunctionConcurrency$ = GetFunctionConcurrency$;
-    exports.GetFunctionConcurrencyCommand = GetFunctionConcurrencyCommand;
+    exports.GetFunctionConcurrencyCommand = GetFunctionConcurrencyCommand2;
     exports.GetFunctionConcurrencyRequest$ = GetFunctionConcurrencyRequest$;
     exports.GetFunctionConcurrencyResponse$ = GetFunctionConcurrencyResponse$;
     exports.GetFunctionConfiguration$ = GetFunctionConfiguration$;
@@ -54061,7 +54061,7 @@ var require_dist_cjs20 = __commonJS({
     exports.PutFunctionCodeSigningConfigRequest$ = PutFunctionCodeSigningConfigRequest$;
     exports.PutFunctionCodeSigningConfigResponse$ = PutFunctionCodeSigningConfigResponse$;
     exports.PutFunctionConcurrency$ = PutFunctionConcurrency$;
-    exports.PutFunctionConcurrencyCommand = PutFunctionConcurrencyCommand;
+    exports.PutFunctionConcurrencyCommand = PutFunctionConcurrencyCommand2;
     exports.PutFunctionConcurrencyRequest$ = PutFunctionConcurrencyRequest$;
     exports.PutFunctionEventInvokeConfig$ = PutFunctionEventInvokeConfig$;
     exports.PutFunctionEventInvokeConfigCommand = PutFunctionEventInvokeConfigCommand;
@@ -105193,6 +105193,11 @@ var status_schema_default = {
           minimum: 0,
           description: "ECS desired count before a scale-down."
         },
+        lambdaReservedConcurrency: {
+          type: "integer",
+          minimum: 0,
+          description: "Lambda reserved concurrency before a hold at 0; absent when the function reserved none."
+        },
         environment: {
           type: "string",
           description: "GitHub environment (and so AWS account) whose resources a deploy's checkpoint describes; its version and task definition are restored only there."
@@ -105208,6 +105213,12 @@ var status_schema_default = {
         stage: { enum: ["scaled-down", "deleted"] },
         holdStartedAt: { $ref: "#/definitions/Timestamp" },
         desiredCountBefore: { type: "integer", minimum: 0 },
+        reservedConcurrencyBefore: {
+          type: ["number", "null"],
+          multipleOf: 1,
+          minimum: 0,
+          description: "Set when the held side is a Lambda function: its reserved concurrency before the hold at 0, or null when it had none."
+        },
         deletedAt: { $ref: "#/definitions/Timestamp" }
       }
     },
@@ -106428,6 +106439,10 @@ function lambdaReadiness(label, state2) {
       `function State ${state2.state ?? "unknown"}${state2.stateReason ? ` (${state2.stateReason})` : ""}, not Active`
     );
   }
+  if (state2.reservedConcurrency === 0) {
+    figures.reservedConcurrency = 0;
+    return not2("reserved concurrency is 0 (held by decommissioning): every invocation is throttled");
+  }
   if (state2.lastUpdateStatus === "InProgress") {
     return not2(
       `LastUpdateStatus InProgress${state2.lastUpdateStatusReason ? ` (${state2.lastUpdateStatusReason})` : ""}: an update is being applied`
@@ -106453,7 +106468,7 @@ var LambdaTarget = class {
   label;
   /** The alias and the version it serves; reads both at once. */
   async describeAlias() {
-    const [alias, configuration] = await Promise.all([
+    const [alias, configuration, concurrency] = await Promise.all([
       this.send(
         () => this.client.send(
           new import_client_lambda2.GetAliasCommand({ FunctionName: this.spec.functionName, Name: this.spec.alias })
@@ -106466,6 +106481,9 @@ var LambdaTarget = class {
             Qualifier: this.spec.alias
           })
         )
+      ),
+      this.send(
+        () => this.client.send(new import_client_lambda2.GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
       )
     ]);
     return {
@@ -106474,8 +106492,34 @@ var LambdaTarget = class {
       state: configuration?.State,
       stateReason: configuration?.StateReason,
       lastUpdateStatus: configuration?.LastUpdateStatus,
-      lastUpdateStatusReason: configuration?.LastUpdateStatusReason
+      lastUpdateStatusReason: configuration?.LastUpdateStatusReason,
+      ...concurrency?.ReservedConcurrentExecutions !== void 0 ? { reservedConcurrency: concurrency.ReservedConcurrentExecutions } : {}
     };
+  }
+  /** The function's reserved concurrency: a number, "none" when it reserves none, undefined when the function does not exist. */
+  async reservedConcurrency() {
+    const output = await this.send(
+      () => this.client.send(new import_client_lambda2.GetFunctionConcurrencyCommand({ FunctionName: this.spec.functionName }))
+    );
+    if (output === void 0) return void 0;
+    return output.ReservedConcurrentExecutions ?? "none";
+  }
+  /**
+   * Sets the function's reserved concurrency; `"none"` removes the
+   * reservation, so the function draws on the account's unreserved pool
+   * again. A reservation of 0 throttles every invocation while the function,
+   * its versions and its alias stay as they are.
+   */
+  async setReservedConcurrency(value) {
+    await retryThrottled(
+      () => value === "none" ? this.client.send(new import_client_lambda2.DeleteFunctionConcurrencyCommand({ FunctionName: this.spec.functionName })) : this.client.send(
+        new import_client_lambda2.PutFunctionConcurrencyCommand({
+          FunctionName: this.spec.functionName,
+          ReservedConcurrentExecutions: value
+        })
+      ),
+      this.retry
+    );
   }
   /** The version the alias points at, or undefined when the alias does not exist. */
   async aliasVersion() {
@@ -106514,7 +106558,26 @@ var LambdaTarget = class {
    * moved it since, or left a share of its traffic on another version (a
    * weighted alias rollout that did not finish).
    */
-  async restore(recorded, _options) {
+  async restore(recorded, options) {
+    const lifted = options.willServe ? await this.liftHold(recorded) : [];
+    return [...lifted, ...await this.restoreVersion(recorded)];
+  }
+  /** Brings back the reservation a hold at 0 replaced (the recorded one, else none); nothing when not held. */
+  async liftHold(recorded) {
+    const started = Date.now();
+    const current = await this.reservedConcurrency();
+    if (current !== 0) return [];
+    const restored = recorded.lambdaReservedConcurrency !== void 0 && recorded.lambdaReservedConcurrency > 0 ? recorded.lambdaReservedConcurrency : "none";
+    await this.setReservedConcurrency(restored);
+    return [
+      {
+        step: "restore concurrency",
+        detail: `Lambda ${this.spec.functionName} reserved concurrency 0 \u2192 ${restored === "none" ? "none (unreserved pool)" : restored}`,
+        elapsedMs: Date.now() - started
+      }
+    ];
+  }
+  async restoreVersion(recorded) {
     if (!recorded.lambdaVersion) return [];
     const started = Date.now();
     const alias = await this.send(
@@ -107767,9 +107830,10 @@ var ALL_OLD = "all-old";
 function targetFields(checkpoint, environment) {
   if (!checkpoint) return {};
   if (checkpoint.environment !== void 0 && checkpoint.environment !== environment) return {};
-  const { lambdaVersion, ecsTaskDefinition, ecsDesiredCount } = checkpoint;
+  const { lambdaVersion, ecsTaskDefinition, ecsDesiredCount, lambdaReservedConcurrency } = checkpoint;
   return {
     ...lambdaVersion !== void 0 ? { lambdaVersion } : {},
+    ...lambdaReservedConcurrency !== void 0 ? { lambdaReservedConcurrency } : {},
     ...ecsTaskDefinition !== void 0 ? { ecsTaskDefinition } : {},
     ...ecsDesiredCount !== void 0 ? { ecsDesiredCount } : {}
   };
@@ -107784,10 +107848,12 @@ function describeCheckpoint(checkpoint) {
 function resolveRestorePoint(migration, status, targetPhase) {
   const last = status.checkpoints[status.checkpoints.length - 1];
   const environment = migration.phases.find((phase) => phase.name === status.phase)?.environment;
-  const withDecommission = (fields) => (
-    // A count of 0 was taken while the old side was already scaled down: what it served with is the decommission's.
-    !fields.ecsDesiredCount && status.decommission ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore } : fields
-  );
+  const withDecommission = (fields) => {
+    const held = status.decommission?.reservedConcurrencyBefore;
+    if (held !== void 0)
+      return held !== null && held > 0 && fields.lambdaReservedConcurrency === void 0 ? { ...fields, lambdaReservedConcurrency: held } : fields;
+    return !fields.ecsDesiredCount && status.decommission ? { ...fields, ecsDesiredCount: status.decommission.desiredCountBefore } : fields;
+  };
   const defaultAllOld = targetPhase === void 0 && defaultRollbackTarget(status).kind === "all-old";
   const target = defaultAllOld ? ALL_OLD : targetPhase;
   if (target === void 0) {
@@ -108546,7 +108612,9 @@ var contract = defineContract({
   outputs: {
     "previous-weights": { description: 'Share of traffic before, as JSON: {"old":50,"new":50}.' },
     weights: { description: 'Share of traffic after, as JSON: {"old":90,"new":10}.' },
-    "change-id": { description: "The router's change id (a Route 53 change, an ALB listener or rule change); empty when the weights already matched." },
+    "change-id": {
+      description: "The router's change id (a Route 53 change, an ALB listener or rule change); empty when the weights already matched."
+    },
     "insync-at": { description: "When the change was seen INSYNC (ISO 8601); empty when nothing changed." },
     "gate-window-start": {
       description: "When metrics reflect the restored weights (ISO 8601): INSYNC plus the records' TTL (60 s for alias records)."
