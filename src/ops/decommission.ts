@@ -287,14 +287,12 @@ export async function scaleDown(
       `Scaled ${providers.oldSide.label} from desiredCount ${state.desiredCount} to 0; stable with runningCount ${stable.runningCount}.`,
     );
   }
-  const recordedStart = status.decommission?.holdStartedAt
-    ? new Date(status.decommission.holdStartedAt)
-    : undefined;
-  // A re-run keeps the hold it started; a fresh scale-down starts it now, when the side is at zero.
-  const holdStartedAt = alreadyDown && recordedStart ? recordedStart : request.now();
-  const holdEndsAt = new Date(holdStartedAt.getTime() + settings.holdSeconds * 1000);
-  journal.done.push(
-    `Hold of ${formatDuration(settings.holdSeconds)} started ${holdStartedAt.toISOString()}; delete is allowed from ${holdEndsAt.toISOString()}.`,
+  const { holdStartedAt, holdEndsAt } = startHold(
+    status,
+    alreadyDown,
+    settings.holdSeconds,
+    request.now(),
+    journal,
   );
   return {
     noOp: alreadyDown,
@@ -569,13 +567,12 @@ export async function holdLambdaOldSide(
       `Held ${providers.oldSide.label} at reserved concurrency 0 (was ${reservationText(before ?? undefined)}): every invocation is throttled.`,
     );
   }
-  const recordedStart = status.decommission?.holdStartedAt
-    ? new Date(status.decommission.holdStartedAt)
-    : undefined;
-  const holdStartedAt = alreadyHeld && recordedStart ? recordedStart : request.now();
-  const holdEndsAt = new Date(holdStartedAt.getTime() + settings.holdSeconds * 1000);
-  journal.done.push(
-    `Hold of ${formatDuration(settings.holdSeconds)} started ${holdStartedAt.toISOString()}; delete is allowed from ${holdEndsAt.toISOString()}.`,
+  const { holdStartedAt, holdEndsAt } = startHold(
+    status,
+    alreadyHeld,
+    settings.holdSeconds,
+    request.now(),
+    journal,
   );
   return {
     noOp: alreadyHeld,
@@ -1005,4 +1002,26 @@ function nextAfterFailure(stage: DecommissionStage, journal: OperationJournal): 
     : [
         "The deletion was submitted: re-run stage delete to finish (deregistering, for a service) and to list what remains.",
       ];
+}
+
+/**
+ * When the hold starts and ends: a re-run whose side was already held keeps the hold it started; a fresh
+ * hold starts now, when the side is at zero.
+ */
+function startHold(
+  status: MigrationStatus,
+  alreadyHeld: boolean,
+  holdSeconds: number,
+  now: Date,
+  journal: OperationJournal,
+): { holdStartedAt: Date; holdEndsAt: Date } {
+  const recordedStart = status.decommission?.holdStartedAt
+    ? new Date(status.decommission.holdStartedAt)
+    : undefined;
+  const holdStartedAt = alreadyHeld && recordedStart ? recordedStart : now;
+  const holdEndsAt = new Date(holdStartedAt.getTime() + holdSeconds * 1000);
+  journal.done.push(
+    `Hold of ${formatDuration(holdSeconds)} started ${holdStartedAt.toISOString()}; delete is allowed from ${holdEndsAt.toISOString()}.`,
+  );
+  return { holdStartedAt, holdEndsAt };
 }

@@ -39,6 +39,7 @@ import {
   type SubmittedChange,
   type TrafficRouter,
   TrafficRouterRefusal,
+  weightedEntriesProblems,
 } from "./traffic-router.js";
 import type { RouterDefinition } from "./traffic-routers.js";
 
@@ -478,24 +479,14 @@ function ruleListener(arn: string): string {
 }
 
 function snapshotProblems(snapshot: RouterSnapshot, at: string): string[] {
-  const problems: string[] = [];
-  if (typeof snapshot.listenerArn !== "string") problems.push(`${at}.listenerArn must be the listener's ARN`);
-  if (!Array.isArray(snapshot.targetGroups))
-    return [...problems, `${at}.targetGroups must be the list of target groups`];
-  snapshot.targetGroups.forEach((group: Partial<AlbSnapshot["targetGroups"][number]> | undefined, index) => {
-    const weight = group?.weight;
-    if (
-      typeof group?.targetGroupArn !== "string" ||
-      !Number.isInteger(weight) ||
-      (weight as number) < 0 ||
-      (weight as number) > ALB_MAX_WEIGHT
-    ) {
-      problems.push(
-        `${at}.targetGroups[${index}] must have a targetGroupArn and an integer weight 0–${ALB_MAX_WEIGHT}`,
-      );
-    }
-  });
-  return problems;
+  return [
+    ...(typeof snapshot.listenerArn !== "string" ? [`${at}.listenerArn must be the listener's ARN`] : []),
+    ...weightedEntriesProblems(snapshot.targetGroups, `${at}.targetGroups`, {
+      what: "the list of target groups",
+      idField: "targetGroupArn",
+      max: ALB_MAX_WEIGHT,
+    }),
+  ];
 }
 
 /** The registry's entry for `kind: "alb"`. */

@@ -22,6 +22,7 @@ import {
   type SubmittedChange,
   type TrafficRouter,
   TrafficRouterRefusal,
+  weightedEntriesProblems,
 } from "./traffic-router.js";
 import type { RouterDefinition } from "./traffic-routers.js";
 
@@ -413,22 +414,11 @@ function sideView(record: RecordSnapshot): RouterSideView {
 
 /** A checkpoint's records as a file holds them: each with a set identifier and a weight Route 53 accepts. */
 function snapshotProblems(snapshot: RouterSnapshot, at: string): string[] {
-  if (!Array.isArray(snapshot.records)) return [`${at}.records must be the list of weighted records`];
-  const problems: string[] = [];
-  snapshot.records.forEach((record: Partial<RecordSnapshot> | undefined, index) => {
-    const weight = record?.weight;
-    if (
-      typeof record?.setIdentifier !== "string" ||
-      !Number.isInteger(weight) ||
-      (weight as number) < 0 ||
-      (weight as number) > ROUTE53_MAX_WEIGHT
-    ) {
-      problems.push(
-        `${at}.records[${index}] must have a setIdentifier and an integer weight 0–${ROUTE53_MAX_WEIGHT}`,
-      );
-    }
+  return weightedEntriesProblems(snapshot.records, `${at}.records`, {
+    what: "the list of weighted records",
+    idField: "setIdentifier",
+    max: ROUTE53_MAX_WEIGHT,
   });
-  return problems;
 }
 
 /** The registry's entry for `kind: "route53"`. */

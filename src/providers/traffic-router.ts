@@ -58,6 +58,31 @@ export interface RouterReading {
   readonly native: unknown;
 }
 
+/**
+ * What is wrong with a snapshot's list of weighted entries (records, target groups): each needs its id
+ * field and an integer weight from 0 to `max`. `at` is the list's JSON path.
+ */
+export function weightedEntriesProblems(
+  entries: unknown,
+  at: string,
+  list: { what: string; idField: string; max: number },
+): string[] {
+  if (!Array.isArray(entries)) return [`${at} must be ${list.what}`];
+  const problems: string[] = [];
+  entries.forEach((entry: Record<string, unknown> | undefined, index) => {
+    const weight = entry?.weight;
+    if (
+      typeof entry?.[list.idField] !== "string" ||
+      !Number.isInteger(weight) ||
+      (weight as number) < 0 ||
+      (weight as number) > list.max
+    ) {
+      problems.push(`${at}[${index}] must have a ${list.idField} and an integer weight 0–${list.max}`);
+    }
+  });
+  return problems;
+}
+
 /** The router's weights in a reading. */
 export function readingWeights(reading: RouterReading): RouterWeights {
   return { old: reading.sides.old.weight, new: reading.sides.new.weight };

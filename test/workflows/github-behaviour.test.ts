@@ -178,6 +178,39 @@ function jobOf(run: WorkflowRun, name: string) {
 const writes = (calls: Call[]) =>
   calls.filter((call) => ["shift-traffic", "deploy", "rollback", "decommission"].includes(call.action));
 
+/** A manual rollback of the migration (rollback.yml dispatched on main), with the stand-ins' overrides. */
+async function dispatchRollback(
+  dir: string,
+  overrides: Parameters<typeof standIns>[0] = {},
+): Promise<{ run: WorkflowRun; remote: ReturnType<typeof world>["remote"] }> {
+  const { stands } = standIns(overrides);
+  const { remote, checkout } = world();
+  const run = await runWorkflow({
+    workflow: "rollback.yml",
+    workflowsDir: dir,
+    eventName: "workflow_dispatch",
+    eventPayload: {
+      ref: "refs/heads/main",
+      inputs: { migration: MIGRATION, reason: "errors", "target-phase": "" },
+    },
+    checkout,
+    env: githubEnv(),
+    token: TOKEN,
+    environments: ENVIRONMENTS,
+    vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
+    standIns: {
+      ...stands,
+      "select-migrations": () => ({
+        outputs: {
+          matrix: JSON.stringify([{ migration: MIGRATION, phase: "canary-10", environment: "production" }]),
+          count: "1",
+        },
+      }),
+    },
+  });
+  return { run, remote };
+}
+
 describe("1. branch code with the production role", () => {
   const dispatchOnBranch = {
     ref: "refs/heads/try-something",
@@ -578,35 +611,8 @@ describe("6. the smaller ones", () => {
   });
 
   it("a rollback whose pull request cannot be opened still succeeds, with a warning saying what to change", async () => {
-    const rollback = async (dir: string) => {
-      const { stands } = standIns({ "propose-phase": { outcome: "failure" } });
-      const { checkout } = world();
-      return runWorkflow({
-        workflow: "rollback.yml",
-        workflowsDir: dir,
-        eventName: "workflow_dispatch",
-        eventPayload: {
-          ref: "refs/heads/main",
-          inputs: { migration: MIGRATION, reason: "errors", "target-phase": "" },
-        },
-        checkout,
-        env: githubEnv(),
-        token: TOKEN,
-        environments: ENVIRONMENTS,
-        vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
-        standIns: {
-          ...stands,
-          "select-migrations": () => ({
-            outputs: {
-              matrix: JSON.stringify([
-                { migration: MIGRATION, phase: "canary-10", environment: "production" },
-              ]),
-              count: "1",
-            },
-          }),
-        },
-      });
-    };
+    const rollback = async (dir: string) =>
+      (await dispatchRollback(dir, { "propose-phase": { outcome: "failure" } })).run;
     expect(jobOf(await rollback(BEFORE), "rollback").result).toBe("failure");
     const now = await rollback(NOW);
     expect(jobOf(now, "rollback").result).toBe("success");
@@ -619,35 +625,9 @@ describe("6. the smaller ones", () => {
 
   it("a rollback whose status commit a ruleset refuses still succeeds and keeps the lock, so nothing acts on the stale status", async () => {
     const rollback = async (dir: string, record: StandInResult) => {
-      const { stands } = standIns({ "record-state": record });
-      const { remote, checkout } = world();
-      const run = await runWorkflow({
-        workflow: "rollback.yml",
-        workflowsDir: dir,
-        eventName: "workflow_dispatch",
-        eventPayload: {
-          ref: "refs/heads/main",
-          inputs: { migration: MIGRATION, reason: "errors", "target-phase": "" },
-        },
-        checkout,
-        env: githubEnv(),
-        token: TOKEN,
-        environments: ENVIRONMENTS,
-        vars: { CUTOVER_AWS_ROLE_ARN: "arn:aws:iam::1:role/r", CUTOVER_AWS_REGION: "eu-west-1" },
-        standIns: {
-          ...stands,
-          "select-migrations": () => ({
-            outputs: {
-              matrix: JSON.stringify([
-                { migration: MIGRATION, phase: "canary-10", environment: "production" },
-              ]),
-              count: "1",
-            },
-          }),
-        },
-      });
+      const { run, remote } = await dispatchRollback(dir, { "record-state": record });
       const locked = git(remote.bare, "for-each-ref", `refs/cutover/rollback/${MIGRATION}`).trim() !== "";
-      return { result: run.job("rollback").result, locked };
+      return { result: jobOf(run, "rollback").result, locked };
     };
     // Before: record-state failed on the refused push, and the rollback job with it.
     expect((await rollback(BEFORE, { outcome: "failure" })).result).toBe("failure");

@@ -91754,6 +91754,17 @@ function createMetricsSource(kind, clients) {
 }
 
 // src/providers/traffic-router.ts
+function weightedEntriesProblems(entries, at, list2) {
+  if (!Array.isArray(entries)) return [`${at} must be ${list2.what}`];
+  const problems = [];
+  entries.forEach((entry, index) => {
+    const weight = entry?.weight;
+    if (typeof entry?.[list2.idField] !== "string" || !Number.isInteger(weight) || weight < 0 || weight > list2.max) {
+      problems.push(`${at}[${index}] must have a ${list2.idField} and an integer weight 0\u2013${list2.max}`);
+    }
+  });
+  return problems;
+}
 function readingWeights(reading) {
   return { old: reading.sides.old.weight, new: reading.sides.new.weight };
 }
@@ -92115,19 +92126,14 @@ function ruleListener(arn) {
   return path.split("/").slice(0, 4).join("/");
 }
 function snapshotProblems(snapshot, at) {
-  const problems = [];
-  if (typeof snapshot.listenerArn !== "string") problems.push(`${at}.listenerArn must be the listener's ARN`);
-  if (!Array.isArray(snapshot.targetGroups))
-    return [...problems, `${at}.targetGroups must be the list of target groups`];
-  snapshot.targetGroups.forEach((group4, index) => {
-    const weight = group4?.weight;
-    if (typeof group4?.targetGroupArn !== "string" || !Number.isInteger(weight) || weight < 0 || weight > ALB_MAX_WEIGHT) {
-      problems.push(
-        `${at}.targetGroups[${index}] must have a targetGroupArn and an integer weight 0\u2013${ALB_MAX_WEIGHT}`
-      );
-    }
-  });
-  return problems;
+  return [
+    ...typeof snapshot.listenerArn !== "string" ? [`${at}.listenerArn must be the listener's ARN`] : [],
+    ...weightedEntriesProblems(snapshot.targetGroups, `${at}.targetGroups`, {
+      what: "the list of target groups",
+      idField: "targetGroupArn",
+      max: ALB_MAX_WEIGHT
+    })
+  ];
 }
 var albRouter = {
   create(spec, clients, options) {
@@ -92444,17 +92450,11 @@ function sideView(record) {
   };
 }
 function snapshotProblems2(snapshot, at) {
-  if (!Array.isArray(snapshot.records)) return [`${at}.records must be the list of weighted records`];
-  const problems = [];
-  snapshot.records.forEach((record, index) => {
-    const weight = record?.weight;
-    if (typeof record?.setIdentifier !== "string" || !Number.isInteger(weight) || weight < 0 || weight > ROUTE53_MAX_WEIGHT) {
-      problems.push(
-        `${at}.records[${index}] must have a setIdentifier and an integer weight 0\u2013${ROUTE53_MAX_WEIGHT}`
-      );
-    }
+  return weightedEntriesProblems(snapshot.records, `${at}.records`, {
+    what: "the list of weighted records",
+    idField: "setIdentifier",
+    max: ROUTE53_MAX_WEIGHT
   });
-  return problems;
 }
 var route53Router = {
   create(spec, clients, options) {
@@ -95028,11 +95028,12 @@ async function scaleDown(request, providers, journal) {
       `Scaled ${providers.oldSide.label} from desiredCount ${state2.desiredCount} to 0; stable with runningCount ${stable.runningCount}.`
     );
   }
-  const recordedStart = status.decommission?.holdStartedAt ? new Date(status.decommission.holdStartedAt) : void 0;
-  const holdStartedAt = alreadyDown && recordedStart ? recordedStart : request.now();
-  const holdEndsAt = new Date(holdStartedAt.getTime() + settings.holdSeconds * 1e3);
-  journal.done.push(
-    `Hold of ${formatDuration(settings.holdSeconds)} started ${holdStartedAt.toISOString()}; delete is allowed from ${holdEndsAt.toISOString()}.`
+  const { holdStartedAt, holdEndsAt } = startHold(
+    status,
+    alreadyDown,
+    settings.holdSeconds,
+    request.now(),
+    journal
   );
   return {
     noOp: alreadyDown,
@@ -95217,11 +95218,12 @@ async function holdLambdaOldSide(request, providers, journal) {
       `Held ${providers.oldSide.label} at reserved concurrency 0 (was ${reservationText(before ?? void 0)}): every invocation is throttled.`
     );
   }
-  const recordedStart = status.decommission?.holdStartedAt ? new Date(status.decommission.holdStartedAt) : void 0;
-  const holdStartedAt = alreadyHeld && recordedStart ? recordedStart : request.now();
-  const holdEndsAt = new Date(holdStartedAt.getTime() + settings.holdSeconds * 1e3);
-  journal.done.push(
-    `Hold of ${formatDuration(settings.holdSeconds)} started ${holdStartedAt.toISOString()}; delete is allowed from ${holdEndsAt.toISOString()}.`
+  const { holdStartedAt, holdEndsAt } = startHold(
+    status,
+    alreadyHeld,
+    settings.holdSeconds,
+    request.now(),
+    journal
   );
   return {
     noOp: alreadyHeld,
@@ -95527,6 +95529,15 @@ function nextAfterFailure(stage, journal) {
   ] : [
     "The deletion was submitted: re-run stage delete to finish (deregistering, for a service) and to list what remains."
   ];
+}
+function startHold(status, alreadyHeld, holdSeconds, now, journal) {
+  const recordedStart = status.decommission?.holdStartedAt ? new Date(status.decommission.holdStartedAt) : void 0;
+  const holdStartedAt = alreadyHeld && recordedStart ? recordedStart : now;
+  const holdEndsAt = new Date(holdStartedAt.getTime() + holdSeconds * 1e3);
+  journal.done.push(
+    `Hold of ${formatDuration(holdSeconds)} started ${holdStartedAt.toISOString()}; delete is allowed from ${holdEndsAt.toISOString()}.`
+  );
+  return { holdStartedAt, holdEndsAt };
 }
 
 // src/notify/slack.ts

@@ -104121,6 +104121,17 @@ function driftDetectedEvent(context, drift) {
 }
 
 // src/providers/traffic-router.ts
+function weightedEntriesProblems(entries, at, list2) {
+  if (!Array.isArray(entries)) return [`${at} must be ${list2.what}`];
+  const problems = [];
+  entries.forEach((entry, index) => {
+    const weight = entry?.weight;
+    if (typeof entry?.[list2.idField] !== "string" || !Number.isInteger(weight) || weight < 0 || weight > list2.max) {
+      problems.push(`${at}[${index}] must have a ${list2.idField} and an integer weight 0\u2013${list2.max}`);
+    }
+  });
+  return problems;
+}
 function readingWeights(reading) {
   return { old: reading.sides.old.weight, new: reading.sides.new.weight };
 }
@@ -107216,19 +107227,14 @@ function ruleListener(arn) {
   return path.split("/").slice(0, 4).join("/");
 }
 function snapshotProblems(snapshot, at) {
-  const problems = [];
-  if (typeof snapshot.listenerArn !== "string") problems.push(`${at}.listenerArn must be the listener's ARN`);
-  if (!Array.isArray(snapshot.targetGroups))
-    return [...problems, `${at}.targetGroups must be the list of target groups`];
-  snapshot.targetGroups.forEach((group4, index) => {
-    const weight = group4?.weight;
-    if (typeof group4?.targetGroupArn !== "string" || !Number.isInteger(weight) || weight < 0 || weight > ALB_MAX_WEIGHT) {
-      problems.push(
-        `${at}.targetGroups[${index}] must have a targetGroupArn and an integer weight 0\u2013${ALB_MAX_WEIGHT}`
-      );
-    }
-  });
-  return problems;
+  return [
+    ...typeof snapshot.listenerArn !== "string" ? [`${at}.listenerArn must be the listener's ARN`] : [],
+    ...weightedEntriesProblems(snapshot.targetGroups, `${at}.targetGroups`, {
+      what: "the list of target groups",
+      idField: "targetGroupArn",
+      max: ALB_MAX_WEIGHT
+    })
+  ];
 }
 var albRouter = {
   create(spec, clients, options) {
@@ -107545,17 +107551,11 @@ function sideView(record) {
   };
 }
 function snapshotProblems2(snapshot, at) {
-  if (!Array.isArray(snapshot.records)) return [`${at}.records must be the list of weighted records`];
-  const problems = [];
-  snapshot.records.forEach((record, index) => {
-    const weight = record?.weight;
-    if (typeof record?.setIdentifier !== "string" || !Number.isInteger(weight) || weight < 0 || weight > ROUTE53_MAX_WEIGHT) {
-      problems.push(
-        `${at}.records[${index}] must have a setIdentifier and an integer weight 0\u2013${ROUTE53_MAX_WEIGHT}`
-      );
-    }
+  return weightedEntriesProblems(snapshot.records, `${at}.records`, {
+    what: "the list of weighted records",
+    idField: "setIdentifier",
+    max: ROUTE53_MAX_WEIGHT
   });
-  return problems;
 }
 var route53Router = {
   create(spec, clients, options) {
