@@ -858,15 +858,13 @@ export async function runRecordState(
   );
   if (result.refused) return refusedRollbackReport(migration, inputs, env, result.refused);
   const { status } = result.update;
-  env.setOutput("refused", "");
-  env.setOutput("phase", phaseInLine(migration, status) ?? "");
-  env.setOutput("applied-phase", status.phase ?? "");
-  env.setOutput("state", status.state);
-  env.setOutput("weights", status.weights);
-  env.setOutput("committed", result.update.committed);
-  env.setOutput("revision", result.update.revision ?? "");
-  env.setOutput("recorded", result.recorded.join(","));
-  env.setOutput("deployment-id", result.deployment ? String(result.deployment.deploymentId) : "");
+  publishStatusOutputs(env, migration, status, {
+    refused: "",
+    committed: result.update.committed,
+    revision: result.update.revision ?? "",
+    recorded: result.recorded.join(","),
+    deploymentId: result.deployment ? String(result.deployment.deploymentId) : "",
+  });
   const last = status.history.at(-1);
   const deliveries =
     result.recorded.includes("apply-started") && status.phase !== null
@@ -913,6 +911,24 @@ export async function runRecordState(
   );
 }
 
+/** The action's outputs: what the status says, and what this run committed. */
+function publishStatusOutputs(
+  env: RecordStateEnvironment,
+  migration: Migration,
+  status: MigrationStatus,
+  run: { refused: string; committed: boolean; revision: string; recorded: string; deploymentId: string },
+): void {
+  env.setOutput("refused", run.refused);
+  env.setOutput("phase", phaseInLine(migration, status) ?? "");
+  env.setOutput("applied-phase", status.phase ?? "");
+  env.setOutput("state", status.state);
+  env.setOutput("weights", status.weights);
+  env.setOutput("committed", run.committed);
+  env.setOutput("revision", run.revision);
+  env.setOutput("recorded", run.recorded);
+  env.setOutput("deployment-id", run.deploymentId);
+}
+
 /**
  * The rollback stands but its status commit was refused: say so loudly, put
  * the status it would have recorded in the summary for a person to commit,
@@ -926,15 +942,13 @@ function refusedRollbackReport(
 ): ActionReport {
   const status = refused.wouldRecord;
   const reason = refused.error.rules.join(" ");
-  env.setOutput("refused", reason);
-  env.setOutput("phase", phaseInLine(migration, status) ?? "");
-  env.setOutput("applied-phase", status.phase ?? "");
-  env.setOutput("state", status.state);
-  env.setOutput("weights", status.weights);
-  env.setOutput("committed", false);
-  env.setOutput("revision", "");
-  env.setOutput("recorded", "");
-  env.setOutput("deployment-id", "");
+  publishStatusOutputs(env, migration, status, {
+    refused: reason,
+    committed: false,
+    revision: "",
+    recorded: "",
+    deploymentId: "",
+  });
   const path = `status/${migration.id}.json`;
   env.warn?.(
     `the rollback of ${migration.id} is done (${describeWeights(status.weights)}), but ${refused.error.message.replace(/\.$/, "")}. ` +

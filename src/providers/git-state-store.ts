@@ -190,7 +190,6 @@ export class GitStateStore implements StateStore {
         const rules = refusedByRule(error);
         if (rules)
           throw new StatusWriteRefusedError(
-            this.options.branch,
             rules,
             `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`,
           );

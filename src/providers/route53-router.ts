@@ -15,6 +15,7 @@ import type { RouterSnapshot, Weights } from "../model/status.js";
 import { abortableClient } from "./abortable-client.js";
 import { DEFAULT_THROTTLING_RETRY, retryThrottled, type ThrottlingRetryOptions } from "./throttling.js";
 import {
+  percentRouterWeights,
   type RouterOptions,
   type RouterReading,
   type RouterSideView,
@@ -23,6 +24,7 @@ import {
   type TrafficRouter,
   TrafficRouterRefusal,
   weightedEntriesProblems,
+  weightedShare,
 } from "./traffic-router.js";
 import type { RouterDefinition } from "./traffic-routers.js";
 
@@ -154,23 +156,14 @@ export class Route53Router implements TrafficRouter {
   }
 
   weightsFor(percent: number): RouterWeights {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
-      throw new TrafficRouterRefusal(
-        "weight-out-of-range",
-        `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`,
-      );
-    }
-    // Percent maps onto the record weights one to one: the two always sum to
-    // 100, so they can never both be 0 (which Route 53 reads as an equal split).
-    return { old: 100 - percent, new: percent };
+    // Percent maps onto the record weights one to one, so they are never both 0
+    // (which Route 53 reads as an equal split).
+    return percentRouterWeights(percent);
   }
 
   effectiveWeights(recordWeights: RouterWeights): Weights {
-    const total = recordWeights.old + recordWeights.new;
     // Route 53 answers with equal probability when every weight of the name is 0.
-    if (total === 0) return { old: 50, new: 50 };
-    const fresh = Math.round((recordWeights.new / total) * 10_000) / 100;
-    return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+    return weightedShare(recordWeights, { old: 50, new: 50 });
   }
 
   async submitWeights(

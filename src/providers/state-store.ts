@@ -14,7 +14,6 @@ import { GitStateStore, type GitStateStoreOptions } from "./git-state-store.js";
  */
 export class StatusWriteRefusedError extends Error {
   constructor(
-    readonly branch: string,
     /** The rules the store named, e.g. "Changes must be made through a pull request." */
     readonly rules: string[],
     message: string,

@@ -83,6 +83,31 @@ export function weightedEntriesProblems(
   return problems;
 }
 
+/**
+ * Router weights for `percent` percent on the new side, for routers whose weights can carry percent one to
+ * one: the two always sum to 100, so they are never both 0. Refuses a share that is not a whole percent.
+ */
+export function percentRouterWeights(percent: number): RouterWeights {
+  if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+    throw new TrafficRouterRefusal(
+      "weight-out-of-range",
+      `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`,
+    );
+  }
+  return { old: 100 - percent, new: percent };
+}
+
+/**
+ * Each side's share of traffic, in percent to two decimals, under weighted routing; `whenBothZero` is
+ * what the router does when both weights are 0.
+ */
+export function weightedShare(weights: RouterWeights, whenBothZero: Weights): Weights {
+  const total = weights.old + weights.new;
+  if (total === 0) return { ...whenBothZero };
+  const fresh = Math.round((weights.new / total) * 10_000) / 100;
+  return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+}
+
 /** The router's weights in a reading. */
 export function readingWeights(reading: RouterReading): RouterWeights {
   return { old: reading.sides.old.weight, new: reading.sides.new.weight };
