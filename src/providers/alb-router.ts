@@ -31,6 +31,7 @@ import type { RouterSnapshot, Weights } from "../model/status.js";
 import type { Readiness } from "./compute-target.js";
 import { DEFAULT_THROTTLING_RETRY, retryThrottled, type ThrottlingRetryOptions } from "./throttling.js";
 import {
+  percentRouterWeights,
   type RouterOptions,
   type RouterReading,
   type RouterSide,
@@ -40,6 +41,7 @@ import {
   type TrafficRouter,
   TrafficRouterRefusal,
   weightedEntriesProblems,
+  weightedShare,
 } from "./traffic-router.js";
 import type { RouterDefinition } from "./traffic-routers.js";
 
@@ -141,20 +143,12 @@ export class AlbRouter implements TrafficRouter {
   }
 
   weightsFor(percent: number): RouterWeights {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
-      throw new TrafficRouterRefusal(
-        "weight-out-of-range",
-        `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`,
-      );
-    }
-    return { old: 100 - percent, new: percent };
+    return percentRouterWeights(percent);
   }
 
   effectiveWeights(weights: RouterWeights): Weights {
-    const total = weights.old + weights.new;
-    if (total === 0) return { old: 0, new: 0 };
-    const fresh = Math.round((weights.new / total) * 10_000) / 100;
-    return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+    // Both target groups at 0: the forward sends nothing to either.
+    return weightedShare(weights, { old: 0, new: 0 });
   }
 
   snapshotWeights(snapshot: RouterSnapshot): RouterWeights | undefined {
@@ -190,13 +184,16 @@ export class AlbRouter implements TrafficRouter {
     );
     const submittedAt = new Date();
     if (this.spec.ruleArn) {
-      await this.call("ModifyRule", () =>
-        this.client.send(new ModifyRuleCommand({ RuleArn: this.spec.ruleArn, Actions: actions })),
+      await this.call("ModifyRule", (abortSignal) =>
+        this.client.send(new ModifyRuleCommand({ RuleArn: this.spec.ruleArn, Actions: actions }), {
+          abortSignal,
+        }),
       );
     } else {
-      await this.call("ModifyListener", () =>
+      await this.call("ModifyListener", (abortSignal) =>
         this.client.send(
           new ModifyListenerCommand({ ListenerArn: this.spec.listenerArn, DefaultActions: actions }),
+          { abortSignal },
         ),
       );
     }
@@ -232,8 +229,8 @@ export class AlbRouter implements TrafficRouter {
 
   private async readActions(): Promise<Action[]> {
     if (this.spec.ruleArn) {
-      const output = await this.call("DescribeRules", () =>
-        this.client.send(new DescribeRulesCommand({ RuleArns: [this.spec.ruleArn!] })),
+      const output = await this.call("DescribeRules", (abortSignal) =>
+        this.client.send(new DescribeRulesCommand({ RuleArns: [this.spec.ruleArn!] }), { abortSignal }),
       ).catch((error: unknown) =>
         this.refuseMissing(error, "RuleNotFound", `rule ${this.spec.ruleArn} (router.ruleArn)`),
       );
@@ -254,8 +251,10 @@ export class AlbRouter implements TrafficRouter {
       }
       return rule.Actions ?? [];
     }
-    const output = await this.call("DescribeListeners", () =>
-      this.client.send(new DescribeListenersCommand({ ListenerArns: [this.spec.listenerArn] })),
+    const output = await this.call("DescribeListeners", (abortSignal) =>
+      this.client.send(new DescribeListenersCommand({ ListenerArns: [this.spec.listenerArn] }), {
+        abortSignal,
+      }),
     ).catch((error: unknown) =>
       this.refuseMissing(error, "ListenerNotFound", `listener ${this.spec.listenerArn} (router.listenerArn)`),
     );
@@ -363,8 +362,8 @@ export class AlbRouter implements TrafficRouter {
   private async targetGroupNames(): Promise<Map<string, string>> {
     const arns = [this.spec.oldTargetGroupArn, this.spec.newTargetGroupArn];
     try {
-      const output = await this.call("DescribeTargetGroups", () =>
-        this.client.send(new DescribeTargetGroupsCommand({ TargetGroupArns: arns })),
+      const output = await this.call("DescribeTargetGroups", (abortSignal) =>
+        this.client.send(new DescribeTargetGroupsCommand({ TargetGroupArns: arns }), { abortSignal }),
       );
       return new Map(
         (output.TargetGroups ?? []).map((group) => [group.TargetGroupArn ?? "", group.TargetGroupName ?? ""]),
@@ -382,8 +381,8 @@ export class AlbRouter implements TrafficRouter {
       sides.map(async (side): Promise<Readiness> => {
         const arn = side === "old" ? this.spec.oldTargetGroupArn : this.spec.newTargetGroupArn;
         try {
-          const output = await this.call("DescribeTargetHealth", () =>
-            this.client.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })),
+          const output = await this.call("DescribeTargetHealth", (abortSignal) =>
+            this.client.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }), { abortSignal }),
           );
           return targetHealthReadiness(arn, output.TargetHealthDescriptions ?? []);
         } catch (error) {
@@ -398,7 +397,7 @@ export class AlbRouter implements TrafficRouter {
     return { old: results[0]!, new: results[1]! };
   }
 
-  private call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  private call<T>(operation: string, send: (abortSignal?: AbortSignal) => Promise<T>): Promise<T> {
     return retryThrottled(send, this.retry, (attempt, error, delayMs) =>
       this.options.onThrottled?.(operation, attempt, delayMs, error),
     );

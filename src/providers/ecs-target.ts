@@ -140,9 +140,10 @@ export class EcsTarget implements ComputeTarget {
   /** The service now, or undefined when ECS reports it MISSING. */
   async describeService(): Promise<EcsServiceState | undefined> {
     const output = await retryThrottled(
-      () =>
+      (abortSignal) =>
         this.client.send(
           new DescribeServicesCommand({ cluster: this.spec.cluster, services: [this.spec.service] }),
+          { abortSignal },
         ),
       this.retry,
     );
@@ -164,9 +165,10 @@ export class EcsTarget implements ComputeTarget {
       throw new Error(`desired count ${desiredCount} for ${this.label} is not a whole number ≥ 0`);
     }
     await retryThrottled(
-      () =>
+      (abortSignal) =>
         this.client.send(
           new UpdateServiceCommand({ cluster: this.spec.cluster, service: this.spec.service, desiredCount }),
+          { abortSignal },
         ),
       this.retry,
     );

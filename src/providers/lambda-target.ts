@@ -172,7 +172,7 @@ export class LambdaTarget implements ComputeTarget {
    */
   async pointAlias(version: string, description?: string): Promise<void> {
     await retryThrottled(
-      () =>
+      (abortSignal) =>
         this.client.send(
           new UpdateAliasCommand({
             FunctionName: this.spec.functionName,
@@ -181,6 +181,7 @@ export class LambdaTarget implements ComputeTarget {
             RoutingConfig: { AdditionalVersionWeights: {} },
             ...(description ? { Description: description } : {}),
           }),
+          { abortSignal },
         ),
       this.retry,
     );

@@ -92597,6 +92597,21 @@ function weightedEntriesProblems(entries, at, list2) {
   });
   return problems;
 }
+function percentRouterWeights(percent2) {
+  if (!Number.isInteger(percent2) || percent2 < 0 || percent2 > 100) {
+    throw new TrafficRouterRefusal(
+      "weight-out-of-range",
+      `weight ${percent2} is not a whole percent from 0 to 100 (the new side's share of traffic)`
+    );
+  }
+  return { old: 100 - percent2, new: percent2 };
+}
+function weightedShare(weights, whenBothZero) {
+  const total = weights.old + weights.new;
+  if (total === 0) return { ...whenBothZero };
+  const fresh = Math.round(weights.new / total * 1e4) / 100;
+  return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+}
 var TrafficRouterRefusal = class extends Error {
   constructor(code, message) {
     super(message);
@@ -92673,19 +92688,10 @@ var AlbRouter = class {
     };
   }
   weightsFor(percent2) {
-    if (!Number.isInteger(percent2) || percent2 < 0 || percent2 > 100) {
-      throw new TrafficRouterRefusal(
-        "weight-out-of-range",
-        `weight ${percent2} is not a whole percent from 0 to 100 (the new side's share of traffic)`
-      );
-    }
-    return { old: 100 - percent2, new: percent2 };
+    return percentRouterWeights(percent2);
   }
   effectiveWeights(weights) {
-    const total = weights.old + weights.new;
-    if (total === 0) return { old: 0, new: 0 };
-    const fresh = Math.round(weights.new / total * 1e4) / 100;
-    return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+    return weightedShare(weights, { old: 0, new: 0 });
   }
   snapshotWeights(snapshot) {
     if (snapshot.kind !== this.kind || !Array.isArray(snapshot.targetGroups)) return void 0;
@@ -92715,13 +92721,16 @@ var AlbRouter = class {
     if (this.spec.ruleArn) {
       await this.call(
         "ModifyRule",
-        () => this.client.send(new import_client_elastic_load_balancing_v22.ModifyRuleCommand({ RuleArn: this.spec.ruleArn, Actions: actions }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.ModifyRuleCommand({ RuleArn: this.spec.ruleArn, Actions: actions }), {
+          abortSignal
+        })
       );
     } else {
       await this.call(
         "ModifyListener",
-        () => this.client.send(
-          new import_client_elastic_load_balancing_v22.ModifyListenerCommand({ ListenerArn: this.spec.listenerArn, DefaultActions: actions })
+        (abortSignal) => this.client.send(
+          new import_client_elastic_load_balancing_v22.ModifyListenerCommand({ ListenerArn: this.spec.listenerArn, DefaultActions: actions }),
+          { abortSignal }
         )
       );
     }
@@ -92754,7 +92763,7 @@ var AlbRouter = class {
     if (this.spec.ruleArn) {
       const output2 = await this.call(
         "DescribeRules",
-        () => this.client.send(new import_client_elastic_load_balancing_v22.DescribeRulesCommand({ RuleArns: [this.spec.ruleArn] }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.DescribeRulesCommand({ RuleArns: [this.spec.ruleArn] }), { abortSignal })
       ).catch(
         (error3) => this.refuseMissing(error3, "RuleNotFound", `rule ${this.spec.ruleArn} (router.ruleArn)`)
       );
@@ -92776,7 +92785,9 @@ var AlbRouter = class {
     }
     const output = await this.call(
       "DescribeListeners",
-      () => this.client.send(new import_client_elastic_load_balancing_v22.DescribeListenersCommand({ ListenerArns: [this.spec.listenerArn] }))
+      (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.DescribeListenersCommand({ ListenerArns: [this.spec.listenerArn] }), {
+        abortSignal
+      })
     ).catch(
       (error3) => this.refuseMissing(error3, "ListenerNotFound", `listener ${this.spec.listenerArn} (router.listenerArn)`)
     );
@@ -92864,7 +92875,7 @@ var AlbRouter = class {
     try {
       const output = await this.call(
         "DescribeTargetGroups",
-        () => this.client.send(new import_client_elastic_load_balancing_v22.DescribeTargetGroupsCommand({ TargetGroupArns: arns }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.DescribeTargetGroupsCommand({ TargetGroupArns: arns }), { abortSignal })
       );
       return new Map(
         (output.TargetGroups ?? []).map((group4) => [group4.TargetGroupArn ?? "", group4.TargetGroupName ?? ""])
@@ -92882,7 +92893,7 @@ var AlbRouter = class {
         try {
           const output = await this.call(
             "DescribeTargetHealth",
-            () => this.client.send(new import_client_elastic_load_balancing_v22.DescribeTargetHealthCommand({ TargetGroupArn: arn }))
+            (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.DescribeTargetHealthCommand({ TargetGroupArn: arn }), { abortSignal })
           );
           return targetHealthReadiness(arn, output.TargetHealthDescriptions ?? []);
         } catch (error3) {
@@ -93064,19 +93075,10 @@ var Route53Router = class {
     return { old, new: fresh };
   }
   weightsFor(percent2) {
-    if (!Number.isInteger(percent2) || percent2 < 0 || percent2 > 100) {
-      throw new TrafficRouterRefusal(
-        "weight-out-of-range",
-        `weight ${percent2} is not a whole percent from 0 to 100 (the new side's share of traffic)`
-      );
-    }
-    return { old: 100 - percent2, new: percent2 };
+    return percentRouterWeights(percent2);
   }
   effectiveWeights(recordWeights) {
-    const total = recordWeights.old + recordWeights.new;
-    if (total === 0) return { old: 50, new: 50 };
-    const fresh = Math.round(recordWeights.new / total * 1e4) / 100;
-    return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+    return weightedShare(recordWeights, { old: 50, new: 50 });
   }
   async submitWeights(reading, target, comment) {
     checkRecordWeights(target);

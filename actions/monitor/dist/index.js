@@ -68647,6 +68647,21 @@ function weightedEntriesProblems(entries, at, list2) {
   });
   return problems;
 }
+function percentRouterWeights(percent) {
+  if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+    throw new TrafficRouterRefusal(
+      "weight-out-of-range",
+      `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`
+    );
+  }
+  return { old: 100 - percent, new: percent };
+}
+function weightedShare(weights, whenBothZero) {
+  const total = weights.old + weights.new;
+  if (total === 0) return { ...whenBothZero };
+  const fresh = Math.round(weights.new / total * 1e4) / 100;
+  return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+}
 var TrafficRouterRefusal = class extends Error {
   constructor(code, message) {
     super(message);
@@ -68776,19 +68791,10 @@ var AlbRouter = class {
     };
   }
   weightsFor(percent) {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
-      throw new TrafficRouterRefusal(
-        "weight-out-of-range",
-        `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`
-      );
-    }
-    return { old: 100 - percent, new: percent };
+    return percentRouterWeights(percent);
   }
   effectiveWeights(weights) {
-    const total = weights.old + weights.new;
-    if (total === 0) return { old: 0, new: 0 };
-    const fresh = Math.round(weights.new / total * 1e4) / 100;
-    return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+    return weightedShare(weights, { old: 0, new: 0 });
   }
   snapshotWeights(snapshot) {
     if (snapshot.kind !== this.kind || !Array.isArray(snapshot.targetGroups)) return void 0;
@@ -68818,13 +68824,16 @@ var AlbRouter = class {
     if (this.spec.ruleArn) {
       await this.call(
         "ModifyRule",
-        () => this.client.send(new import_client_elastic_load_balancing_v2.ModifyRuleCommand({ RuleArn: this.spec.ruleArn, Actions: actions }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v2.ModifyRuleCommand({ RuleArn: this.spec.ruleArn, Actions: actions }), {
+          abortSignal
+        })
       );
     } else {
       await this.call(
         "ModifyListener",
-        () => this.client.send(
-          new import_client_elastic_load_balancing_v2.ModifyListenerCommand({ ListenerArn: this.spec.listenerArn, DefaultActions: actions })
+        (abortSignal) => this.client.send(
+          new import_client_elastic_load_balancing_v2.ModifyListenerCommand({ ListenerArn: this.spec.listenerArn, DefaultActions: actions }),
+          { abortSignal }
         )
       );
     }
@@ -68857,7 +68866,7 @@ var AlbRouter = class {
     if (this.spec.ruleArn) {
       const output2 = await this.call(
         "DescribeRules",
-        () => this.client.send(new import_client_elastic_load_balancing_v2.DescribeRulesCommand({ RuleArns: [this.spec.ruleArn] }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v2.DescribeRulesCommand({ RuleArns: [this.spec.ruleArn] }), { abortSignal })
       ).catch(
         (error3) => this.refuseMissing(error3, "RuleNotFound", `rule ${this.spec.ruleArn} (router.ruleArn)`)
       );
@@ -68879,7 +68888,9 @@ var AlbRouter = class {
     }
     const output = await this.call(
       "DescribeListeners",
-      () => this.client.send(new import_client_elastic_load_balancing_v2.DescribeListenersCommand({ ListenerArns: [this.spec.listenerArn] }))
+      (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v2.DescribeListenersCommand({ ListenerArns: [this.spec.listenerArn] }), {
+        abortSignal
+      })
     ).catch(
       (error3) => this.refuseMissing(error3, "ListenerNotFound", `listener ${this.spec.listenerArn} (router.listenerArn)`)
     );
@@ -68967,7 +68978,7 @@ var AlbRouter = class {
     try {
       const output = await this.call(
         "DescribeTargetGroups",
-        () => this.client.send(new import_client_elastic_load_balancing_v2.DescribeTargetGroupsCommand({ TargetGroupArns: arns }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v2.DescribeTargetGroupsCommand({ TargetGroupArns: arns }), { abortSignal })
       );
       return new Map(
         (output.TargetGroups ?? []).map((group4) => [group4.TargetGroupArn ?? "", group4.TargetGroupName ?? ""])
@@ -68985,7 +68996,7 @@ var AlbRouter = class {
         try {
           const output = await this.call(
             "DescribeTargetHealth",
-            () => this.client.send(new import_client_elastic_load_balancing_v2.DescribeTargetHealthCommand({ TargetGroupArn: arn }))
+            (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v2.DescribeTargetHealthCommand({ TargetGroupArn: arn }), { abortSignal })
           );
           return targetHealthReadiness(arn, output.TargetHealthDescriptions ?? []);
         } catch (error3) {
@@ -69167,19 +69178,10 @@ var Route53Router = class {
     return { old, new: fresh };
   }
   weightsFor(percent) {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
-      throw new TrafficRouterRefusal(
-        "weight-out-of-range",
-        `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`
-      );
-    }
-    return { old: 100 - percent, new: percent };
+    return percentRouterWeights(percent);
   }
   effectiveWeights(recordWeights) {
-    const total = recordWeights.old + recordWeights.new;
-    if (total === 0) return { old: 50, new: 50 };
-    const fresh = Math.round(recordWeights.new / total * 1e4) / 100;
-    return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+    return weightedShare(recordWeights, { old: 50, new: 50 });
   }
   async submitWeights(reading, target, comment) {
     checkRecordWeights(target);

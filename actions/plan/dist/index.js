@@ -34882,7 +34882,6 @@ var GitStateStore = class {
         const rules = refusedByRule(error2);
         if (rules)
           throw new StatusWriteRefusedError(
-            this.options.branch,
             rules,
             `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`
           );
@@ -35025,13 +35024,11 @@ ${stderr || error2.message}`.trim(), child.exitCode));
 
 // src/providers/state-store.ts
 var StatusWriteRefusedError = class extends Error {
-  constructor(branch, rules, message) {
+  constructor(rules, message) {
     super(message);
-    this.branch = branch;
     this.rules = rules;
     this.name = "StatusWriteRefusedError";
   }
-  branch;
   rules;
 };
 var STORE_FACTORIES = {

@@ -104132,6 +104132,21 @@ function weightedEntriesProblems(entries, at, list2) {
   });
   return problems;
 }
+function percentRouterWeights(percent) {
+  if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+    throw new TrafficRouterRefusal(
+      "weight-out-of-range",
+      `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`
+    );
+  }
+  return { old: 100 - percent, new: percent };
+}
+function weightedShare(weights, whenBothZero) {
+  const total = weights.old + weights.new;
+  if (total === 0) return { ...whenBothZero };
+  const fresh = Math.round(weights.new / total * 1e4) / 100;
+  return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+}
 function readingWeights(reading) {
   return { old: reading.sides.old.weight, new: reading.sides.new.weight };
 }
@@ -106562,8 +106577,9 @@ var EcsTarget = class {
   /** The service now, or undefined when ECS reports it MISSING. */
   async describeService() {
     const output = await retryThrottled(
-      () => this.client.send(
-        new import_client_ecs2.DescribeServicesCommand({ cluster: this.spec.cluster, services: [this.spec.service] })
+      (abortSignal) => this.client.send(
+        new import_client_ecs2.DescribeServicesCommand({ cluster: this.spec.cluster, services: [this.spec.service] }),
+        { abortSignal }
       ),
       this.retry
     );
@@ -106581,8 +106597,9 @@ var EcsTarget = class {
       throw new Error(`desired count ${desiredCount} for ${this.label} is not a whole number \u2265 0`);
     }
     await retryThrottled(
-      () => this.client.send(
-        new import_client_ecs2.UpdateServiceCommand({ cluster: this.spec.cluster, service: this.spec.service, desiredCount })
+      (abortSignal) => this.client.send(
+        new import_client_ecs2.UpdateServiceCommand({ cluster: this.spec.cluster, service: this.spec.service, desiredCount }),
+        { abortSignal }
       ),
       this.retry
     );
@@ -106780,14 +106797,15 @@ var LambdaTarget = class {
    */
   async pointAlias(version, description) {
     await retryThrottled(
-      () => this.client.send(
+      (abortSignal) => this.client.send(
         new import_client_lambda2.UpdateAliasCommand({
           FunctionName: this.spec.functionName,
           Name: this.spec.alias,
           FunctionVersion: version,
           RoutingConfig: { AdditionalVersionWeights: {} },
           ...description ? { Description: description } : {}
-        })
+        }),
+        { abortSignal }
       ),
       this.retry
     );
@@ -106946,19 +106964,10 @@ var AlbRouter = class {
     };
   }
   weightsFor(percent) {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
-      throw new TrafficRouterRefusal(
-        "weight-out-of-range",
-        `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`
-      );
-    }
-    return { old: 100 - percent, new: percent };
+    return percentRouterWeights(percent);
   }
   effectiveWeights(weights) {
-    const total = weights.old + weights.new;
-    if (total === 0) return { old: 0, new: 0 };
-    const fresh = Math.round(weights.new / total * 1e4) / 100;
-    return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+    return weightedShare(weights, { old: 0, new: 0 });
   }
   snapshotWeights(snapshot) {
     if (snapshot.kind !== this.kind || !Array.isArray(snapshot.targetGroups)) return void 0;
@@ -106988,13 +106997,16 @@ var AlbRouter = class {
     if (this.spec.ruleArn) {
       await this.call(
         "ModifyRule",
-        () => this.client.send(new import_client_elastic_load_balancing_v22.ModifyRuleCommand({ RuleArn: this.spec.ruleArn, Actions: actions }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.ModifyRuleCommand({ RuleArn: this.spec.ruleArn, Actions: actions }), {
+          abortSignal
+        })
       );
     } else {
       await this.call(
         "ModifyListener",
-        () => this.client.send(
-          new import_client_elastic_load_balancing_v22.ModifyListenerCommand({ ListenerArn: this.spec.listenerArn, DefaultActions: actions })
+        (abortSignal) => this.client.send(
+          new import_client_elastic_load_balancing_v22.ModifyListenerCommand({ ListenerArn: this.spec.listenerArn, DefaultActions: actions }),
+          { abortSignal }
         )
       );
     }
@@ -107027,7 +107039,7 @@ var AlbRouter = class {
     if (this.spec.ruleArn) {
       const output2 = await this.call(
         "DescribeRules",
-        () => this.client.send(new import_client_elastic_load_balancing_v22.DescribeRulesCommand({ RuleArns: [this.spec.ruleArn] }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.DescribeRulesCommand({ RuleArns: [this.spec.ruleArn] }), { abortSignal })
       ).catch(
         (error3) => this.refuseMissing(error3, "RuleNotFound", `rule ${this.spec.ruleArn} (router.ruleArn)`)
       );
@@ -107049,7 +107061,9 @@ var AlbRouter = class {
     }
     const output = await this.call(
       "DescribeListeners",
-      () => this.client.send(new import_client_elastic_load_balancing_v22.DescribeListenersCommand({ ListenerArns: [this.spec.listenerArn] }))
+      (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.DescribeListenersCommand({ ListenerArns: [this.spec.listenerArn] }), {
+        abortSignal
+      })
     ).catch(
       (error3) => this.refuseMissing(error3, "ListenerNotFound", `listener ${this.spec.listenerArn} (router.listenerArn)`)
     );
@@ -107137,7 +107151,7 @@ var AlbRouter = class {
     try {
       const output = await this.call(
         "DescribeTargetGroups",
-        () => this.client.send(new import_client_elastic_load_balancing_v22.DescribeTargetGroupsCommand({ TargetGroupArns: arns }))
+        (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.DescribeTargetGroupsCommand({ TargetGroupArns: arns }), { abortSignal })
       );
       return new Map(
         (output.TargetGroups ?? []).map((group4) => [group4.TargetGroupArn ?? "", group4.TargetGroupName ?? ""])
@@ -107155,7 +107169,7 @@ var AlbRouter = class {
         try {
           const output = await this.call(
             "DescribeTargetHealth",
-            () => this.client.send(new import_client_elastic_load_balancing_v22.DescribeTargetHealthCommand({ TargetGroupArn: arn }))
+            (abortSignal) => this.client.send(new import_client_elastic_load_balancing_v22.DescribeTargetHealthCommand({ TargetGroupArn: arn }), { abortSignal })
           );
           return targetHealthReadiness(arn, output.TargetHealthDescriptions ?? []);
         } catch (error3) {
@@ -107337,19 +107351,10 @@ var Route53Router = class {
     return { old, new: fresh };
   }
   weightsFor(percent) {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
-      throw new TrafficRouterRefusal(
-        "weight-out-of-range",
-        `weight ${percent} is not a whole percent from 0 to 100 (the new side's share of traffic)`
-      );
-    }
-    return { old: 100 - percent, new: percent };
+    return percentRouterWeights(percent);
   }
   effectiveWeights(recordWeights) {
-    const total = recordWeights.old + recordWeights.new;
-    if (total === 0) return { old: 50, new: 50 };
-    const fresh = Math.round(recordWeights.new / total * 1e4) / 100;
-    return { old: Math.round((100 - fresh) * 100) / 100, new: fresh };
+    return weightedShare(recordWeights, { old: 50, new: 50 });
   }
   async submitWeights(reading, target, comment) {
     checkRecordWeights(target);
@@ -107723,7 +107728,6 @@ var GitStateStore = class {
         const rules = refusedByRule(error3);
         if (rules)
           throw new StatusWriteRefusedError(
-            this.options.branch,
             rules,
             `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`
           );
@@ -107866,13 +107870,11 @@ ${stderr || error3.message}`.trim(), child.exitCode));
 
 // src/providers/state-store.ts
 var StatusWriteRefusedError = class extends Error {
-  constructor(branch, rules, message) {
+  constructor(rules, message) {
     super(message);
-    this.branch = branch;
     this.rules = rules;
     this.name = "StatusWriteRefusedError";
   }
-  branch;
   rules;
 };
 var STORE_FACTORIES = {

@@ -61882,7 +61882,6 @@ var GitStateStore = class {
         const rules = refusedByRule(error3);
         if (rules)
           throw new StatusWriteRefusedError(
-            this.options.branch,
             rules,
             `the status commit to ${this.location} was refused by the repository's rules: ${rules.join(" ")}`
           );
@@ -62025,13 +62024,11 @@ ${stderr || error3.message}`.trim(), child.exitCode));
 
 // src/providers/state-store.ts
 var StatusWriteRefusedError = class extends Error {
-  constructor(branch, rules, message) {
+  constructor(rules, message) {
     super(message);
-    this.branch = branch;
     this.rules = rules;
     this.name = "StatusWriteRefusedError";
   }
-  branch;
   rules;
 };
 var STORE_FACTORIES = {
@@ -62701,15 +62698,13 @@ async function runRecordState(inputs, env2) {
   );
   if (result.refused) return refusedRollbackReport(migration, inputs, env2, result.refused);
   const { status } = result.update;
-  env2.setOutput("refused", "");
-  env2.setOutput("phase", phaseInLine(migration, status) ?? "");
-  env2.setOutput("applied-phase", status.phase ?? "");
-  env2.setOutput("state", status.state);
-  env2.setOutput("weights", status.weights);
-  env2.setOutput("committed", result.update.committed);
-  env2.setOutput("revision", result.update.revision ?? "");
-  env2.setOutput("recorded", result.recorded.join(","));
-  env2.setOutput("deployment-id", result.deployment ? String(result.deployment.deploymentId) : "");
+  publishStatusOutputs(env2, migration, status, {
+    refused: "",
+    committed: result.update.committed,
+    revision: result.update.revision ?? "",
+    recorded: result.recorded.join(","),
+    deploymentId: result.deployment ? String(result.deployment.deploymentId) : ""
+  });
   const last = status.history.at(-1);
   const deliveries = result.recorded.includes("apply-started") && status.phase !== null ? await env2.announcerFor?.(migration).announce(
     phaseStartedEvent(
@@ -62744,18 +62739,27 @@ async function runRecordState(inputs, env2) {
     deliveries
   );
 }
-function refusedRollbackReport(migration, inputs, env2, refused) {
-  const status = refused.wouldRecord;
-  const reason = refused.error.rules.join(" ");
-  env2.setOutput("refused", reason);
+function publishStatusOutputs(env2, migration, status, run) {
+  env2.setOutput("refused", run.refused);
   env2.setOutput("phase", phaseInLine(migration, status) ?? "");
   env2.setOutput("applied-phase", status.phase ?? "");
   env2.setOutput("state", status.state);
   env2.setOutput("weights", status.weights);
-  env2.setOutput("committed", false);
-  env2.setOutput("revision", "");
-  env2.setOutput("recorded", "");
-  env2.setOutput("deployment-id", "");
+  env2.setOutput("committed", run.committed);
+  env2.setOutput("revision", run.revision);
+  env2.setOutput("recorded", run.recorded);
+  env2.setOutput("deployment-id", run.deploymentId);
+}
+function refusedRollbackReport(migration, inputs, env2, refused) {
+  const status = refused.wouldRecord;
+  const reason = refused.error.rules.join(" ");
+  publishStatusOutputs(env2, migration, status, {
+    refused: reason,
+    committed: false,
+    revision: "",
+    recorded: "",
+    deploymentId: ""
+  });
   const path = `status/${migration.id}.json`;
   env2.warn?.(
     `the rollback of ${migration.id} is done (${describeWeights(status.weights)}), but ${refused.error.message.replace(/\.$/, "")}. Commit ${path} as the job summary shows it, then release the rollback lock (git push origin :refs/cutover/rollback/${migration.id}); until then the monitor and applies step aside.`
